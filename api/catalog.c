@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+#include "api/catalog.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "core/names.h"
+
+struct catalog *cat_create_empty(void)
+{
+	struct catalog *cat = calloc(1, sizeof(*cat));
+
+	if (!cat)
+		return NULL;
+	cat->next_scope_id = 1;
+	cat->by_id = calloc(1, sizeof(*cat->by_id));
+	if (!cat->by_id) {
+		free(cat);
+		return NULL;
+	}
+	return cat;
+}
+
+void cat_free(struct catalog *cat)
+{
+	if (!cat)
+		return;
+	free(cat->projects);
+	free(cat->scopes);
+	free(cat->by_id);
+	free(cat);
+}
+
+void cat_free_deep(struct catalog *cat, uint32_t nshards)
+{
+	(void)nshards;
+	if (!cat)
+		return;
+	for (uint32_t i = 0; i < cat->nprojects; i++)
+		free(cat->projects[i]);
+	for (uint32_t i = 0; i < cat->nscopes; i++)
+		free(cat->scopes[i]);
+	cat_free(cat);
+}
+
+static int cat_scope_cmp(const struct cat_scope *s, const char *project, const char *scope)
+{
+	int c = strcmp(s->project, project);
+
+	return c ? c : strcmp(s->name, scope);
+}
+
+/* Index of the first project >= name. */
+static uint32_t cat_project_lb(const struct catalog *cat, const char *name)
+{
+	uint32_t lo = 0, hi = cat->nprojects;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(cat->projects[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Index of the first scope >= (project, scope). */
+static uint32_t cat_scope_lb(const struct catalog *cat, const char *project, const char *scope)
+{
+	uint32_t lo = 0, hi = cat->nscopes;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (cat_scope_cmp(cat->scopes[mid], project, scope) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct cat_project *cat_find_project(const struct catalog *cat, const char *name)
+{
+	uint32_t i = cat_project_lb(cat, name);
+
+	if (i < cat->nprojects && strcmp(cat->projects[i]->name, name) == 0)
+		return cat->projects[i];
+	return NULL;
+}
+
+struct cat_scope *cat_find_scope(const struct catalog *cat, const char *project,
+				 const char *scope)
+{
+	uint32_t i = cat_scope_lb(cat, project, scope);
+
+	if (i < cat->nscopes && cat_scope_cmp(cat->scopes[i], project, scope) == 0)
+		return cat->scopes[i];
+	return NULL;
+}
+
+/* A copy of @cat with room for one more project, one more scope and one
+ * more id; arrays are copied, objects shared. */
+static struct catalog *cat_clone(const struct catalog *cat, uint64_t seq)
+{
+	struct catalog *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	*n = *cat;
+	n->seq = seq;
+	n->projects = malloc((cat->nprojects + 1) * sizeof(*n->projects));
+	n->scopes = malloc((cat->nscopes + 1) * sizeof(*n->scopes));
+	n->by_id = malloc((cat->next_scope_id + 1) * sizeof(*n->by_id));
+	if (!n->projects || !n->scopes || !n->by_id) {
+		cat_free(n);
+		return NULL;
+	}
+	memcpy(n->projects, cat->projects, cat->nprojects * sizeof(*n->projects));
+	memcpy(n->scopes, cat->scopes, cat->nscopes * sizeof(*n->scopes));
+	memcpy(n->by_id, cat->by_id, cat->next_scope_id * sizeof(*n->by_id));
+	return n;
+}
+
+static struct cat_scope *cat_scope_new(const char *project, const char *scope, uint32_t id,
+				       uint64_t seq, uint32_t nshards)
+{
+	struct cat_scope *s = calloc(1, sizeof(*s) + nshards * sizeof(s->parts[0]));
+
+	if (!s)
+		return NULL;
+	s->id = id;
+	s->created_seq = seq;
+	strcpy(s->project, project);
+	strcpy(s->name, scope);
+	return s;
+}
+
+/* Insert a new scope into a clone that has room for it. */
+static int cat_insert_scope(struct catalog *n, const char *project, const char *scope,
+			    uint64_t seq, uint32_t nshards)
+{
+	struct cat_scope *s = cat_scope_new(project, scope, n->next_scope_id, seq, nshards);
+	uint32_t at;
+
+	if (!s)
+		return -ENOMEM;
+	at = cat_scope_lb(n, project, scope);
+	AEDB_ASSERT(at == n->nscopes || cat_scope_cmp(n->scopes[at], project, scope) != 0);
+	memmove(&n->scopes[at + 1], &n->scopes[at], (n->nscopes - at) * sizeof(*n->scopes));
+	n->scopes[at] = s;
+	n->nscopes++;
+	n->by_id[n->next_scope_id++] = s;
+	return 0;
+}
+
+struct catalog *cat_with_project(const struct catalog *cat, const char *name, uint64_t seq,
+				 uint32_t nshards)
+{
+	struct catalog *n = cat_clone(cat, seq);
+	struct cat_project *p;
+	uint32_t at;
+
+	if (!n)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p || cat_insert_scope(n, name, CORE_SCOPE_DEFAULT, seq, nshards) < 0) {
+		free(p);
+		cat_free(n);
+		return NULL;
+	}
+	p->created_seq = seq;
+	strcpy(p->name, name);
+	at = cat_project_lb(n, name);
+	AEDB_ASSERT(at == n->nprojects || strcmp(n->projects[at]->name, name) != 0);
+	memmove(&n->projects[at + 1], &n->projects[at],
+		(n->nprojects - at) * sizeof(*n->projects));
+	n->projects[at] = p;
+	n->nprojects++;
+	return n;
+}
+
+struct catalog *cat_with_scope(const struct catalog *cat, const char *project,
+			       const char *scope, uint64_t seq, uint32_t nshards)
+{
+	struct catalog *n = cat_clone(cat, seq);
+
+	if (!n)
+		return NULL;
+	if (cat_insert_scope(n, project, scope, seq, nshards) < 0) {
+		cat_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* Remove scopes matching (project, scope or every scope if NULL). */
+static void cat_remove_scopes(struct catalog *n, const char *project, const char *scope)
+{
+	uint32_t w = 0;
+
+	for (uint32_t r = 0; r < n->nscopes; r++) {
+		struct cat_scope *s = n->scopes[r];
+		int match = strcmp(s->project, project) == 0 &&
+			    (!scope || strcmp(s->name, scope) == 0);
+
+		if (match)
+			n->by_id[s->id] = NULL;
+		else
+			n->scopes[w++] = s;
+	}
+	n->nscopes = w;
+}
+
+struct catalog *cat_without_project(const struct catalog *cat, const char *name, uint64_t seq)
+{
+	struct catalog *n = cat_clone(cat, seq);
+	uint32_t at;
+
+	if (!n)
+		return NULL;
+	at = cat_project_lb(n, name);
+	AEDB_ASSERT(at < n->nprojects && strcmp(n->projects[at]->name, name) == 0);
+	memmove(&n->projects[at], &n->projects[at + 1],
+		(n->nprojects - at - 1) * sizeof(*n->projects));
+	n->nprojects--;
+	cat_remove_scopes(n, name, NULL);
+	return n;
+}
+
+struct catalog *cat_without_scope(const struct catalog *cat, const char *project,
+				  const char *scope, uint64_t seq)
+{
+	struct catalog *n = cat_clone(cat, seq);
+
+	if (!n)
+		return NULL;
+	cat_remove_scopes(n, project, scope);
+	return n;
+}
+
+void cat_stamp(struct catalog *cat, uint64_t seq)
+{
+	AEDB_ASSERT(seq > 0);
+	cat->seq = seq;
+	for (uint32_t i = 0; i < cat->nprojects; i++)
+		if (!cat->projects[i]->created_seq)
+			cat->projects[i]->created_seq = seq;
+	for (uint32_t i = 0; i < cat->nscopes; i++)
+		if (!cat->scopes[i]->created_seq)
+			cat->scopes[i]->created_seq = seq;
+}

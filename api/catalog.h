@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The catalog: projects and scopes (DESIGN §7). An immutable object; DDL
+ * builds a new one and swaps the pointer (release), and the old one is freed
+ * after an epoch grace period. Readers load it (acquire) inside an epoch
+ * section. Scope objects are shared between catalog versions.
+ *
+ * A scope's per-shard KV partitions are created lazily by the owning shard on
+ * its first write (parts[i] NULL = empty), so creating a scope touches no
+ * shard. Dropping one first sets `dropped` (shards then refuse new writes),
+ * fences every shard, commits the new catalog at one seq, then has every
+ * shard retire its partition.
+ */
+#ifndef AEDB_API_CATALOG_H
+#define AEDB_API_CATALOG_H
+
+#include <ck_epoch.h>
+#include <stdint.h>
+
+#include "aedb.h"
+
+struct kvmap;
+
+struct cat_scope {
+	uint32_t id;             /* namespace id, never reused */
+	uint32_t dropped;        /* set (atomic) once a drop has begun */
+	uint64_t created_seq;
+	char project[AEDB_NAME_MAX + 1];
+	char name[AEDB_NAME_MAX + 1];
+	ck_epoch_entry_t epoch_entry;
+	struct kvmap *parts[];   /* nshards; written by shard i only */
+};
+
+struct cat_project {
+	uint64_t created_seq;
+	ck_epoch_entry_t epoch_entry;
+	char name[AEDB_NAME_MAX + 1];
+};
+
+struct catalog {
+	uint64_t seq;                   /* commit that produced this version */
+	uint32_t nprojects;
+	uint32_t nscopes;
+	uint32_t next_scope_id;         /* ids 1..next_scope_id-1 allocated */
+	struct cat_project **projects;  /* sorted by name */
+	struct cat_scope **scopes;      /* sorted by (project, name) */
+	struct cat_scope **by_id;       /* [next_scope_id], NULL if dropped */
+	ck_epoch_entry_t epoch_entry;
+};
+
+/* An empty catalog (version 0). NULL on ENOMEM. */
+struct catalog *cat_create_empty(void);
+/* Free a catalog version (not the shared project/scope objects). */
+void cat_free(struct catalog *cat);
+/* Free a catalog version and every project and scope it holds (close). */
+void cat_free_deep(struct catalog *cat, uint32_t nshards);
+
+const struct cat_project *cat_find_project(const struct catalog *cat, const char *name);
+struct cat_scope *cat_find_scope(const struct catalog *cat, const char *project,
+				 const char *scope);
+static inline struct cat_scope *cat_scope_by_id(const struct catalog *cat, uint32_t id)
+{
+	return id < cat->next_scope_id ? cat->by_id[id] : NULL;
+}
+
+/* Give a built-but-unpublished catalog its commit seq: sets cat->seq and the
+ * created_seq of objects made for it (those still at 0). */
+void cat_stamp(struct catalog *cat, uint64_t seq);
+
+/* Copy-on-write edits: each returns a new catalog at @seq or NULL on ENOMEM;
+ * @cat is unchanged. New objects are allocated here. */
+struct catalog *cat_with_project(const struct catalog *cat, const char *name, uint64_t seq,
+				 uint32_t nshards);
+struct catalog *cat_with_scope(const struct catalog *cat, const char *project,
+			       const char *scope, uint64_t seq, uint32_t nshards);
+/* Without the project and all its scopes. */
+struct catalog *cat_without_project(const struct catalog *cat, const char *name, uint64_t seq);
+struct catalog *cat_without_scope(const struct catalog *cat, const char *project,
+				  const char *scope, uint64_t seq);
+
+#endif

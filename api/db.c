@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* Open and close, epoch readers, stats, and the blocking submit path. */
+#include "api/db.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/assert.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/names.h"
+#include "core/tsan.h"
+#include "ring/mesh.h"
+#include "shard/kvmap.h"
+#include "shard/shard.h"
+
+#define API_ENQUEUE_TIMEOUT_NS 5000000000ull /* give up on a full inbox */
+
+static uint64_t api_next_gen = 1;
+
+static int api_mkdir(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static void api_teardown(struct aedb *db)
+{
+	struct catalog *cat = db->catalog;
+
+	for (uint32_t i = 0; db->shards && i < db->nshards; i++)
+		shard_stop_and_join(&db->shards[i]);
+	/* Threads are gone: this thread now owns every shard's record. */
+	for (uint32_t i = 0; db->shards && i < db->nshards; i++)
+		if (db->shards[i].inbox_buf)
+			ck_epoch_barrier(&db->shards[i].erec);
+	for (uint32_t i = 0; cat && i < cat->nscopes; i++)
+		for (uint32_t k = 0; k < db->nshards; k++)
+			if (cat->scopes[i]->parts[k])
+				kvmap_destroy(cat->scopes[i]->parts[k]);
+	for (uint32_t i = 0; db->shards && i < db->nshards; i++) {
+		if (db->shards[i].inbox_buf)
+			ck_epoch_barrier(&db->shards[i].erec);
+		core_pool_destroy(&db->shards[i].pool);
+		shard_destroy(&db->shards[i]);
+	}
+	cat_free_deep(cat, db->nshards);
+	ring_mesh_destroy(db->mesh);
+	while (db->readers) {
+		struct api_reader *r = db->readers;
+
+		db->readers = r->next_all;
+		free(r);
+	}
+	pthread_mutex_destroy(&db->readers_lock);
+	free(db->shards);
+	free(db->path);
+	free(db);
+}
+
+static int api_start(struct aedb *db)
+{
+	int rc;
+
+	db->mesh = ring_mesh_create(db->nshards, db->cfg.mesh_entries);
+	if (!db->mesh)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < db->nshards; i++) {
+		rc = shard_init(&db->shards[i], db, i);
+		if (rc < 0)
+			return rc;
+	}
+	for (uint32_t i = 0; i < db->nshards; i++) {
+		rc = shard_start(&db->shards[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void api_quiesce(struct aedb *db)
+{
+	for (uint32_t i = 0; i < db->nshards; i++) {
+		if (!db->shards[i].started)
+			continue;
+		__atomic_store_n(&db->shards[i].stop, 1, __ATOMIC_RELEASE);
+		shard_wake_any(&db->shards[i]);
+	}
+	for (uint32_t i = 0; i < db->nshards; i++) {
+		while (db->shards[i].started &&
+		       !__atomic_load_n(&db->shards[i].quiesced, __ATOMIC_ACQUIRE)) {
+			shard_wake_any(&db->shards[i]);
+			usleep(100);
+		}
+	}
+	__atomic_store_n(&db->exit_now, 1, __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < db->nshards; i++)
+		if (db->shards[i].started)
+			io_shard_ring_any(&db->shards[i].io);
+}
+
+AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct aedb **dbp)
+{
+	struct aedb_config def;
+	struct aedb *db;
+	int rc;
+
+	if (!path || !dbp || !*path)
+		return -AEDB_EMISUSE;
+	if (!cfg) {
+		aedb_config_init(&def);
+		cfg = &def;
+	}
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		return -ENOMEM;
+	pthread_mutex_init(&db->readers_lock, NULL);
+	rc = core_config_resolve(cfg, &db->cfg);
+	if (rc == 0)
+		rc = api_mkdir(path);
+	if (rc < 0) {
+		pthread_mutex_destroy(&db->readers_lock);
+		free(db);
+		return rc;
+	}
+	db->nshards = db->cfg.shards;
+	db->gen = __atomic_fetch_add(&api_next_gen, 1, __ATOMIC_RELAXED);
+	wm_init(&db->wm, db->nshards);
+	ck_epoch_init(&db->epoch);
+	db->path = strdup(path);
+	db->catalog = cat_create_empty();
+	if (posix_memalign((void **)&db->shards, 64, db->nshards * sizeof(*db->shards)) == 0)
+		memset(db->shards, 0, db->nshards * sizeof(*db->shards));
+	else
+		db->shards = NULL;
+	rc = (!db->path || !db->catalog || !db->shards) ? -ENOMEM : api_start(db);
+	if (rc < 0) {
+		api_quiesce(db);
+		api_teardown(db);
+		return rc;
+	}
+	*dbp = db;
+	return 0;
+}
+
+AEDB_API int aedb_close(struct aedb *db)
+{
+	if (!db)
+		return 0;
+	if (__atomic_load_n(&db->rings_open, __ATOMIC_ACQUIRE))
+		return -AEDB_EMISUSE;
+	__atomic_store_n(&db->closing, 1, __ATOMIC_SEQ_CST);
+	api_quiesce(db);
+	api_teardown(db);
+	return 0;
+}
+
+AEDB_API uint32_t aedb_shard_count(const struct aedb *db)
+{
+	return db ? db->nshards : 0;
+}
+
+AEDB_API uint64_t aedb_visible_seq(struct aedb *db)
+{
+	return db ? wm_visible_any(&db->wm) : 0;
+}
+
+AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out)
+{
+	if (!db || !out)
+		return -AEDB_EMISUSE;
+	memset(out, 0, sizeof(*out));
+	for (uint32_t i = 0; i < db->nshards; i++) {
+		struct shard *s = &db->shards[i];
+
+		out->commits += __atomic_load_n(&s->commits, __ATOMIC_RELAXED);
+		out->versions_live += __atomic_load_n(&s->kstats.versions_live, __ATOMIC_RELAXED);
+		out->versions_collected +=
+			__atomic_load_n(&s->kstats.versions_collected, __ATOMIC_RELAXED);
+		out->keys_live += __atomic_load_n(&s->kstats.keys_live, __ATOMIC_RELAXED);
+		out->gc_backlog += __atomic_load_n(&s->kstats.gc_backlog, __ATOMIC_RELAXED);
+		out->inbox_depth += ck_ring_size(&s->inbox);
+	}
+	out->visible_seq = wm_visible_any(&db->wm);
+	out->gc_floor_seq = wm_floor_any(&db->wm);
+	return 0;
+}
+
+/* ---- epoch readers ------------------------------------------------------ */
+
+ck_epoch_record_t *api_reader_get(struct aedb *db)
+{
+	ck_epoch_record_t *rec;
+	struct api_reader *r;
+
+	pthread_mutex_lock(&db->readers_lock);
+	rec = ck_epoch_recycle(&db->epoch, NULL);
+	if (!rec) {
+		r = calloc(1, sizeof(*r));
+		if (r) {
+			ck_epoch_register(&db->epoch, &r->rec, NULL);
+			r->next_all = db->readers;
+			db->readers = r;
+			rec = &r->rec;
+		}
+	}
+	pthread_mutex_unlock(&db->readers_lock);
+	return rec;
+}
+
+void api_reader_put(struct aedb *db, ck_epoch_record_t *rec)
+{
+	pthread_mutex_lock(&db->readers_lock);
+	ck_epoch_unregister(rec);
+	pthread_mutex_unlock(&db->readers_lock);
+}
+
+#define API_TLS_READERS 4
+
+/* Per-thread cache of epoch records, keyed by instance generation. A record
+ * evicted from the cache stays registered (and is freed at close). */
+static _Thread_local struct {
+	uint64_t gen;
+	ck_epoch_record_t *rec;
+} api_tls_readers[API_TLS_READERS];
+static _Thread_local uint32_t api_tls_next;
+
+ck_epoch_record_t *api_reader_record(struct aedb *db)
+{
+	uint32_t k;
+
+	for (k = 0; k < API_TLS_READERS; k++)
+		if (api_tls_readers[k].gen == db->gen)
+			return api_tls_readers[k].rec;
+	k = api_tls_next++ % API_TLS_READERS;
+	api_tls_readers[k].rec = api_reader_get(db);
+	api_tls_readers[k].gen = api_tls_readers[k].rec ? db->gen : 0;
+	return api_tls_readers[k].rec;
+}
+
+void api_read_begin(ck_epoch_record_t *rec)
+{
+	ck_epoch_begin(rec, NULL);
+}
+
+void api_read_end(struct aedb *db, ck_epoch_record_t *rec)
+{
+	/* Frees after the grace period acquire this (see core/tsan.h). */
+	CORE_TSAN_RELEASE(&db->epoch);
+	ck_epoch_end(rec, NULL);
+}
+
+int api_resolve_scope(struct aedb *db, const char *project, const char *scope,
+		      struct cat_scope **out)
+{
+	const struct catalog *cat = api_catalog_any(db);
+	int rc = core_project_name_check(project, NULL);
+
+	if (rc == 0)
+		rc = core_name_check(scope, NULL);
+	if (rc < 0)
+		return rc;
+	*out = cat_find_scope(cat, project, scope);
+	if (*out)
+		return 0;
+	return cat_find_project(cat, project) ? -AEDB_ENOSCOPE : -AEDB_ENOPROJECT;
+}
+
+/* ---- blocking submit ---------------------------------------------------- */
+
+int api_submit_wait(struct aedb *db, struct req *r, uint32_t shard)
+{
+	uint64_t deadline = 0;
+
+	AEDB_ASSERT(shard < db->nshards);
+	r->client = NULL;
+	r->wait_state = REQ_WAIT_PENDING;
+	r->spin_us = db->cfg.spin_us;
+	for (;;) {
+		if (__atomic_load_n(&db->closing, __ATOMIC_ACQUIRE))
+			return -AEDB_ECLOSED;
+		if (shard_enqueue_mpsc(&db->shards[shard], r) == 0)
+			break;
+		if (!deadline)
+			deadline = core_now_ns() + API_ENQUEUE_TIMEOUT_NS;
+		else if (core_now_ns() > deadline)
+			return -AEDB_EBUSY;
+		sched_yield();
+	}
+	return req_wait(r);
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/assert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+noreturn void core_assert_fail(const char *expr, const char *file, int line)
+{
+	fprintf(stderr, "aedb: assertion failed: %s (%s:%d)\n", expr, file, line);
+	abort();
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* Error strings, error classes and the library version. */
+#include <errno.h>
+#include <string.h>
+
+#include "aedb.h"
+
+static const char *const core_err_msgs[] = {
+	[AEDB_ENOTFOUND - AEDB_ERRNO_BASE] = "not found",
+	[AEDB_EEXIST - AEDB_ERRNO_BASE] = "already exists",
+	[AEDB_EBUSY - AEDB_ERRNO_BASE] = "queue full (backpressure); retry",
+	[AEDB_ECORRUPT - AEDB_ERRNO_BASE] = "stored data is corrupt",
+	[AEDB_EMISUSE - AEDB_ERRNO_BASE] = "API misuse",
+	[AEDB_EFATAL - AEDB_ERRNO_BASE] = "instance latched fatal after an I/O failure",
+	[AEDB_EINVAL - AEDB_ERRNO_BASE] = "invalid argument",
+	[AEDB_ETOOBIG - AEDB_ERRNO_BASE] = "key, value or request too large",
+	[AEDB_ENAME - AEDB_ERRNO_BASE] = "invalid name (1..128 bytes of [A-Za-z0-9_-])",
+	[AEDB_ERESERVED - AEDB_ERRNO_BASE] = "name reserved for the engine",
+	[AEDB_ENOPROJECT - AEDB_ERRNO_BASE] = "project does not exist",
+	[AEDB_ENOSCOPE - AEDB_ERRNO_BASE] = "scope does not exist",
+	[AEDB_ESEQFUTURE - AEDB_ERRNO_BASE] = "sequence number not yet visible",
+	[AEDB_ESEQGC - AEDB_ERRNO_BASE] = "sequence number no longer retained",
+	[AEDB_ECONFIG - AEDB_ERRNO_BASE] = "invalid configuration",
+	[AEDB_ECLOSED - AEDB_ERRNO_BASE] = "instance is closing or closed",
+	[AEDB_ENOTSUP - AEDB_ERRNO_BASE] = "not supported",
+	[AEDB_ECURSOR - AEDB_ERRNO_BASE] = "cursor does not match this scan",
+	[AEDB_ECONFLICT - AEDB_ERRNO_BASE] = "conflict with a concurrent change",
+	[AEDB_EPERM - AEDB_ERRNO_BASE] = "permission denied",
+	[AEDB_EASSERT - AEDB_ERRNO_BASE] = "read assertion failed",
+	[AEDB_EUNDERFLOW - AEDB_ERRNO_BASE] = "numeric underflow",
+	[AEDB_EOVERFLOW - AEDB_ERRNO_BASE] = "numeric overflow",
+	[AEDB_ELOCKED - AEDB_ERRNO_BASE] = "data directory locked or incompatible",
+};
+
+AEDB_API const char *aedb_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err == 0)
+		return "success";
+	if (err > AEDB_ERRNO_BASE && err < AEDB_ERRNO_LAST)
+		return core_err_msgs[err - AEDB_ERRNO_BASE];
+	if (err < AEDB_ERRNO_BASE)
+		return strerror(err);
+	return "unknown error";
+}
+
+static enum aedb_error_class core_errno_class(int err)
+{
+	switch (err) {
+	case EAGAIN:
+	case EINTR:
+	case EBUSY:
+	case ETIMEDOUT:
+		return AEDB_CLASS_RETRYABLE;
+	case EPERM:
+	case EACCES:
+		return AEDB_CLASS_PERMISSION;
+	case EINVAL:
+	case E2BIG:
+	case ENAMETOOLONG:
+	case ERANGE:
+		return AEDB_CLASS_VALIDATION;
+	case EIO:
+	case EBADMSG:
+		return AEDB_CLASS_INTEGRITY;
+	default:
+		return AEDB_CLASS_UNAVAILABLE;
+	}
+}
+
+AEDB_API enum aedb_error_class aedb_error_class(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err == 0)
+		return AEDB_CLASS_NONE;
+	if (err < AEDB_ERRNO_BASE)
+		return core_errno_class(err);
+	switch (err) {
+	case AEDB_ENOTFOUND:
+		return AEDB_CLASS_NONE;
+	case AEDB_EBUSY:
+	case AEDB_ESEQFUTURE:
+		return AEDB_CLASS_RETRYABLE;
+	case AEDB_ECONFLICT:
+	case AEDB_EEXIST:
+	case AEDB_ESEQGC:
+		return AEDB_CLASS_CONFLICT;
+	case AEDB_EPERM:
+		return AEDB_CLASS_PERMISSION;
+	case AEDB_ECORRUPT:
+		return AEDB_CLASS_INTEGRITY;
+	case AEDB_EFATAL:
+	case AEDB_ECLOSED:
+	case AEDB_ELOCKED:
+		return AEDB_CLASS_UNAVAILABLE;
+	case AEDB_EMISUSE:
+	case AEDB_EINVAL:
+	case AEDB_ETOOBIG:
+	case AEDB_ENAME:
+	case AEDB_ERESERVED:
+	case AEDB_ENOPROJECT:
+	case AEDB_ENOSCOPE:
+	case AEDB_ECONFIG:
+	case AEDB_ENOTSUP:
+	case AEDB_ECURSOR:
+	case AEDB_EASSERT:
+	case AEDB_EUNDERFLOW:
+	case AEDB_EOVERFLOW:
+		return AEDB_CLASS_VALIDATION;
+	default:
+		return AEDB_CLASS_UNAVAILABLE;
+	}
+}
+
+AEDB_API int aedb_version_number(void)
+{
+	return AEDB_VERSION_NUMBER;
+}
+
+AEDB_API const char *aedb_version_string(void)
+{
+	return AEDB_VERSION_STRING;
+}

@@ -1,0 +1,837 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aedb.h - the public interface of aedb, an embedded, shared-nothing,
+ * core-sharded storage engine.
+ *
+ * Threading and ownership model
+ * -----------------------------
+ * aedb_open() starts N shard threads. Shard i alone mutates its partition of
+ * every namespace; any thread may read, lock-free. Applications talk to the
+ * engine in one of two ways:
+ *
+ *  - the submission-queue API: each client thread embeds one struct aedb_ring,
+ *    takes entries with aedb_get_sqe(), prepares them with aedb_prep_*(),
+ *    calls aedb_submit(), and reaps completions with aedb_peek_cqe() /
+ *    aedb_wait_cqe() and aedb_cqe_seen(). A ring belongs to one thread.
+ *    Reads run on the submitting thread inside aedb_submit() and complete at
+ *    once; writes are applied by the owning shard and complete later.
+ *  - blocking wrappers (aedb_kv_set(), aedb_kv_get(), aedb_create_project(),
+ *    ...), callable from any thread at any time between aedb_open() and
+ *    aedb_close().
+ *
+ * Ownership: the caller owns everything it passes in. Buffers referenced by a
+ * submitted SQE (keys, values, result structs) must stay valid and unchanged
+ * until the matching CQE has been seen: shards read them asynchronously.
+ * Memory that aedb returns (struct aedb_kv_item, aedb_kv_page, ...) belongs to
+ * the caller once returned and is released with the matching *_free() call.
+ *
+ * Errors: every function that can fail returns an int; >= 0 is success (a
+ * count where meaningful), < 0 is an error: either -errno from the OS, or
+ * -AEDB_E* from the engine's own band. aedb never sets errno.
+ *
+ * Versioning: every commit gets one global commit sequence number ("seq",
+ * from 1). A read runs at one snapshot seq and reports it.
+ */
+#ifndef AEDB_H
+#define AEDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define AEDB_VERSION_MAJOR 0
+#define AEDB_VERSION_MINOR 1
+#define AEDB_VERSION_PATCH 0
+#define AEDB_VERSION_STRING "0.1.0"
+/** MAJOR * 10000 + MINOR * 100 + PATCH of this header. */
+#define AEDB_VERSION_NUMBER \
+	(AEDB_VERSION_MAJOR * 10000 + AEDB_VERSION_MINOR * 100 + AEDB_VERSION_PATCH)
+
+#if defined(__GNUC__)
+#define AEDB_API __attribute__((visibility("default")))
+#else
+#define AEDB_API
+#endif
+
+/**
+ * aedb_version_number - AEDB_VERSION_NUMBER of the linked library.
+ * Any thread. Compare with AEDB_VERSION_NUMBER to check that the header and
+ * the library match. Cannot fail.
+ */
+AEDB_API int aedb_version_number(void);
+
+/** aedb_version_string - "MAJOR.MINOR.PATCH" of the linked library; static. */
+AEDB_API const char *aedb_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Engine error codes. Functions return them negated (-AEDB_ENOTFOUND). The
+ * band starts far above any errno value, so -errno and -AEDB_E* never collide.
+ */
+enum aedb_errno {
+	AEDB_ERRNO_BASE = 30000,
+	/** Key (or item) not found. A normal result, not a failure. */
+	AEDB_ENOTFOUND = AEDB_ERRNO_BASE + 1,
+	/** The object already exists. */
+	AEDB_EEXIST,
+	/** Backpressure: a queue is full. Retry after reaping completions. */
+	AEDB_EBUSY,
+	/** Stored data failed a checksum or structural check. */
+	AEDB_ECORRUPT,
+	/** The API was used against its contract (NULL handle, wrong thread,
+	 *  ring still has requests in flight, reserved field set, ...). */
+	AEDB_EMISUSE,
+	/** The instance hit an unrecoverable I/O failure; writes are refused,
+	 *  reads go on. Close and reopen to recover from the log. */
+	AEDB_EFATAL,
+	/** An argument is invalid (bad enum value, limit of zero, ...). */
+	AEDB_EINVAL,
+	/** A key, value or request is larger than the configured maximum. */
+	AEDB_ETOOBIG,
+	/** A project or scope name is not 1..128 bytes of [A-Za-z0-9_-]. */
+	AEDB_ENAME,
+	/** The name is reserved for the engine (project "_system"). */
+	AEDB_ERESERVED,
+	/** The project does not exist. */
+	AEDB_ENOPROJECT,
+	/** The scope does not exist (or did not exist at the snapshot read). */
+	AEDB_ENOSCOPE,
+	/** AT_SEQ asked for a seq that is not visible yet. */
+	AEDB_ESEQFUTURE,
+	/** AT_SEQ asked for a seq older than the retained window (this is also
+	 *  what an expired scan cursor gets). */
+	AEDB_ESEQGC,
+	/** The configuration failed validation at open. */
+	AEDB_ECONFIG,
+	/** The instance is closing or closed; the request was not applied. */
+	AEDB_ECLOSED,
+	/** The feature is not available in this build or configuration. */
+	AEDB_ENOTSUP,
+	/** A cursor does not belong to this scan (other bounds or namespace). */
+	AEDB_ECURSOR,
+	/** A concurrent change conflicts with this request. Retry may succeed. */
+	AEDB_ECONFLICT,
+	/** The caller lacks the permission this request needs. */
+	AEDB_EPERM,
+	/** The commit's read assertion failed. */
+	AEDB_EASSERT,
+	/** A numeric mutation would go below zero. */
+	AEDB_EUNDERFLOW,
+	/** A numeric mutation would overflow. */
+	AEDB_EOVERFLOW,
+	/** The data directory is in use, or was made with another shard count. */
+	AEDB_ELOCKED,
+	AEDB_ERRNO_LAST /* not an error: one past the last code */
+};
+
+/**
+ * aedb_strerror - a static, human-readable message for an error code.
+ * Any thread. Accepts the code negated or not, in the engine band or an errno.
+ * Never returns NULL.
+ */
+AEDB_API const char *aedb_strerror(int err);
+
+/** What a caller should do about an error. */
+enum aedb_error_class {
+	AEDB_CLASS_NONE = 0,     /**< not an error (err >= 0) */
+	AEDB_CLASS_RETRYABLE,    /**< transient: retry (EBUSY, EAGAIN, EINTR) */
+	AEDB_CLASS_CONFLICT,     /**< lost a race: re-read, then retry */
+	AEDB_CLASS_PERMISSION,   /**< the caller may not do this */
+	AEDB_CLASS_VALIDATION,   /**< the request is wrong; retrying won't help */
+	AEDB_CLASS_INTEGRITY,    /**< stored data is damaged */
+	AEDB_CLASS_UNAVAILABLE,  /**< the instance cannot serve (closed, fatal, OS) */
+};
+
+/**
+ * aedb_error_class - classify an error code (negated or not). Any thread.
+ * Unknown codes classify as AEDB_CLASS_UNAVAILABLE.
+ */
+AEDB_API enum aedb_error_class aedb_error_class(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                             */
+/* ------------------------------------------------------------------------ */
+
+#define AEDB_SHARDS_MAX 64          /**< most shards an instance may have */
+#define AEDB_NAME_MAX 128           /**< longest project/scope name, bytes */
+#define AEDB_KEY_BYTES_LIMIT 65536  /**< ceiling for max_key_bytes */
+#define AEDB_VALUE_BYTES_LIMIT (64u << 20) /**< ceiling for max_value_bytes */
+
+/** Durability modes (the WAL honours them; see docs/DESIGN-NOTES.md). */
+enum aedb_durability {
+	AEDB_DURABILITY_FULL = 0,  /**< fsync every group commit (default) */
+	AEDB_DURABILITY_BATCH,     /**< fsync on an interval or size */
+	AEDB_DURABILITY_OS,        /**< leave flushing to the page cache */
+};
+
+/**
+ * struct aedb_config - engine settings, fixed at aedb_open().
+ *
+ * Always start from aedb_config_init() (or a profile) and change fields
+ * after it; every field has a working default. Unknown or out-of-range values
+ * make aedb_open() fail with -AEDB_ECONFIG and change nothing on disk.
+ */
+struct aedb_config {
+	/** Shard threads. 0 = online CPUs (capped at AEDB_SHARDS_MAX). */
+	uint32_t shards;
+	/** Non-zero: pin shard i to CPU (i mod online CPUs). Default 0. */
+	uint32_t pin_threads;
+	/** enum aedb_durability. Default AEDB_DURABILITY_FULL. */
+	uint32_t durability;
+	/** Largest KV key, bytes. Default 1024; 1..AEDB_KEY_BYTES_LIMIT. */
+	uint32_t max_key_bytes;
+	/** Largest KV value, bytes. Default 1 MiB; 0..AEDB_VALUE_BYTES_LIMIT. */
+	uint32_t max_value_bytes;
+	/** Most entries one scan page returns. Default 10000; >= 1. */
+	uint32_t max_scan_rows;
+	/** Per-shard inbox slots (power of two, 64..1M). Default 4096. */
+	uint32_t inbox_entries;
+	/** Per shard-pair mesh ring slots (power of two, 16..64K). Default 1024. */
+	uint32_t mesh_entries;
+	/** Most requests a shard applies in one round (1..65536). Default 512. */
+	uint32_t batch_max;
+	/** Microseconds an idle shard or a waiting client spins before it
+	 *  sleeps (0..1000000). Default 50; low-latency profile 500. */
+	uint32_t spin_us;
+	/** AT_SEQ reach: versions of the last this-many commits are kept
+	 *  (and at least retain_ms worth). Default 1024. */
+	uint32_t retain_commits;
+	/** AT_SEQ reach in time, milliseconds. Default 5000. */
+	uint32_t retain_ms;
+	/** How often each shard collects superseded versions, ms (1..60000).
+	 *  Default 100. */
+	uint32_t gc_interval_ms;
+	/** Reserved for later fields; must be zero. */
+	uint32_t reserved[19];
+};
+
+/**
+ * aedb_config_init - fill @cfg with the documented defaults. Any thread.
+ * Cannot fail; @cfg must not be NULL.
+ */
+AEDB_API void aedb_config_init(struct aedb_config *cfg);
+
+/**
+ * aedb_config_low_latency - the low-latency profile: defaults, but shards and
+ * waiting clients spin longer before sleeping (spin_us 500) and apply rounds
+ * are smaller (batch_max 64), trading CPU for tail latency. Any thread.
+ */
+AEDB_API void aedb_config_low_latency(struct aedb_config *cfg);
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** An open instance. Opaque. */
+struct aedb;
+
+/**
+ * aedb_open - open (creating if needed) the data directory @path and start
+ * the shard threads.
+ * @path: directory; created (mode 0700) if missing. Copied; need not outlive
+ *        the call.
+ * @cfg:  settings, or NULL for the defaults. Copied.
+ * @dbp:  receives the instance on success; untouched on failure.
+ *
+ * Any thread. Returns 0, or -AEDB_EMISUSE (NULL @path/@dbp), -AEDB_ECONFIG
+ * (invalid @cfg), -ENOMEM, or -errno from creating the directory, the threads
+ * or the io_uring rings (-ENOSYS/-EPERM where io_uring is unavailable).
+ */
+AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct aedb **dbp);
+
+/**
+ * aedb_close - stop the shards and free the instance.
+ *
+ * Call once, after every other call on @db (and every aedb_ring_exit() on
+ * its rings) has returned. Requests still queued when close begins are
+ * either applied and completed normally or completed with -AEDB_ECLOSED; none
+ * is left hanging and nothing leaks. NULL is a no-op. Returns 0, or
+ * -AEDB_EMISUSE if a client ring on @db has not been exited.
+ */
+AEDB_API int aedb_close(struct aedb *db);
+
+/** aedb_shard_count - the number of shards. Any thread; @db must be open. */
+AEDB_API uint32_t aedb_shard_count(const struct aedb *db);
+
+/**
+ * aedb_visible_seq - the visible watermark V: every commit with seq <= V is
+ * visible to readers, and AT_LATEST reads run at V. Any thread.
+ */
+AEDB_API uint64_t aedb_visible_seq(struct aedb *db);
+
+/** Counters for tests, tools and metrics. All are totals since open. */
+struct aedb_stats {
+	uint64_t commits;            /**< commits applied (seqs allocated) */
+	uint64_t visible_seq;        /**< the visible watermark V */
+	uint64_t gc_floor_seq;       /**< oldest seq AT_SEQ can still read */
+	uint64_t versions_live;      /**< KV versions held in memory */
+	uint64_t versions_collected; /**< superseded versions freed by GC */
+	uint64_t keys_live;          /**< KV keys held (live or tombstoned) */
+	uint64_t gc_backlog;         /**< superseded versions waiting for GC */
+	uint64_t inbox_depth;        /**< requests queued in shard inboxes */
+	uint64_t reserved[8];
+};
+
+/**
+ * aedb_stats - read the counters (summed over shards) into @out.
+ * Any thread. Counters from different shards are read at slightly different
+ * instants. Returns 0 or -AEDB_EMISUSE (NULL argument).
+ */
+AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Requests: caller, finality, consistency                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * struct aedb_caller - who makes a request. NULL means anonymous. Instances
+ * opened in secure mode (a later release) refuse anonymous requests; today the
+ * caller is carried but not checked. @id must be 1..128 bytes.
+ */
+struct aedb_caller {
+	const char *id;
+};
+
+/** When a write completes. */
+enum aedb_finality {
+	/** Complete once readers can see the write (V >= seq). */
+	AEDB_FINALITY_VISIBLE = 0,
+	/** Complete once the write and every earlier commit are on disk on
+	 *  every shard. Needs the WAL: until it lands this returns
+	 *  -AEDB_ENOTSUP. */
+	AEDB_FINALITY_DURABLE = 1,
+};
+
+/** How a read picks its snapshot. */
+enum aedb_at_mode {
+	AEDB_AT_LATEST = 0,      /**< the visible watermark V */
+	AEDB_AT_SEQ = 1,         /**< exactly seq; -AEDB_ESEQFUTURE if > V,
+	                              -AEDB_ESEQGC if older than retained */
+	AEDB_AT_CHECKPOINT = 2,  /**< the last checkpoint (not yet available:
+	                              -AEDB_ENOTSUP) */
+};
+
+/** A read's consistency: a mode and, for AEDB_AT_SEQ, the seq. */
+struct aedb_at {
+	uint32_t mode;  /**< enum aedb_at_mode */
+	uint32_t pad;   /**< must be zero */
+	uint64_t seq;   /**< the snapshot for AEDB_AT_SEQ; else ignored */
+};
+
+/** Read at the latest visible snapshot. */
+#define AEDB_LATEST ((struct aedb_at){ AEDB_AT_LATEST, 0, 0 })
+/** Read at snapshot @s. */
+#define AEDB_SEQ(s) ((struct aedb_at){ AEDB_AT_SEQ, 0, (uint64_t)(s) })
+
+/* ------------------------------------------------------------------------ */
+/* Namespaces: projects and scopes                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Data lives in scopes; scopes live in projects. Names are 1..128 bytes of
+ * [A-Za-z0-9_-] and NUL-terminated. Project "_system" is reserved for the
+ * engine. Every project has scope "app", made with it.
+ *
+ * All calls here are blocking and may be made from any thread. DDL commits
+ * get a seq like any other write and are applied on every shard at that seq.
+ * Common errors: -AEDB_EMISUSE (NULL db or name), -AEDB_ENAME (bad name),
+ * -AEDB_ERESERVED ("_system"), -AEDB_ECLOSED (instance closing),
+ * -AEDB_EFATAL, -AEDB_EBUSY (a shard inbox stayed full).
+ */
+
+/**
+ * aedb_create_project - create project @project and its scope "app".
+ * Returns 1 if created, 0 if it already existed (nothing changes, no seq).
+ */
+AEDB_API int aedb_create_project(struct aedb *db, const char *project);
+
+/**
+ * aedb_drop_project - drop @project with all its scopes and their data.
+ * Returns 1 if dropped, 0 if it did not exist.
+ */
+AEDB_API int aedb_drop_project(struct aedb *db, const char *project);
+
+/** aedb_project_exists - 1 if @project exists, 0 if not, or < 0 on error. */
+AEDB_API int aedb_project_exists(struct aedb *db, const char *project);
+
+/**
+ * aedb_create_scope - create scope @scope in @project.
+ * Returns 1 if created, 0 if it already existed, -AEDB_ENOPROJECT.
+ */
+AEDB_API int aedb_create_scope(struct aedb *db, const char *project, const char *scope);
+
+/**
+ * aedb_drop_scope - drop @scope of @project and all its data.
+ * Returns 1 if dropped, 0 if the scope did not exist, -AEDB_ENOPROJECT.
+ */
+AEDB_API int aedb_drop_scope(struct aedb *db, const char *project, const char *scope);
+
+/** aedb_scope_exists - 1 if the scope exists, 0 if not (also when the project
+ *  does not), or < 0 on error. */
+AEDB_API int aedb_scope_exists(struct aedb *db, const char *project, const char *scope);
+
+/** A sorted list of names, owned by the caller; free with aedb_names_free(). */
+struct aedb_names {
+	uint32_t count;
+	const char **names; /**< count NUL-terminated names, ascending bytewise */
+};
+
+/**
+ * aedb_list_projects - every project (never "_system"), sorted.
+ * @out receives the list (count may be 0). Returns 0 or -ENOMEM.
+ */
+AEDB_API int aedb_list_projects(struct aedb *db, struct aedb_names **out);
+
+/** aedb_list_scopes - the scopes of @project, sorted. -AEDB_ENOPROJECT. */
+AEDB_API int aedb_list_scopes(struct aedb *db, const char *project, struct aedb_names **out);
+
+/** aedb_names_free - free a list from aedb_list_*(); NULL is a no-op. */
+AEDB_API void aedb_names_free(struct aedb_names *names);
+
+/**
+ * aedb_scope_id - resolve a scope to the namespace id that submission-queue
+ * KV requests carry (struct aedb_sqe::ns). Ids are never reused: after the
+ * scope is dropped, requests with its id fail with -AEDB_ENOSCOPE.
+ * Returns 0 and sets *@id, or -AEDB_ENOPROJECT / -AEDB_ENOSCOPE.
+ */
+AEDB_API int aedb_scope_id(struct aedb *db, const char *project, const char *scope,
+			   uint32_t *id);
+
+/* ------------------------------------------------------------------------ */
+/* KV store: results                                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Each scope has one ordered KV map: binary keys (0..max_key_bytes, empty
+ * allowed) to binary values (0..max_value_bytes), ordered by unsigned
+ * bytewise comparison. Each entry records the seq that last wrote it
+ * (version) and the seq that created it (created_seq; kept by overwrites,
+ * reset by delete then set).
+ */
+
+/** One KV entry. Memory belongs to the page or item that holds it. */
+struct aedb_kv_entry {
+	const uint8_t *key;
+	const uint8_t *val;
+	uint32_t key_len;
+	uint32_t val_len;
+	uint64_t version;     /**< seq of the write that produced this value */
+	uint64_t created_seq; /**< seq that created the key */
+};
+
+/** A point read's result; free with aedb_kv_item_free(). */
+struct aedb_kv_item {
+	struct aedb_kv_entry entry;
+	uint64_t snapshot_seq; /**< the snapshot it was read at */
+};
+
+/**
+ * A scan cursor: resumes a scan strictly after last_key at the snapshot of
+ * the page that produced it. It points into that page: pass it to the next
+ * scan before freeing the page, or copy it.
+ */
+struct aedb_kv_cursor {
+	uint64_t snapshot_seq;
+	const uint8_t *last_key;
+	uint32_t last_key_len;
+	uint32_t pad;
+};
+
+/** A scan page; free with aedb_kv_page_free(). */
+struct aedb_kv_page {
+	uint64_t snapshot_seq;  /**< the snapshot every entry was read at */
+	uint32_t count;         /**< entries returned */
+	uint32_t truncated;     /**< 1 if more entries match: see cursor */
+	struct aedb_kv_entry *entries; /**< ascending by key */
+	struct aedb_kv_cursor cursor;  /**< valid only when truncated */
+};
+
+/** Bound kinds for range scans. */
+enum aedb_bound_kind {
+	AEDB_BOUND_UNBOUNDED = 0,
+	AEDB_BOUND_INCLUDED = 1,
+	AEDB_BOUND_EXCLUDED = 2,
+};
+
+/** One end of a key range. */
+struct aedb_kv_bound {
+	const void *key;
+	uint32_t len;
+	uint32_t kind; /**< enum aedb_bound_kind */
+};
+
+/** A key for aedb_kv_get_many(). */
+struct aedb_key {
+	const void *key;
+	uint32_t len;
+};
+
+/** get-many results, in input order; free with aedb_kv_batch_free(). */
+struct aedb_kv_batch {
+	uint64_t snapshot_seq; /**< one snapshot for every key */
+	uint32_t count;        /**< == number of keys asked */
+	uint32_t found;        /**< how many were present */
+	struct aedb_kv_entry *entries; /**< entries[i].key == NULL if absent */
+};
+
+AEDB_API void aedb_kv_item_free(struct aedb_kv_item *item);
+AEDB_API void aedb_kv_page_free(struct aedb_kv_page *page);
+AEDB_API void aedb_kv_batch_free(struct aedb_kv_batch *batch);
+
+/* ------------------------------------------------------------------------ */
+/* KV store: blocking calls                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Blocking KV calls. Any thread. @project/@scope are names (see above).
+ * Common errors: -AEDB_EMISUSE (NULL db, name, or key pointer with len > 0,
+ * NULL out), -AEDB_ENAME, -AEDB_ENOPROJECT, -AEDB_ENOSCOPE, -AEDB_ETOOBIG
+ * (key > max_key_bytes, value > max_value_bytes), -AEDB_EINVAL (bad finality
+ * or consistency), -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM. A failed write
+ * changes nothing.
+ */
+
+/**
+ * aedb_kv_set - write @val under @key. @finality: enum aedb_finality.
+ * @seq_out: if not NULL, receives the commit seq. Returns 0 or an error.
+ */
+AEDB_API int aedb_kv_set(struct aedb *db, const char *project, const char *scope,
+			 const void *key, size_t key_len, const void *val, size_t val_len,
+			 uint32_t finality, uint64_t *seq_out);
+
+/**
+ * aedb_kv_del - delete @key. Deleting an absent key succeeds and commits.
+ * Returns 0 or an error.
+ */
+AEDB_API int aedb_kv_del(struct aedb *db, const char *project, const char *scope,
+			 const void *key, size_t key_len, uint32_t finality, uint64_t *seq_out);
+
+/**
+ * aedb_kv_get - read @key at @at. On success *@out is a new item the caller
+ * frees. Returns 0, -AEDB_ENOTFOUND (absent at that snapshot; *@out NULL),
+ * -AEDB_ESEQFUTURE, -AEDB_ESEQGC, or a common error.
+ */
+AEDB_API int aedb_kv_get(struct aedb *db, const char *project, const char *scope,
+			 const void *key, size_t key_len, struct aedb_at at,
+			 struct aedb_kv_item **out);
+
+/**
+ * aedb_kv_get_many - read @n keys (1..max_scan_rows) at one snapshot. *@out
+ * receives entries in input order. Returns the number found (>= 0) or an
+ * error (-AEDB_EINVAL for n == 0 or n > max_scan_rows).
+ */
+AEDB_API int aedb_kv_get_many(struct aedb *db, const char *project, const char *scope,
+			      const struct aedb_key *keys, uint32_t n, struct aedb_at at,
+			      struct aedb_kv_batch **out);
+
+/**
+ * aedb_kv_scan_prefix - entries whose key starts with @prefix (empty = the
+ * whole scope), ascending by key across all shards, at most
+ * min(@limit, max_scan_rows) per page. @cursor: NULL for the first page, or
+ * the previous page's cursor (it then fixes the snapshot, overriding @at,
+ * and the prefix must be the same). Returns the number of entries, or
+ * -AEDB_EINVAL (limit 0), -AEDB_ECURSOR (cursor outside the prefix),
+ * -AEDB_ESEQGC (cursor snapshot expired), or a common error.
+ */
+AEDB_API int aedb_kv_scan_prefix(struct aedb *db, const char *project, const char *scope,
+				 const void *prefix, size_t prefix_len, uint32_t limit,
+				 const struct aedb_kv_cursor *cursor, struct aedb_at at,
+				 struct aedb_kv_page **out);
+
+/**
+ * aedb_kv_scan_range - entries with @start <= key <= @end (each bound
+ * included, excluded or unbounded; NULL = unbounded), otherwise as
+ * aedb_kv_scan_prefix(). An empty range returns 0 entries.
+ */
+AEDB_API int aedb_kv_scan_range(struct aedb *db, const char *project, const char *scope,
+				const struct aedb_kv_bound *start, const struct aedb_kv_bound *end,
+				uint32_t limit, const struct aedb_kv_cursor *cursor,
+				struct aedb_at at, struct aedb_kv_page **out);
+
+/* ------------------------------------------------------------------------ */
+/* Submission queue: records                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Opcodes for struct aedb_sqe. */
+enum aedb_op {
+	AEDB_OP_NOP = 0,      /**< completes with res 0 */
+	AEDB_OP_KV_SET = 1,   /**< write val under key */
+	AEDB_OP_KV_DEL = 2,   /**< delete key */
+	AEDB_OP_KV_GET = 3,   /**< read key into a struct aedb_kv_read */
+	AEDB_OP_KV_SCAN = 4,  /**< scan into a struct aedb_kv_scan */
+	AEDB_OP_LAST
+};
+
+/**
+ * struct aedb_sqe - one submission (64 bytes). Prepare with aedb_prep_*();
+ * fields not set by the prep helper must stay zero.
+ */
+struct aedb_sqe {
+	uint8_t opcode;       /**< enum aedb_op */
+	uint8_t flags;        /**< AEDB_SQE_*; none defined yet, must be 0 */
+	uint8_t finality;     /**< writes: enum aedb_finality */
+	uint8_t at_mode;      /**< reads: enum aedb_at_mode */
+	uint32_t ns;          /**< namespace id from aedb_scope_id() */
+	const void *key;      /**< key bytes (caller-owned until CQE seen) */
+	const void *val;      /**< value bytes (caller-owned until CQE seen) */
+	uint32_t key_len;
+	uint32_t val_len;
+	uint64_t at_seq;      /**< reads with AEDB_AT_SEQ */
+	void *out;            /**< op-specific result (caller-owned), or NULL */
+	const struct aedb_caller *caller; /**< NULL = anonymous */
+	uint64_t user_data;   /**< returned unchanged in the CQE */
+};
+
+/** struct aedb_cqe - one completion (16 bytes). */
+struct aedb_cqe {
+	uint64_t user_data;   /**< from the SQE */
+	int32_t res;          /**< >= 0 success (op-specific), < 0 error */
+	uint32_t flags;       /**< AEDB_CQE_* */
+};
+
+/** CQE flag: the request was failed by aedb_close() / ring teardown. */
+#define AEDB_CQE_F_CLOSED 0x1u
+
+_Static_assert(sizeof(struct aedb_sqe) == 64, "struct aedb_sqe is 64 bytes");
+_Static_assert(sizeof(struct aedb_cqe) == 16, "struct aedb_cqe is 16 bytes");
+
+/**
+ * Result of AEDB_OP_KV_GET, written before the CQE is posted. The value is
+ * copied into @buf (caller-owned, @buf_len bytes); when the value is longer,
+ * only @buf_len bytes are copied and val_len tells the full length, so the
+ * caller can retry with a bigger buffer. CQE res: the value length (>= 0), or
+ * -AEDB_ENOTFOUND, or an error.
+ */
+struct aedb_kv_read {
+	void *buf;              /**< in: where to copy the value (may be NULL if 0) */
+	uint32_t buf_len;       /**< in: size of buf */
+	uint32_t val_len;       /**< out: full value length */
+	uint64_t version;       /**< out */
+	uint64_t created_seq;   /**< out */
+	uint64_t snapshot_seq;  /**< out: the snapshot read */
+};
+
+/**
+ * Request and result of AEDB_OP_KV_SCAN. Inputs as in aedb_kv_scan_range()
+ * (bounds NULL = unbounded; @prefix non-NULL means a prefix scan and then
+ * both bounds must be NULL). On success the CQE res is the entry count and
+ * @page receives a page the caller frees with aedb_kv_page_free().
+ */
+struct aedb_kv_scan {
+	const void *prefix;
+	uint32_t prefix_len;
+	uint32_t limit;
+	const struct aedb_kv_bound *start;
+	const struct aedb_kv_bound *end;
+	const struct aedb_kv_cursor *cursor;
+	struct aedb_kv_page *page; /**< out */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Submission queue: ring                                                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * struct aedb_ring - a client's submission and completion queues. Embed it
+ * (stack, struct, heap) and set it up with aedb_ring_init(). It belongs to
+ * one thread at a time: every aedb_ring call on it must come from that
+ * thread (or be externally serialised). Fields are read by inline helpers;
+ * do not write them.
+ */
+struct aedb_ring {
+	struct aedb_sqe *sqes;   /**< sq_entries slots */
+	uint32_t sq_entries;     /**< power of two */
+	uint32_t sq_mask;
+	uint32_t sq_head;        /**< next SQE to submit */
+	uint32_t sq_tail;        /**< next free SQE */
+	void *priv;              /**< engine-private state */
+	uint64_t reserved[4];
+};
+
+_Static_assert(sizeof(struct aedb_ring) == 64, "struct aedb_ring is 64 bytes");
+
+/** aedb_ring_init flag: signal the eventfd on every completion batch, for
+ *  callers that wait in their own epoll/io_uring (see aedb_ring_fd()). */
+#define AEDB_RING_EVENTFD_ALWAYS 0x1u
+
+/**
+ * aedb_ring_init - set up @ring on @db with @entries submission slots
+ * (1..4096, rounded up to a power of two); up to 2 * entries requests may
+ * be in flight (the completion queue's capacity).
+ * The calling thread becomes the ring's owner. Returns 0, -AEDB_EMISUSE,
+ * -AEDB_EINVAL (entries or flags), -AEDB_ECLOSED, -ENOMEM, or -errno from
+ * eventfd().
+ */
+AEDB_API int aedb_ring_init(struct aedb *db, unsigned entries, struct aedb_ring *ring,
+			    unsigned flags);
+
+/**
+ * aedb_ring_exit - wait for the ring's requests in flight to complete (their
+ * CQEs are discarded), then release it. Owner thread. Call before
+ * aedb_close(). NULL or an uninitialised-zero ring is a no-op.
+ */
+AEDB_API void aedb_ring_exit(struct aedb_ring *ring);
+
+/**
+ * aedb_get_sqe - the next free submission entry, zeroed, or NULL if the SQ is
+ * full (submit first). Owner thread.
+ */
+static inline struct aedb_sqe *aedb_get_sqe(struct aedb_ring *ring)
+{
+	struct aedb_sqe *sqe;
+
+	if (ring->sq_tail - ring->sq_head >= ring->sq_entries)
+		return NULL;
+	sqe = &ring->sqes[ring->sq_tail & ring->sq_mask];
+	ring->sq_tail++;
+	*sqe = (struct aedb_sqe){ 0 };
+	return sqe;
+}
+
+/** aedb_sqe_set_data - set the value returned in the CQE's user_data. */
+static inline void aedb_sqe_set_data(struct aedb_sqe *sqe, void *data)
+{
+	sqe->user_data = (uint64_t)(uintptr_t)data;
+}
+
+/** aedb_sqe_set_data64 - as aedb_sqe_set_data(), with an integer. */
+static inline void aedb_sqe_set_data64(struct aedb_sqe *sqe, uint64_t data)
+{
+	sqe->user_data = data;
+}
+
+/** aedb_sqe_set_caller - attach a caller (NULL = anonymous). */
+static inline void aedb_sqe_set_caller(struct aedb_sqe *sqe, const struct aedb_caller *caller)
+{
+	sqe->caller = caller;
+}
+
+/** aedb_prep_nop - a request that completes with res 0. */
+static inline void aedb_prep_nop(struct aedb_sqe *sqe)
+{
+	sqe->opcode = AEDB_OP_NOP;
+}
+
+/**
+ * aedb_prep_kv_set - write @val under @key in namespace @ns. @seq_out, if not
+ * NULL, receives the commit seq before the CQE is posted. CQE res: 0 or an
+ * error as for aedb_kv_set(). @key, @val and @seq_out must live until the
+ * CQE is seen.
+ */
+static inline void aedb_prep_kv_set(struct aedb_sqe *sqe, uint32_t ns, const void *key,
+				    uint32_t key_len, const void *val, uint32_t val_len,
+				    uint32_t finality, uint64_t *seq_out)
+{
+	sqe->opcode = AEDB_OP_KV_SET;
+	sqe->ns = ns;
+	sqe->key = key;
+	sqe->key_len = key_len;
+	sqe->val = val;
+	sqe->val_len = val_len;
+	sqe->finality = (uint8_t)finality;
+	sqe->out = seq_out;
+}
+
+/** aedb_prep_kv_del - delete @key in @ns; otherwise as aedb_prep_kv_set(). */
+static inline void aedb_prep_kv_del(struct aedb_sqe *sqe, uint32_t ns, const void *key,
+				    uint32_t key_len, uint32_t finality, uint64_t *seq_out)
+{
+	sqe->opcode = AEDB_OP_KV_DEL;
+	sqe->ns = ns;
+	sqe->key = key;
+	sqe->key_len = key_len;
+	sqe->finality = (uint8_t)finality;
+	sqe->out = seq_out;
+}
+
+/**
+ * aedb_prep_kv_get - read @key in @ns at @at into @rd (see struct
+ * aedb_kv_read). Runs inside aedb_submit() on the calling thread.
+ */
+static inline void aedb_prep_kv_get(struct aedb_sqe *sqe, uint32_t ns, const void *key,
+				    uint32_t key_len, struct aedb_at at,
+				    struct aedb_kv_read *rd)
+{
+	sqe->opcode = AEDB_OP_KV_GET;
+	sqe->ns = ns;
+	sqe->key = key;
+	sqe->key_len = key_len;
+	sqe->at_mode = (uint8_t)at.mode;
+	sqe->at_seq = at.seq;
+	sqe->out = rd;
+}
+
+/**
+ * aedb_prep_kv_scan - scan @ns as @scan describes (see struct aedb_kv_scan)
+ * at @at. Runs inside aedb_submit() on the calling thread.
+ */
+static inline void aedb_prep_kv_scan(struct aedb_sqe *sqe, uint32_t ns, struct aedb_at at,
+				     struct aedb_kv_scan *scan)
+{
+	sqe->opcode = AEDB_OP_KV_SCAN;
+	sqe->ns = ns;
+	sqe->at_mode = (uint8_t)at.mode;
+	sqe->at_seq = at.seq;
+	sqe->out = scan;
+}
+
+/**
+ * aedb_submit - hand every prepared SQE to the engine. Owner thread.
+ * Reads run now and post their CQEs before this returns; writes are queued
+ * to their shards. A malformed SQE is not an error here: it completes with
+ * a CQE carrying the error. Returns the number of SQEs consumed (>= 0); SQEs
+ * that did not fit (completion queue or a shard inbox full) stay queued for
+ * the next call, and if none fit the return is -AEDB_EBUSY. Also
+ * -AEDB_EMISUSE (bad ring), -AEDB_ECLOSED.
+ */
+AEDB_API int aedb_submit(struct aedb_ring *ring);
+
+/**
+ * aedb_peek_cqe - the oldest unseen completion, without blocking.
+ * Owner thread. Returns 0 and sets *@cqe, or -EAGAIN if none is ready. The
+ * CQE stays valid until aedb_cqe_seen().
+ */
+AEDB_API int aedb_peek_cqe(struct aedb_ring *ring, struct aedb_cqe **cqe);
+
+/**
+ * aedb_wait_cqe - as aedb_peek_cqe(), but spins (config spin_us) then sleeps
+ * until a completion arrives. Returns 0, or -AEDB_EMISUSE if nothing is in
+ * flight and nothing is ready (it would wait forever).
+ */
+AEDB_API int aedb_wait_cqe(struct aedb_ring *ring, struct aedb_cqe **cqe);
+
+/** aedb_cqe_seen - release the CQE returned by peek/wait. Owner thread. */
+AEDB_API void aedb_cqe_seen(struct aedb_ring *ring, struct aedb_cqe *cqe);
+
+/**
+ * aedb_ring_fd - an eventfd that becomes readable when completions arrive
+ * while the owner waits in aedb_wait_cqe(), or on every completion batch
+ * with AEDB_RING_EVENTFD_ALWAYS. Read (and so reset) it, then drain with
+ * aedb_peek_cqe(). The fd belongs to the ring; do not close it.
+ * Returns the fd, or -AEDB_EMISUSE.
+ */
+AEDB_API int aedb_ring_fd(struct aedb_ring *ring);
+
+/** aedb_ring_inflight - requests submitted whose CQEs are not yet seen. */
+AEDB_API unsigned aedb_ring_inflight(const struct aedb_ring *ring);
+
+/** Iterate over ready completions; call aedb_cqe_seen() in the body. */
+#define aedb_for_each_cqe(ring, cqe) \
+	while (aedb_peek_cqe((ring), &(cqe)) == 0)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AEDB_H */

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_aedb.c - the aedb backend of aedb-bench.
+ *
+ * Every run gets a fresh instance with project "bench"; data goes to its
+ * scope "app". Blocking workloads call aedb_kv_set() / aedb_kv_get() with
+ * the names, as an application would. Submission-queue workloads resolve the
+ * scope once with aedb_scope_id() and give each client thread its own
+ * struct aedb_ring, set up and torn down on that thread. Writes ask for
+ * AEDB_FINALITY_VISIBLE: they complete once readers can see them.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <aedb.h>
+
+static const char bench_aedb_project[] = "bench";
+static const char bench_aedb_scope[] = "app";
+
+struct bench_aedb {
+	struct aedb *db;
+	uint32_t ns;
+};
+
+struct bench_aedb_thread {
+	struct aedb *db;
+	uint32_t ns;
+	uint32_t depth;
+	bool ring_live;
+	struct aedb_kv_read *reads;  /* depth result slots, indexed by tag */
+	struct aedb_ring ring;
+};
+
+static const char *bench_aedb_version(void)
+{
+	return aedb_version_string();
+}
+
+static const char *bench_aedb_strerror(int err)
+{
+	return aedb_strerror(err);
+}
+
+static bool bench_aedb_retryable(int err)
+{
+	return err < 0 && aedb_error_class(err) == AEDB_CLASS_RETRYABLE;
+}
+
+static bool bench_aedb_unavailable(int err)
+{
+	/* aedb_open() reports a kernel without io_uring, or a seccomp
+	 * profile that blocks it, as -ENOSYS or -EPERM. */
+	return err == -ENOSYS || err == -EPERM;
+}
+
+static uint32_t bench_aedb_durability(enum bench_durability d, uint32_t dflt)
+{
+	switch (d) {
+	case BENCH_DURABILITY_FULL:
+		return AEDB_DURABILITY_FULL;
+	case BENCH_DURABILITY_BATCH:
+		return AEDB_DURABILITY_BATCH;
+	case BENCH_DURABILITY_OS:
+		return AEDB_DURABILITY_OS;
+	case BENCH_DURABILITY_DEFAULT:
+	default:
+		return dflt;
+	}
+}
+
+static void bench_aedb_config(const struct bench_backend_opts *o, struct aedb_config *cfg)
+{
+	if (o->low_latency)
+		aedb_config_low_latency(cfg);
+	else
+		aedb_config_init(cfg);
+	cfg->shards = o->shards;
+	cfg->pin_threads = o->pin_threads ? 1 : 0;
+	cfg->durability = bench_aedb_durability(o->durability, cfg->durability);
+	if (cfg->max_key_bytes < o->key_bytes)
+		cfg->max_key_bytes = o->key_bytes;
+	if (cfg->max_value_bytes < o->value_bytes)
+		cfg->max_value_bytes = o->value_bytes;
+}
+
+static int bench_aedb_open(const struct bench_backend_opts *o, void **ctxp)
+{
+	struct aedb_config cfg;
+	struct bench_aedb *b;
+	int rc;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	bench_aedb_config(o, &cfg);
+	rc = aedb_open(o->dir, &cfg, &b->db);
+	if (rc < 0) {
+		fprintf(stderr, "aedb-bench: aedb_open(%s): %s\n", o->dir, aedb_strerror(rc));
+		free(b);
+		return rc;
+	}
+	rc = aedb_create_project(b->db, bench_aedb_project);
+	if (rc < 0) {
+		fprintf(stderr, "aedb-bench: aedb_create_project(%s): %s\n",
+			bench_aedb_project, aedb_strerror(rc));
+		goto fail;
+	}
+	rc = aedb_scope_id(b->db, bench_aedb_project, bench_aedb_scope, &b->ns);
+	if (rc < 0) {
+		fprintf(stderr, "aedb-bench: aedb_scope_id(%s, %s): %s\n",
+			bench_aedb_project, bench_aedb_scope, aedb_strerror(rc));
+		goto fail;
+	}
+	*ctxp = b;
+	return 0;
+fail:
+	aedb_close(b->db);
+	free(b);
+	return rc;
+}
+
+static int bench_aedb_close(void *ctx)
+{
+	struct bench_aedb *b = ctx;
+	int rc = aedb_close(b->db);
+
+	if (rc < 0)
+		fprintf(stderr, "aedb-bench: aedb_close: %s\n", aedb_strerror(rc));
+	free(b);
+	return rc;
+}
+
+static uint32_t bench_aedb_shards(void *ctx)
+{
+	struct bench_aedb *b = ctx;
+
+	return aedb_shard_count(b->db);
+}
+
+static int bench_aedb_thread_init(void *ctx, uint32_t depth, void **tctxp)
+{
+	struct bench_aedb *b = ctx;
+	struct bench_aedb_thread *t;
+	int rc;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->db = b->db;
+	t->ns = b->ns;
+	t->depth = depth;
+	if (depth > 0) {
+		t->reads = calloc(depth, sizeof(*t->reads));
+		if (!t->reads) {
+			free(t);
+			return -ENOMEM;
+		}
+		rc = aedb_ring_init(b->db, depth, &t->ring, 0);
+		if (rc < 0) {
+			fprintf(stderr, "aedb-bench: aedb_ring_init(%u): %s\n", depth,
+				aedb_strerror(rc));
+			free(t->reads);
+			free(t);
+			return rc;
+		}
+		t->ring_live = true;
+	}
+	*tctxp = t;
+	return 0;
+}
+
+static int bench_aedb_thread_exit(void *tctx)
+{
+	struct bench_aedb_thread *t = tctx;
+
+	if (t->ring_live)
+		aedb_ring_exit(&t->ring);
+	free(t->reads);
+	free(t);
+	return 0;
+}
+
+static int bench_aedb_put(void *tctx, const void *key, uint32_t key_len, const void *val,
+			  uint32_t val_len)
+{
+	struct bench_aedb_thread *t = tctx;
+
+	return aedb_kv_set(t->db, bench_aedb_project, bench_aedb_scope, key, key_len, val,
+			   val_len, AEDB_FINALITY_VISIBLE, NULL);
+}
+
+static int bench_aedb_get(void *tctx, const void *key, uint32_t key_len, uint32_t *val_len)
+{
+	struct bench_aedb_thread *t = tctx;
+	struct aedb_kv_item *item = NULL;
+	int rc;
+
+	rc = aedb_kv_get(t->db, bench_aedb_project, bench_aedb_scope, key, key_len,
+			 AEDB_LATEST, &item);
+	if (rc == -AEDB_ENOTFOUND)
+		return BENCH_NOTFOUND;
+	if (rc < 0)
+		return rc;
+	*val_len = item->entry.val_len;
+	aedb_kv_item_free(item);
+	return BENCH_OK;
+}
+
+static int bench_aedb_prep_put(void *tctx, uint64_t tag, const void *key, uint32_t key_len,
+			       const void *val, uint32_t val_len)
+{
+	struct bench_aedb_thread *t = tctx;
+	struct aedb_sqe *sqe = aedb_get_sqe(&t->ring);
+
+	if (!sqe)
+		return BENCH_AGAIN;
+	aedb_prep_kv_set(sqe, t->ns, key, key_len, val, val_len, AEDB_FINALITY_VISIBLE, NULL);
+	aedb_sqe_set_data64(sqe, tag);
+	return BENCH_OK;
+}
+
+static int bench_aedb_prep_get(void *tctx, uint64_t tag, const void *key, uint32_t key_len,
+			       void *buf, uint32_t buf_len)
+{
+	struct bench_aedb_thread *t = tctx;
+	struct aedb_kv_read *rd = &t->reads[tag];
+	struct aedb_sqe *sqe = aedb_get_sqe(&t->ring);
+
+	if (!sqe)
+		return BENCH_AGAIN;
+	*rd = (struct aedb_kv_read){ .buf = buf, .buf_len = buf_len };
+	aedb_prep_kv_get(sqe, t->ns, key, key_len, AEDB_LATEST, rd);
+	aedb_sqe_set_data64(sqe, tag);
+	return BENCH_OK;
+}
+
+static int bench_aedb_submit(void *tctx)
+{
+	struct bench_aedb_thread *t = tctx;
+	int rc;
+
+	if (t->ring.sq_tail == t->ring.sq_head)
+		return 0;
+	rc = aedb_submit(&t->ring);
+	/* Nothing fitted (completion queue or an inbox full): the SQEs stay
+	 * queued and go with the next call, after completions are reaped. */
+	if (rc == -AEDB_EBUSY)
+		return 0;
+	return rc;
+}
+
+static void bench_aedb_complete(struct bench_aedb_thread *t, const struct aedb_cqe *cqe,
+				struct bench_completion *out)
+{
+	out->tag = cqe->user_data;
+	out->val_len = 0;
+	if (cqe->res == -AEDB_ENOTFOUND) {
+		out->res = BENCH_NOTFOUND;
+	} else if (cqe->res < 0) {
+		out->res = cqe->res;
+	} else {
+		out->res = BENCH_OK;
+		if (cqe->user_data < t->depth)
+			out->val_len = t->reads[cqe->user_data].val_len;
+	}
+}
+
+static int bench_aedb_reap(void *tctx, struct bench_completion *out, uint32_t max, bool wait)
+{
+	struct bench_aedb_thread *t = tctx;
+	struct aedb_cqe *cqe;
+	uint32_t n = 0;
+	int rc;
+
+	if (max == 0)
+		return 0;
+	if (wait && aedb_ring_inflight(&t->ring) > 0) {
+		rc = aedb_wait_cqe(&t->ring, &cqe);
+		if (rc < 0)
+			return rc;
+		bench_aedb_complete(t, cqe, &out[n++]);
+		aedb_cqe_seen(&t->ring, cqe);
+	}
+	while (n < max && aedb_peek_cqe(&t->ring, &cqe) == 0) {
+		bench_aedb_complete(t, cqe, &out[n++]);
+		aedb_cqe_seen(&t->ring, cqe);
+	}
+	return (int)n;
+}
+
+const struct bench_backend bench_backend_aedb = {
+	.name = "aedb",
+	.version = bench_aedb_version,
+	.strerror = bench_aedb_strerror,
+	.retryable = bench_aedb_retryable,
+	.unavailable = bench_aedb_unavailable,
+	.open = bench_aedb_open,
+	.close = bench_aedb_close,
+	.shards = bench_aedb_shards,
+	.thread_init = bench_aedb_thread_init,
+	.thread_exit = bench_aedb_thread_exit,
+	.put = bench_aedb_put,
+	.get = bench_aedb_get,
+	.prep_put = bench_aedb_prep_put,
+	.prep_get = bench_aedb_prep_get,
+	.submit = bench_aedb_submit,
+	.reap = bench_aedb_reap,
+};

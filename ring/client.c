@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* Completion delivery: client completion queues and blocking waiters. */
+#include "ring/client.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/assert.h"
+#include "core/clock.h"
+#include "core/tsan.h"
+
+CK_RING_PROTOTYPE(aedb_cqe, aedb_cqe)
+
+static void ring_futex_wake(uint32_t *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static void ring_futex_wait(uint32_t *addr, uint32_t val)
+{
+	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+void ring_client_post(struct ring_client *c, uint64_t user_data, int32_t res, uint32_t flags)
+{
+	struct aedb_cqe cqe = { .user_data = user_data, .res = res, .flags = flags };
+	uint64_t one = 1;
+
+	CORE_TSAN_RELEASE(c);
+	/* Capacity is reserved at submission: this cannot fail. */
+	AEDB_ASSERT(ck_ring_enqueue_mpsc_aedb_cqe(&c->cq, c->cq_buf, &cqe));
+	/* Dekker with the owner: post, fence, then look at need_signal. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->need_signal, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&c->need_signal, 0, __ATOMIC_SEQ_CST)) {
+		ssize_t rc;
+
+		do {
+			rc = write(c->efd, &one, sizeof(one));
+		} while (rc < 0 && errno == EINTR);
+	}
+}
+
+void req_complete(struct req *r, int32_t res)
+{
+	uint32_t old;
+
+	if (res >= 0 && r->seq_out)
+		*r->seq_out = r->seq;
+	if (r->client) {
+		struct ring_client *c = r->client;
+
+		ring_client_post(c, r->user_data, res, r->cqe_flags);
+		/* After this store the owner may reuse the slot. */
+		__atomic_store_n(&r->slot_busy, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	r->res = res;
+	old = __atomic_exchange_n(&r->wait_state, REQ_WAIT_DONE, __ATOMIC_ACQ_REL);
+	if (old == REQ_WAIT_SLEEPING)
+		ring_futex_wake(&r->wait_state);
+	/* @r may be gone now: the waiter returns as soon as it sees DONE. */
+}
+
+int32_t req_wait(struct req *r)
+{
+	uint64_t deadline = core_now_ns() + (uint64_t)r->spin_us * 1000ull;
+	uint32_t st = REQ_WAIT_PENDING;
+
+	while (__atomic_load_n(&r->wait_state, __ATOMIC_ACQUIRE) != REQ_WAIT_DONE) {
+		if (core_now_ns() < deadline) {
+			core_cpu_relax();
+			continue;
+		}
+		st = REQ_WAIT_PENDING;
+		if (__atomic_compare_exchange_n(&r->wait_state, &st, REQ_WAIT_SLEEPING, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+		    st == REQ_WAIT_SLEEPING)
+			ring_futex_wait(&r->wait_state, REQ_WAIT_SLEEPING);
+	}
+	return r->res;
+}

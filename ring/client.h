@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring_client - the engine side of a struct aedb_ring (its priv pointer).
+ *
+ * The completion queue is an MPSC ck_ring of struct aedb_cqe: shards post
+ * write completions, the owner posts read completions, only the owner
+ * consumes. In-flight requests (submitted, CQE not yet seen) are capped at
+ * cq_cap, so posting never fails. Write requests live in `slots`, owned by
+ * the ring; a slot is busy from enqueue until its CQE is posted.
+ *
+ * Wakeups: a completer posts, fences, and writes the eventfd only if it swaps
+ * need_signal from 1 to 0. The owner sets need_signal before it sleeps (or,
+ * with AEDB_RING_EVENTFD_ALWAYS, whenever it finds the queue empty) and
+ * re-checks the queue before sleeping.
+ */
+#ifndef AEDB_RING_CLIENT_H
+#define AEDB_RING_CLIENT_H
+
+#include <ck_epoch.h>
+#include <ck_ring.h>
+#include <stdint.h>
+
+#include "aedb.h"
+#include "ring/req.h"
+
+struct ring_client {
+	struct aedb *db;
+	ck_ring_t cq;
+	struct aedb_cqe *cq_buf;
+	uint32_t cq_cap;          /* most requests in flight */
+	uint32_t nslots;
+	struct req *slots;
+	uint32_t slot_hint;
+	uint32_t flags;           /* AEDB_RING_* */
+	int efd;
+	uint32_t need_signal;     /* atomic */
+	uint64_t submitted;       /* owner only */
+	uint64_t seen;            /* owner only */
+	struct aedb_cqe cur;      /* CQE handed out by peek/wait */
+	int has_cur;
+	ck_epoch_record_t *rec;   /* for reads run in aedb_submit */
+};
+
+/* Post a CQE. Any thread. */
+void ring_client_post(struct ring_client *c, uint64_t user_data, int32_t res, uint32_t flags);
+
+#endif

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The commit path of one shard: validate a round of client writes, allocate
+ * one contiguous block of seqs for the valid ones, encode each as a log record
+ * into the round's batch, apply it to the partition from that record, publish
+ * the round, and complete (or park until V >= seq for VISIBLE finality).
+ * Also: the shard's version GC.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "api/catalog.h"
+#include "api/db.h"
+#include "core/assert.h"
+#include "shard/shard.h"
+
+#define SHARD_GC_BUDGET 4096u
+
+static struct kvmap *shard_part(struct shard *s, struct cat_scope *sc)
+{
+	struct kvmap *m = sc->parts[s->id];
+
+	if (m)
+		return m;
+	m = kvmap_create(&s->kenv);
+	if (m)
+		__atomic_store_n(&sc->parts[s->id], m, __ATOMIC_RELEASE);
+	return m;
+}
+
+static int shard_validate(struct shard *s, const struct catalog *cat, const struct req *r)
+{
+	const struct aedb_config *cfg = &s->db->cfg;
+	struct cat_scope *sc;
+
+	if (r->op != REQ_KV_SET && r->op != REQ_KV_DEL)
+		return -AEDB_EINVAL;
+	if (r->key_len > cfg->max_key_bytes || r->val_len > cfg->max_value_bytes)
+		return -AEDB_ETOOBIG;
+	sc = cat_scope_by_id(cat, r->ns);
+	if (!sc || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE))
+		return -AEDB_ENOSCOPE;
+	if (__atomic_load_n(&s->db->fatal, __ATOMIC_ACQUIRE))
+		return -AEDB_EFATAL;
+	return 0;
+}
+
+/* Encode @r as a record at @seq and apply it from the record. */
+static int shard_apply_one(struct shard *s, const struct catalog *cat, struct req *r,
+			   uint64_t seq)
+{
+	struct wal_rec rec = {
+		.type = r->op == REQ_KV_SET ? WAL_REC_KV_SET : WAL_REC_KV_DEL,
+		.ns = r->ns, .seq = seq,
+		.key = r->key, .key_len = r->key_len,
+		.val = r->val, .val_len = r->op == REQ_KV_SET ? r->val_len : 0,
+	};
+	struct cat_scope *sc = cat_scope_by_id(cat, r->ns);
+	struct kvmap *m;
+	long off;
+	int rc;
+
+	AEDB_ASSERT(sc != NULL);
+	off = wal_batch_append(&s->batch, &rec);
+	if (off < 0)
+		return (int)off;
+	if (wal_rec_decode(s->batch.buf, s->batch.len, (size_t)off, &rec) < 0)
+		AEDB_ASSERT(!"record just encoded must decode");
+	m = shard_part(s, sc);
+	if (!m)
+		return -ENOMEM;
+	rc = kvmap_put(m, rec.key, rec.key_len, rec.val, rec.val_len, seq,
+		       rec.type == WAL_REC_KV_DEL);
+	if (rc < 0)
+		s->batch.buf[off] = WAL_REC_NOP; /* the seq stays an empty commit */
+	return rc;
+}
+
+void shard_park_visible(struct shard *s, struct req *r)
+{
+	r->next = NULL;
+	if (s->vis_tail)
+		s->vis_tail->next = r;
+	else
+		s->vis_head = r;
+	s->vis_tail = r;
+}
+
+/* Wake shards parked on V once it has moved. */
+static void shard_wake_vis_waiters(struct shard *s)
+{
+	uint64_t mask = __atomic_load_n(&s->db->wm.vis_waiters, __ATOMIC_SEQ_CST);
+
+	mask &= ~(1ull << s->id);
+	while (mask) {
+		uint32_t i = (uint32_t)__builtin_ctzll(mask);
+
+		mask &= mask - 1;
+		shard_wake_any(&s->db->shards[i]);
+	}
+}
+
+static void shard_finish_round(struct shard *s, struct req **ok, uint32_t n, uint64_t v)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		struct req *r = ok[j];
+
+		if (r->res < 0 || r->seq <= v)
+			req_complete(r, r->res);
+		else
+			shard_park_visible(s, r);
+	}
+}
+
+void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
+{
+	struct aedb *db = s->db;
+	struct catalog *cat;
+	uint32_t valid = 0;
+	uint64_t base, v;
+
+	AEDB_ASSERT(n > 0 && n <= db->cfg.batch_max);
+	ck_epoch_begin(&s->erec, NULL);
+	cat = api_catalog_any(db);
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = shard_validate(s, cat, reqs[i]);
+
+		if (rc < 0)
+			req_complete(reqs[i], rc);
+		else
+			reqs[valid++] = reqs[i];
+	}
+	if (valid == 0) {
+		ck_epoch_end(&s->erec, NULL);
+		return;
+	}
+	base = wm_alloc(&db->wm, s->id, valid);
+	for (uint32_t j = 0; j < valid; j++) {
+		reqs[j]->seq = base + j;
+		reqs[j]->res = shard_apply_one(s, cat, reqs[j], base + j);
+	}
+	ck_epoch_end(&s->erec, NULL);
+	v = wm_publish(&db->wm, s->id);
+	__atomic_store_n(&s->commits, s->commits + valid, __ATOMIC_RELAXED);
+	/* The batch would be handed to the WAL writer here (next issue). */
+	wal_batch_reset(&s->batch);
+	shard_wake_vis_waiters(s);
+	shard_finish_round(s, reqs, valid, v);
+}
+
+uint32_t shard_complete_visible(struct shard *s)
+{
+	uint64_t v;
+	uint32_t n = 0;
+
+	if (!s->vis_head)
+		return 0;
+	v = wm_visible_any(&s->db->wm);
+	while (s->vis_head && s->vis_head->seq <= v) {
+		struct req *r = s->vis_head;
+
+		s->vis_head = r->next;
+		if (!s->vis_head)
+			s->vis_tail = NULL;
+		req_complete(r, r->res);
+		n++;
+	}
+	return n;
+}
+
+/* Oldest seq to keep readable: retain_commits back from V and at least
+ * retain_ms back in time (from V samples taken at GC ticks). */
+static uint64_t shard_gc_candidate(struct shard *s, uint64_t now, uint64_t v)
+{
+	const struct aedb_config *cfg = &s->db->cfg;
+	uint64_t keep_ns = (uint64_t)cfg->retain_ms * 1000000ull;
+	uint64_t by_count = v > cfg->retain_commits ? v - cfg->retain_commits : 0;
+	uint64_t by_time = keep_ns ? 0 : v;
+	uint32_t n = s->nsamples < SHARD_GC_SAMPLES ? s->nsamples : SHARD_GC_SAMPLES;
+	uint64_t spacing = keep_ns / (SHARD_GC_SAMPLES / 2);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = (s->nsamples - 1 - i) % SHARD_GC_SAMPLES;
+
+		if (now - s->samples[k].t_ns >= keep_ns) {
+			by_time = s->samples[k].v;
+			break;
+		}
+	}
+	if (!s->nsamples ||
+	    now - s->samples[(s->nsamples - 1) % SHARD_GC_SAMPLES].t_ns >= spacing) {
+		s->samples[s->nsamples % SHARD_GC_SAMPLES].t_ns = now;
+		s->samples[s->nsamples % SHARD_GC_SAMPLES].v = v;
+		s->nsamples++;
+	}
+	return by_count < by_time ? by_count : by_time;
+}
+
+static void shard_gc_grace_done(ck_epoch_entry_t *e)
+{
+	struct shard *s = (struct shard *)((char *)e - offsetof(struct shard, gc_entry));
+
+	s->gc_safe = s->gc_pending;
+	s->gc_waiting = 0;
+}
+
+void shard_gc_tick(struct shard *s, uint64_t now)
+{
+	struct aedb *db = s->db;
+	struct catalog *cat;
+	uint64_t floor;
+
+	if (now < s->gc_next_ns)
+		return;
+	floor = wm_raise_floor(&db->wm, shard_gc_candidate(s, now, wm_visible_any(&db->wm)));
+	/* Readers that saw an older floor may still read below it: collect
+	 * only after a grace period. */
+	if (!s->gc_waiting && floor > s->gc_safe) {
+		s->gc_pending = floor;
+		s->gc_waiting = 1;
+		ck_epoch_call(&s->erec, &s->gc_entry, shard_gc_grace_done);
+	}
+	ck_epoch_poll(&s->erec);
+	ck_epoch_begin(&s->erec, NULL);
+	cat = api_catalog_any(db);
+	for (uint32_t i = 0; s->gc_safe && i < cat->nscopes; i++) {
+		struct kvmap *m = cat->scopes[i]->parts[s->id];
+
+		if (m && !__atomic_load_n(&cat->scopes[i]->dropped, __ATOMIC_ACQUIRE)) {
+			kvmap_gc(m, s->gc_safe, SHARD_GC_BUDGET);
+		}
+	}
+	ck_epoch_end(&s->erec, NULL);
+	s->gc_next_ns = now + (uint64_t)db->cfg.gc_interval_ms * 1000000ull;
+}
+
+void shard_retire_scope(struct shard *s, struct cat_scope *sc)
+{
+	struct kvmap *m = sc->parts[s->id];
+
+	if (!m)
+		return;
+	__atomic_store_n(&sc->parts[s->id], NULL, __ATOMIC_RELEASE);
+	kvmap_retire(m);
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DDL: shard 0 coordinates, one operation at a time, in arrival order.
+ *
+ * Create (project or scope) needs no other shard: partitions are created
+ * lazily by their owners. The coordinator allocates one seq, logs a DDL
+ * record, publishes the new catalog, and completes once V >= seq.
+ *
+ * Drop is two-phase over the mesh: (1) mark the victim scopes dropped, so
+ * every shard refuses new writes to them, and FENCE every shard: a shard acks
+ * between rounds, so every write it accepted before the mark has a smaller
+ * seq; (2) allocate the drop's seq, publish the catalog without the victims,
+ * and RETIRE: each shard retires its partitions (freed after an epoch grace
+ * period). When every shard has retired, the scope objects are freed too.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/catalog.h"
+#include "api/db.h"
+#include "core/assert.h"
+#include "ring/mesh.h"
+#include "shard/ddl.h"
+#include "shard/shard.h"
+
+enum ddl_phase { DDL_IDLE = 0, DDL_FENCING, DDL_RETIRING };
+
+static void ddl_free_catalog_cb(ck_epoch_entry_t *e)
+{
+	cat_free((struct catalog *)((char *)e - offsetof(struct catalog, epoch_entry)));
+}
+
+static void ddl_free_scope_cb(ck_epoch_entry_t *e)
+{
+	free((char *)e - offsetof(struct cat_scope, epoch_entry));
+}
+
+static void ddl_free_project_cb(ck_epoch_entry_t *e)
+{
+	free((char *)e - offsetof(struct cat_project, epoch_entry));
+}
+
+void shard_ddl_submit(struct shard *s, struct req *r)
+{
+	AEDB_ASSERT(s->id == 0);
+	AEDB_ASSERT(r->op == REQ_DDL);
+	r->next = NULL;
+	if (s->ddl.queue_tail)
+		s->ddl.queue_tail->next = r;
+	else
+		s->ddl.queue_head = r;
+	s->ddl.queue_tail = r;
+}
+
+/* Take a seq, log the DDL, swap in @next at that seq, publish, and complete @r with @res. */
+static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res)
+{
+	struct aedb *db = s->db;
+	struct catalog *old = api_catalog_any(db);
+	uint64_t seq = wm_alloc(&db->wm, s->id, 1);
+	struct wal_rec rec = {
+		.type = WAL_REC_DDL, .flags = (uint8_t)r->ddl->kind, .seq = seq,
+		.key = (const uint8_t *)r->ddl->project,
+		.key_len = (uint32_t)strlen(r->ddl->project),
+		.val = (const uint8_t *)r->ddl->scope,
+		.val_len = (uint32_t)strlen(r->ddl->scope),
+	};
+	uint64_t v;
+
+	cat_stamp(next, seq);
+	if (wal_batch_append(&s->batch, &rec) < 0)
+		AEDB_ASSERT(!"DDL record must fit");
+	__atomic_store_n(&db->catalog, next, __ATOMIC_RELEASE);
+	ck_epoch_call(&s->erec, &old->epoch_entry, ddl_free_catalog_cb);
+	v = wm_publish(&db->wm, s->id);
+	__atomic_store_n(&s->commits, s->commits + 1, __ATOMIC_RELAXED);
+	wal_batch_reset(&s->batch);
+	r->seq = seq;
+	r->res = res;
+	if (seq <= v)
+		req_complete(r, res);
+	else
+		shard_park_visible(s, r);
+}
+
+/* Create: one step, no other shard involved. The new catalog is built
+ * before the seq is taken, so nothing can fail after allocation. */
+static void ddl_create(struct shard *s, struct req *r, const struct catalog *cat)
+{
+	const struct ddl_op *op = r->ddl;
+	uint32_t n = s->db->nshards;
+	struct catalog *next;
+
+	if (op->kind == DDL_CREATE_PROJECT && cat_find_project(cat, op->project)) {
+		req_complete(r, 0);
+		return;
+	}
+	if (op->kind == DDL_CREATE_SCOPE) {
+		if (!cat_find_project(cat, op->project)) {
+			req_complete(r, -AEDB_ENOPROJECT);
+			return;
+		}
+		if (cat_find_scope(cat, op->project, op->scope)) {
+			req_complete(r, 0);
+			return;
+		}
+	}
+	next = op->kind == DDL_CREATE_PROJECT ? cat_with_project(cat, op->project, 0, n)
+					      : cat_with_scope(cat, op->project, op->scope, 0, n);
+	if (!next) {
+		req_complete(r, -ENOMEM);
+		return;
+	}
+	ddl_commit(s, r, next, 1);
+}
+
+static void ddl_broadcast(struct shard *s, uint16_t type)
+{
+	struct aedb *db = s->db;
+
+	s->ddl.acks = db->nshards - 1;
+	for (uint32_t d = 1; d < db->nshards; d++) {
+		struct ring_msg m = {
+			.type = type, .src = 0, .dst = (uint16_t)d,
+			.len = s->ddl.nvictims,
+		};
+
+		m.payload.ptr = s->ddl.victims;
+		/* The overflow FIFO holds far more than one DDL's messages. */
+		AEDB_ASSERT(ring_mesh_send(db->mesh, &m) == 0);
+		shard_wake_any(&db->shards[d]);
+	}
+}
+
+/* Drop, phase 0: collect victims, mark them, fence. */
+static void ddl_drop_begin(struct shard *s, struct req *r, const struct catalog *cat)
+{
+	const struct ddl_op *op = r->ddl;
+	int whole = op->kind == DDL_DROP_PROJECT;
+	uint32_t n = 0;
+
+	if (!cat_find_project(cat, op->project)) {
+		req_complete(r, whole ? 0 : -AEDB_ENOPROJECT);
+		return;
+	}
+	if (!whole && !cat_find_scope(cat, op->project, op->scope)) {
+		req_complete(r, 0);
+		return;
+	}
+	free(s->ddl.victims);
+	s->ddl.victims = calloc(cat->nscopes, sizeof(*s->ddl.victims));
+	if (!s->ddl.victims) {
+		req_complete(r, -ENOMEM);
+		return;
+	}
+	for (uint32_t i = 0; i < cat->nscopes; i++) {
+		struct cat_scope *sc = cat->scopes[i];
+
+		if (strcmp(sc->project, op->project) == 0 &&
+		    (whole || strcmp(sc->name, op->scope) == 0)) {
+			__atomic_store_n(&sc->dropped, 1, __ATOMIC_SEQ_CST);
+			s->ddl.victims[n++] = sc;
+		}
+	}
+	s->ddl.nvictims = n;
+	s->ddl.next = whole ? cat_without_project(cat, op->project, 0)
+			    : cat_without_scope(cat, op->project, op->scope, 0);
+	if (!s->ddl.next) {
+		for (uint32_t i = 0; i < n; i++)
+			__atomic_store_n(&s->ddl.victims[i]->dropped, 0, __ATOMIC_SEQ_CST);
+		req_complete(r, -ENOMEM);
+		return;
+	}
+	s->ddl.active = r;
+	s->ddl.phase = DDL_FENCING;
+	ddl_broadcast(s, RING_MSG_DDL_FENCE);
+}
+
+/* Drop, phase 1: every shard fenced; commit and retire. */
+static void ddl_drop_commit(struct shard *s)
+{
+	struct req *r = s->ddl.active;
+	const struct ddl_op *op = r->ddl;
+	const struct catalog *cat = api_catalog_any(s->db);
+	struct cat_project *proj = (struct cat_project *)cat_find_project(cat, op->project);
+
+	AEDB_ASSERT(proj != NULL);
+	AEDB_ASSERT(s->ddl.next != NULL);
+	if (op->kind == DDL_DROP_PROJECT)
+		ck_epoch_call(&s->erec, &proj->epoch_entry, ddl_free_project_cb);
+	for (uint32_t i = 0; i < s->ddl.nvictims; i++)
+		shard_retire_scope(s, s->ddl.victims[i]);
+	ddl_commit(s, r, s->ddl.next, 1);
+	s->ddl.next = NULL;
+	s->ddl.phase = DDL_RETIRING;
+	ddl_broadcast(s, RING_MSG_DDL_RETIRE);
+}
+
+/* Drop, phase 2: every shard retired its partitions. */
+static void ddl_drop_end(struct shard *s)
+{
+	for (uint32_t i = 0; i < s->ddl.nvictims; i++)
+		ck_epoch_call(&s->erec, &s->ddl.victims[i]->epoch_entry, ddl_free_scope_cb);
+	s->ddl.nvictims = 0;
+	s->ddl.active = NULL;
+	s->ddl.phase = DDL_IDLE;
+}
+
+static int ddl_advance(struct shard *s)
+{
+	if (s->ddl.acks)
+		return 0;
+	if (s->ddl.phase == DDL_FENCING)
+		ddl_drop_commit(s);
+	if (s->ddl.phase == DDL_RETIRING && s->ddl.acks == 0)
+		ddl_drop_end(s);
+	return 1;
+}
+
+int shard_ddl_step(struct shard *s)
+{
+	const struct catalog *cat;
+	struct req *r;
+
+	if (s->id != 0)
+		return 0;
+	if (s->ddl.active)
+		return ddl_advance(s);
+	r = s->ddl.queue_head;
+	if (!r)
+		return 0;
+	s->ddl.queue_head = r->next;
+	if (!s->ddl.queue_head)
+		s->ddl.queue_tail = NULL;
+	cat = api_catalog_any(s->db);
+	if (r->ddl->kind == DDL_CREATE_PROJECT || r->ddl->kind == DDL_CREATE_SCOPE)
+		ddl_create(s, r, cat);
+	else
+		ddl_drop_begin(s, r, cat);
+	return 1;
+}
+
+static void ddl_reply(struct shard *s, const struct ring_msg *m)
+{
+	struct ring_msg rep = {
+		.type = RING_MSG_REPLY, .src = (uint16_t)s->id, .dst = m->src,
+		.cookie = m->cookie,
+	};
+
+	AEDB_ASSERT(ring_mesh_send(s->db->mesh, &rep) == 0);
+	shard_wake_any(&s->db->shards[m->src]);
+}
+
+void shard_ddl_on_msg(struct shard *s, const struct ring_msg *m)
+{
+	struct cat_scope *const *victims = m->payload.ptr;
+
+	switch (m->type) {
+	case RING_MSG_DDL_FENCE:
+		/* Between rounds: every write accepted before the mark is
+		 * applied and published. */
+		ddl_reply(s, m);
+		break;
+	case RING_MSG_DDL_RETIRE:
+		for (uint32_t i = 0; i < m->len; i++)
+			shard_retire_scope(s, victims[i]);
+		ddl_reply(s, m);
+		break;
+	case RING_MSG_REPLY:
+		AEDB_ASSERT(s->id == 0 && s->ddl.acks > 0);
+		s->ddl.acks--;
+		break;
+	default:
+		AEDB_ASSERT(!"unknown mesh message");
+	}
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct shard - one shard thread and everything it alone owns (DESIGN §2):
+ * its inbox (MPSC from clients), its io_uring ring and doorbell, its epoch
+ * record and pool, its partitions' write side, its round's record batch, and
+ * its pending VISIBLE completions. Shard 0 also coordinates DDL.
+ */
+#ifndef AEDB_SHARD_SHARD_H
+#define AEDB_SHARD_SHARD_H
+
+#include <ck_epoch.h>
+#include <ck_ring.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "core/pool.h"
+#include "io/uring.h"
+#include "ring/req.h"
+#include "shard/kvmap.h"
+#include "ring/ring_msg.h"
+#include "wal/record.h"
+
+struct aedb;
+struct cat_scope;
+struct catalog;
+
+#define SHARD_GC_SAMPLES 64
+
+/* Shard 0's DDL coordinator state: one DDL in progress at a time. */
+struct ddl_state {
+	struct req *queue_head, *queue_tail; /* waiting DDL requests */
+	struct req *active;                  /* in progress, or NULL */
+	uint32_t phase;                      /* enum ddl_phase (shard/ddl.c) */
+	uint32_t acks;                       /* replies still expected */
+	struct cat_scope **victims;          /* scopes being dropped */
+	struct catalog *next;                /* prebuilt catalog for the drop */
+	uint32_t nvictims;
+};
+
+struct shard {
+	struct aedb *db;
+	uint32_t id;
+	pthread_t thread;
+	int started;
+
+	ck_ring_t inbox;                 /* struct req * from clients (MPSC) */
+	ck_ring_buffer_t *inbox_buf;
+	uint32_t sleeping;               /* atomic: about to sleep / asleep */
+	uint32_t stop;                   /* atomic: refuse new work, finish the rest */
+	uint32_t quiesced;               /* atomic: stopping and nothing left */
+	struct io_shard io;
+
+	ck_epoch_record_t erec;
+	struct core_pool pool;
+	struct kvmap_env kenv;
+	struct kvmap_stats kstats;
+
+	struct wal_batch batch;          /* record bodies of the current round */
+	struct req **round;              /* requests of the current round */
+	struct req *vis_head, *vis_tail; /* applied, waiting for V >= seq */
+	uint64_t commits;                /* atomic (relaxed): seqs allocated */
+
+	uint64_t gc_next_ns;             /* next GC tick */
+	uint64_t gc_safe;                /* horizon that is safe to collect to */
+	uint64_t gc_pending;             /* floor waiting for its grace period */
+	int gc_waiting;                  /* gc_entry is queued on the epoch */
+	ck_epoch_entry_t gc_entry;
+	struct { uint64_t t_ns, v; } samples[SHARD_GC_SAMPLES];
+	uint32_t nsamples;
+
+	struct ddl_state ddl;            /* shard 0 only */
+} __attribute__((aligned(64)));
+
+/* Lifecycle (api/db.c calls these on the opening thread). */
+int shard_init(struct shard *s, struct aedb *db, uint32_t id);
+int shard_start(struct shard *s);
+void shard_stop_and_join(struct shard *s);
+void shard_destroy(struct shard *s);
+
+/* Queue @r on shard @s's inbox and ring its doorbell if it sleeps.
+ * Any thread. 0 or -AEDB_EBUSY (inbox full). */
+int shard_enqueue_mpsc(struct shard *s, struct req *r);
+/* Ring @s's doorbell if it is sleeping. Any thread. */
+void shard_wake_any(struct shard *s);
+
+/* shard/apply.c: run one apply round over @n requests. */
+void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n);
+/* Park an applied request (seq, res set) until V >= its seq. */
+void shard_park_visible(struct shard *s, struct req *r);
+/* Complete VISIBLE requests whose seq is now visible. Returns count. */
+uint32_t shard_complete_visible(struct shard *s);
+/* Collect garbage if the GC tick is due. */
+void shard_gc_tick(struct shard *s, uint64_t now_ns);
+/* Retire this shard's partitions of @scope (drop). */
+void shard_retire_scope(struct shard *s, struct cat_scope *scope);
+
+/* shard/ddl.c: DDL coordination (shard 0) and participation (all). */
+void shard_ddl_submit(struct shard *s, struct req *r);
+int shard_ddl_step(struct shard *s);
+void shard_ddl_on_msg(struct shard *s, const struct ring_msg *m);
+
+#endif
