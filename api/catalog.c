@@ -120,8 +120,10 @@ static struct catalog *cat_clone(const struct catalog *cat, uint64_t seq)
 		cat_free(n);
 		return NULL;
 	}
-	memcpy(n->projects, cat->projects, cat->nprojects * sizeof(*n->projects));
-	memcpy(n->scopes, cat->scopes, cat->nscopes * sizeof(*n->scopes));
+	if (cat->nprojects)
+		memcpy(n->projects, cat->projects, cat->nprojects * sizeof(*n->projects));
+	if (cat->nscopes)
+		memcpy(n->scopes, cat->scopes, cat->nscopes * sizeof(*n->scopes));
 	memcpy(n->by_id, cat->by_id, cat->next_scope_id * sizeof(*n->by_id));
 	return n;
 }

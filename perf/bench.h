@@ -365,7 +365,7 @@ int bench_load(const struct bench_opts *opts, void *ctx);
 
 struct bench_machine {
 	char cpu[128];
-	char kernel[160];
+	char kernel[256];
 	char compiler[64];
 	char engine[64];
 	char start_utc[32];

@@ -92,6 +92,9 @@ static int bench_aedb_open(const struct bench_backend_opts *o, void **ctxp)
 	struct bench_aedb *b;
 	int rc;
 
+	if (aedb_version_number() != AEDB_VERSION_NUMBER)
+		fprintf(stderr, "aedb-bench: warning: built against aedb.h %s, running %s\n",
+			AEDB_VERSION_STRING, aedb_version_string());
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;

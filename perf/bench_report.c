@@ -150,12 +150,15 @@ static void bench_json_opts(json_t *obj, const struct bench_opts *o)
 	bench_set(obj, "seed", json_integer((json_int_t)o->seed));
 }
 
-static json_t *bench_result_json(const struct bench_result *r, const struct bench_opts *o)
+static json_t *bench_result_json(const struct bench_result *r, const struct bench_opts *o,
+				 bool typed)
 {
 	json_t *obj = json_object();
 
 	if (!obj)
 		return NULL;
+	if (typed)
+		bench_set(obj, "type", json_string("result"));
 	bench_set(obj, "workload", json_string(r->workload));
 	bench_set(obj, "backend", json_string(r->backend));
 	bench_set(obj, "threads", json_integer(r->threads));
@@ -263,9 +266,7 @@ void bench_report_result(const struct bench_result *r, const struct bench_opts *
 	json_t *obj;
 
 	if (o->format == BENCH_FORMAT_JSON) {
-		obj = bench_result_json(r, o);
-		if (obj)
-			json_object_set_new(obj, "type", json_string("result"));
+		obj = bench_result_json(r, o, true);
 		bench_print_json(obj);
 		json_decref(obj);
 		fflush(stdout);
@@ -310,7 +311,7 @@ void bench_report_finish(const struct bench_result *rs, uint32_t n, const struct
 		return;
 	printf("\n");
 	for (uint32_t i = 0; i < n; i++) {
-		obj = bench_result_json(&rs[i], o);
+		obj = bench_result_json(&rs[i], o, false);
 		if (!obj) {
 			fprintf(stderr, "aedb-bench: out of memory\n");
 			continue;

@@ -579,6 +579,11 @@ static int bench_collect(struct bench_job *job, struct bench_thread **ths, uint3
 		if (th->hist.counts)
 			bench_hist_merge(&all, &th->hist);
 	}
+	if (job->w->preload && res->misses > 0) {
+		fprintf(stderr, "aedb-bench: %s: %" PRIu64 " of %" PRIu64 " gets found no value "
+			"in the preloaded keyspace\n", job->w->name, res->misses, res->ops);
+		rc = -1;
+	}
 	if (last > first)
 		res->seconds = (double)(last - first) / 1e9;
 	if (res->seconds > 0)

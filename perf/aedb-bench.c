@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aedb-bench - key-value benchmark harness for aedb (and, later, its peers).
+ *
+ *   aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]
+ *
+ * Workloads: put, put-sq, get, get-sq, all (the default: all four). Each
+ * workload runs once per --threads count and yields one result. Write
+ * workloads get a fresh instance per result; read workloads share one
+ * instance, loaded with --keys keys before the first of them. Every instance
+ * lives in its own directory under a fresh mkdtemp() directory, removed when
+ * the run ends (--keep leaves it). See perf/README.md.
+ *
+ * Exit status: 0 all results ok; 1 a run failed (an engine error, a get
+ * that missed, a wrong value length); 2 bad usage; 77 the engine cannot run
+ * here (io_uring unavailable: meson counts it as skipped); 130 interrupted.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BENCH_EXIT_FAIL 1
+#define BENCH_EXIT_USAGE 2
+#define BENCH_EXIT_SKIP 77
+#define BENCH_EXIT_INTERRUPTED 130
+
+#define BENCH_PLAN_MAX 16
+#define BENCH_KEY_SIZE_MAX 65536u
+#define BENCH_VALUE_SIZE_MAX (64u << 20)
+
+static const struct bench_backend *const bench_backends[] = {
+	&bench_backend_aedb,
+};
+
+struct bench_plan {
+	const struct bench_workload *w[BENCH_PLAN_MAX];
+	uint32_t n;
+};
+
+/* One open engine instance and its directory. */
+struct bench_instance {
+	void *ctx;
+	char dir[PATH_MAX];
+};
+
+enum {
+	BENCH_OPT_KEY_SIZE = 256,
+	BENCH_OPT_VALUE_SIZE,
+	BENCH_OPT_WARMUP,
+	BENCH_OPT_DEPTH,
+	BENCH_OPT_DIST,
+	BENCH_OPT_JSON,
+	BENCH_OPT_KEEP,
+	BENCH_OPT_SEED,
+	BENCH_OPT_DURABILITY,
+	BENCH_OPT_PIN,
+	BENCH_OPT_LOW_LATENCY,
+	BENCH_OPT_BACKEND,
+	BENCH_OPT_LIST,
+};
+
+static const struct option bench_long_opts[] = {
+	{ "threads", required_argument, NULL, 't' },
+	{ "shards", required_argument, NULL, 's' },
+	{ "ops", required_argument, NULL, 'n' },
+	{ "seconds", required_argument, NULL, 'd' },
+	{ "keys", required_argument, NULL, 'k' },
+	{ "dir", required_argument, NULL, 'D' },
+	{ "key-size", required_argument, NULL, BENCH_OPT_KEY_SIZE },
+	{ "value-size", required_argument, NULL, BENCH_OPT_VALUE_SIZE },
+	{ "warmup", required_argument, NULL, BENCH_OPT_WARMUP },
+	{ "depth", required_argument, NULL, BENCH_OPT_DEPTH },
+	{ "dist", required_argument, NULL, BENCH_OPT_DIST },
+	{ "json", no_argument, NULL, BENCH_OPT_JSON },
+	{ "keep", no_argument, NULL, BENCH_OPT_KEEP },
+	{ "seed", required_argument, NULL, BENCH_OPT_SEED },
+	{ "durability", required_argument, NULL, BENCH_OPT_DURABILITY },
+	{ "pin", no_argument, NULL, BENCH_OPT_PIN },
+	{ "low-latency", no_argument, NULL, BENCH_OPT_LOW_LATENCY },
+	{ "backend", required_argument, NULL, BENCH_OPT_BACKEND },
+	{ "list", no_argument, NULL, BENCH_OPT_LIST },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void bench_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]\n"
+		"workloads: put put-sq get get-sq all (default: all)\n"
+		"  -t, --threads LIST     client threads, comma list, one result each (1,2)\n"
+		"  -s, --shards N         engine shards (default: online CPUs)\n"
+		"  -n, --ops N            operations per result, over all threads\n"
+		"  -d, --seconds S        measured time per result (default 5)\n"
+		"      --warmup S         unmeasured warm-up per result (default 1)\n"
+		"  -k, --keys N           keyspace size; gets preload it (default 1000000)\n"
+		"      --key-size N       key bytes, >= 8 (default 16)\n"
+		"      --value-size N     value bytes (default 100)\n"
+		"      --dist NAME        uniform | zipfian (YCSB, theta 0.99) (default uniform)\n"
+		"      --depth N          requests in flight per thread, *-sq (default 256)\n"
+		"      --durability M     default | full | batch | os\n"
+		"      --low-latency      the engine's low-latency profile\n"
+		"      --pin              pin shard threads to CPUs\n"
+		"      --backend NAME     engine to measure (default aedb; --list)\n"
+		"  -D, --dir DIR          parent of the data directory (default /tmp)\n"
+		"      --keep             keep the data directory\n"
+		"      --seed N           PRNG seed (default 1)\n"
+		"      --json             JSON lines instead of the table\n"
+		"      --list             list workloads and backends\n"
+		"numbers take k, m, g suffixes (powers of 1000)\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Option parsing                                                            */
+/* ------------------------------------------------------------------------ */
+
+static int bench_parse_u64(const char *arg, const char *what, uint64_t min, uint64_t max,
+			   uint64_t *out)
+{
+	char *end;
+	uint64_t v, mul = 1;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (end != arg && (*end == 'k' || *end == 'K'))
+		mul = 1000, end++;
+	else if (end != arg && (*end == 'm' || *end == 'M'))
+		mul = 1000000, end++;
+	else if (end != arg && (*end == 'g' || *end == 'G'))
+		mul = 1000000000, end++;
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    v > UINT64_MAX / mul || v * mul < min || v * mul > max) {
+		fprintf(stderr, "aedb-bench: %s: '%s' is not a number in %" PRIu64 "..%" PRIu64
+			"\n", what, arg, min, max);
+		return -1;
+	}
+	*out = v * mul;
+	return 0;
+}
+
+static int bench_parse_u32(const char *arg, const char *what, uint32_t min, uint32_t max,
+			   uint32_t *out)
+{
+	uint64_t v;
+
+	if (bench_parse_u64(arg, what, min, max, &v) < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int bench_parse_secs(const char *arg, const char *what, double min, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || !(v >= min) || v > 1e6) {
+		fprintf(stderr, "aedb-bench: %s: '%s' is not a number of seconds >= %g\n", what,
+			arg, min);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int bench_parse_threads(const char *arg, struct bench_opts *o)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	o->nthreads = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->nthreads == sizeof(o->threads) / sizeof(o->threads[0])) {
+			fprintf(stderr, "aedb-bench: --threads: at most 16 counts\n");
+			return -1;
+		}
+		if (bench_parse_u32(tok, "--threads", 1, BENCH_THREADS_MAX,
+				    &o->threads[o->nthreads]) < 0)
+			return -1;
+		o->nthreads++;
+	}
+	if (o->nthreads == 0) {
+		fprintf(stderr, "aedb-bench: --threads: empty list\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int bench_parse_name(const char *arg, const char *what, const char *const *names,
+			    int count, int *out)
+{
+	for (int i = 0; i < count; i++) {
+		if (strcmp(arg, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	fprintf(stderr, "aedb-bench: %s: unknown '%s'\n", what, arg);
+	return -1;
+}
+
+static int bench_parse_backend(const char *arg, struct bench_opts *o)
+{
+	for (size_t i = 0; i < sizeof(bench_backends) / sizeof(bench_backends[0]); i++) {
+		if (strcmp(arg, bench_backends[i]->name) == 0) {
+			o->backend = bench_backends[i];
+			return 0;
+		}
+	}
+	fprintf(stderr, "aedb-bench: --backend: unknown '%s' (see --list)\n", arg);
+	return -1;
+}
+
+static int bench_parse_enum(int c, const char *arg, struct bench_opts *o)
+{
+	static const char *const dists[] = { "uniform", "zipfian" };
+	static const char *const durs[] = { "default", "full", "batch", "os" };
+	int v;
+
+	if (c == BENCH_OPT_DIST) {
+		if (bench_parse_name(arg, "--dist", dists, 2, &v) < 0)
+			return -1;
+		o->dist = v == 0 ? BENCH_DIST_UNIFORM : BENCH_DIST_ZIPFIAN;
+		return 0;
+	}
+	if (bench_parse_name(arg, "--durability", durs, 4, &v) < 0)
+		return -1;
+	o->durability = (enum bench_durability)v;
+	return 0;
+}
+
+/* One option; returns 0, -1 (bad value) or 1 (stop: --help / --list). */
+static int bench_parse_opt(int c, const char *arg, struct bench_opts *o, bool *timed)
+{
+	switch (c) {
+	case 't':
+		return bench_parse_threads(arg, o);
+	case 's':
+		return bench_parse_u32(arg, "--shards", 1, 1024, &o->shards);
+	case 'n':
+		return bench_parse_u64(arg, "--ops", 1, UINT64_MAX / 2, &o->ops);
+	case 'd':
+		*timed = true;
+		return bench_parse_secs(arg, "--seconds", 0.001, &o->seconds);
+	case 'k':
+		return bench_parse_u64(arg, "--keys", 1, UINT64_C(1) << 40, &o->keys);
+	case 'D':
+		o->dir = arg;
+		return 0;
+	case BENCH_OPT_KEY_SIZE:
+		return bench_parse_u32(arg, "--key-size", BENCH_KEY_BYTES_MIN, BENCH_KEY_SIZE_MAX,
+				       &o->key_size);
+	case BENCH_OPT_VALUE_SIZE:
+		return bench_parse_u32(arg, "--value-size", 0, BENCH_VALUE_SIZE_MAX,
+				       &o->value_size);
+	case BENCH_OPT_WARMUP:
+		return bench_parse_secs(arg, "--warmup", 0.0, &o->warmup_s);
+	case BENCH_OPT_DEPTH:
+		return bench_parse_u32(arg, "--depth", 1, BENCH_DEPTH_MAX, &o->depth);
+	case BENCH_OPT_DIST:
+	case BENCH_OPT_DURABILITY:
+		return bench_parse_enum(c, arg, o);
+	case BENCH_OPT_SEED:
+		return bench_parse_u64(arg, "--seed", 0, UINT64_MAX, &o->seed);
+	case BENCH_OPT_BACKEND:
+		return bench_parse_backend(arg, o);
+	case BENCH_OPT_JSON:
+		o->format = BENCH_FORMAT_JSON;
+		return 0;
+	case BENCH_OPT_KEEP:
+		o->keep_dir = true;
+		return 0;
+	case BENCH_OPT_PIN:
+		o->pin_threads = true;
+		return 0;
+	case BENCH_OPT_LOW_LATENCY:
+		o->low_latency = true;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int bench_plan_add(struct bench_plan *p, const char *name)
+{
+	if (strcmp(name, "all") == 0) {
+		for (uint32_t i = 0; i < bench_workload_count; i++) {
+			if (bench_plan_add(p, bench_workloads[i].name) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	for (uint32_t i = 0; i < bench_workload_count; i++) {
+		if (strcmp(name, bench_workloads[i].name) != 0)
+			continue;
+		if (p->n == BENCH_PLAN_MAX) {
+			fprintf(stderr, "aedb-bench: at most %d workloads\n", BENCH_PLAN_MAX);
+			return -1;
+		}
+		p->w[p->n++] = &bench_workloads[i];
+		return 0;
+	}
+	fprintf(stderr, "aedb-bench: unknown workload '%s' (see --list)\n", name);
+	return -1;
+}
+
+static int bench_plan_parse(int argc, char **argv, struct bench_plan *p)
+{
+	char buf[256], *save, *tok;
+
+	p->n = 0;
+	for (int i = 0; i < argc; i++) {
+		snprintf(buf, sizeof(buf), "%s", argv[i]);
+		save = NULL;
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (bench_plan_add(p, tok) < 0)
+				return -1;
+		}
+	}
+	return p->n > 0 ? 0 : bench_plan_add(p, "all");
+}
+
+static void bench_list(void)
+{
+	printf("workloads:\n");
+	for (uint32_t i = 0; i < bench_workload_count; i++) {
+		const struct bench_workload *w = &bench_workloads[i];
+
+		printf("  %-8s %s %s%s\n", w->name, w->op == BENCH_OP_PUT ? "put" : "get",
+		       w->async ? "through the submission queue" : "blocking calls",
+		       w->preload ? ", on a preloaded keyspace" : "");
+	}
+	printf("  %-8s every workload above\nbackends:\n", "all");
+	for (size_t i = 0; i < sizeof(bench_backends) / sizeof(bench_backends[0]); i++)
+		printf("  %-8s %s%s\n", bench_backends[i]->name, bench_backends[i]->version(),
+		       bench_backends[i]->prep_put ? " (blocking and submission queue)" : "");
+}
+
+static void bench_defaults(struct bench_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->backend = bench_backends[0];
+	o->threads[0] = 1;
+	o->threads[1] = 2;
+	o->nthreads = 2;
+	o->seconds = 5.0;
+	o->warmup_s = 1.0;
+	o->keys = 1000000;
+	o->key_size = 16;
+	o->value_size = 100;
+	o->depth = 256;
+	o->dist = BENCH_DIST_UNIFORM;
+	o->seed = 1;
+	o->dir = "/tmp";
+}
+
+/* Returns 0 to run, 1 to exit 0 (--help, --list), -1 on bad usage. */
+static int bench_parse(int argc, char **argv, struct bench_opts *o, struct bench_plan *p)
+{
+	bool timed = false;
+	int c, rc;
+
+	bench_defaults(o);
+	while ((c = getopt_long(argc, argv, "t:s:n:d:k:D:h", bench_long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			bench_usage(stdout);
+			return 1;
+		}
+		if (c == BENCH_OPT_LIST) {
+			bench_list();
+			return 1;
+		}
+		if (c == '?')
+			return -1;
+		rc = bench_parse_opt(c, optarg, o, &timed);
+		if (rc != 0)
+			return rc;
+	}
+	if (o->ops > 0 && timed) {
+		fprintf(stderr, "aedb-bench: --ops and --seconds exclude each other\n");
+		return -1;
+	}
+	return bench_plan_parse(argc - optind, argv + optind, p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Data directories and instances                                            */
+/* ------------------------------------------------------------------------ */
+
+static int bench_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) < 0)
+		fprintf(stderr, "aedb-bench: remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+static void bench_rm_tree(const char *dir)
+{
+	if (nftw(dir, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		fprintf(stderr, "aedb-bench: remove %s: %s\n", dir, strerror(errno));
+}
+
+static int bench_instance_open(const struct bench_opts *o, const char *base, uint32_t serial,
+			       const char *tag, struct bench_instance *in)
+{
+	struct bench_backend_opts bo = {
+		.dir = in->dir, .shards = o->shards, .key_bytes = o->key_size,
+		.value_bytes = o->value_size, .durability = o->durability,
+		.pin_threads = o->pin_threads, .low_latency = o->low_latency,
+	};
+	int n = snprintf(in->dir, sizeof(in->dir), "%s/%02u-%s", base, serial, tag);
+
+	in->ctx = NULL;
+	if (n < 0 || (size_t)n >= sizeof(in->dir)) {
+		fprintf(stderr, "aedb-bench: data directory path too long\n");
+		return -ENAMETOOLONG;
+	}
+	return o->backend->open(&bo, &in->ctx);
+}
+
+static int bench_instance_close(const struct bench_opts *o, struct bench_instance *in)
+{
+	int rc = 0;
+
+	if (!in->ctx)
+		return 0;
+	rc = o->backend->close(in->ctx);
+	in->ctx = NULL;
+	if (!o->keep_dir)
+		bench_rm_tree(in->dir);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The run                                                                   */
+/* ------------------------------------------------------------------------ */
+
+struct bench_session {
+	const struct bench_opts *o;
+	const struct bench_zipf *zipf;
+	char base[PATH_MAX];
+	struct bench_instance read;  /* loaded instance shared by read workloads */
+	struct bench_instance write; /* fresh instance of the current write result */
+	uint32_t serial;
+	bool opened_once;
+	int skip;                    /* the engine cannot run here */
+	struct bench_result *results;
+	uint32_t nresults;
+};
+
+static int bench_session_open(struct bench_session *s, struct bench_instance *in,
+			      const char *tag)
+{
+	int rc = bench_instance_open(s->o, s->base, ++s->serial, tag, in);
+
+	if (rc < 0) {
+		if (!s->opened_once && s->o->backend->unavailable(rc))
+			s->skip = 1;
+		fprintf(stderr, "aedb-bench: cannot open %s: %s\n", s->o->backend->name,
+			s->o->backend->strerror(rc));
+		return -1;
+	}
+	s->opened_once = true;
+	return 0;
+}
+
+/* The instance a result of @w runs on: loaded and shared, or fresh. */
+static void *bench_session_ctx(struct bench_session *s, const struct bench_workload *w)
+{
+	if (!w->preload) {
+		if (bench_instance_close(s->o, &s->read) < 0)
+			return NULL;
+		if (bench_session_open(s, &s->write, w->name) < 0)
+			return NULL;
+		return s->write.ctx;
+	}
+	if (s->read.ctx)
+		return s->read.ctx;
+	if (bench_session_open(s, &s->read, "read") < 0)
+		return NULL;
+	if (bench_load(s->o, s->read.ctx) < 0) {
+		bench_instance_close(s->o, &s->read);
+		return NULL;
+	}
+	return s->read.ctx;
+}
+
+static int bench_session_result(struct bench_session *s, const struct bench_workload *w,
+				uint32_t threads)
+{
+	struct bench_result *res = &s->results[s->nresults];
+	void *ctx = bench_session_ctx(s, w);
+	int rc;
+
+	if (!ctx)
+		return -1;
+	rc = bench_run(s->o, ctx, w, threads, s->zipf, res);
+	if (!atomic_load(&bench_interrupted)) {
+		bench_report_result(res, s->o);
+		s->nresults++;
+	}
+	if (!w->preload && bench_instance_close(s->o, &s->write) < 0)
+		rc = -1;
+	return rc;
+}
+
+static int bench_session_run(struct bench_session *s, const struct bench_plan *p)
+{
+	const struct bench_opts *o = s->o;
+
+	for (uint32_t i = 0; i < p->n; i++) {
+		const struct bench_workload *w = p->w[i];
+
+		if (w->async && !o->backend->prep_put) {
+			fprintf(stderr, "aedb-bench: %s has no submission queue; skipping %s\n",
+				o->backend->name, w->name);
+			continue;
+		}
+		for (uint32_t t = 0; t < o->nthreads; t++) {
+			if (bench_session_result(s, w, o->threads[t]) < 0)
+				return -1;
+			if (atomic_load(&bench_interrupted))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void bench_on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&bench_interrupted, 1);
+}
+
+static void bench_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bench_on_signal;
+	sa.sa_flags = SA_RESETHAND; /* a second ^C kills at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int bench_prepare(const struct bench_opts *o, struct bench_session *s,
+			 struct bench_zipf *zipf, const struct bench_plan *p)
+{
+	int n;
+
+	s->results = calloc((size_t)p->n * o->nthreads, sizeof(*s->results));
+	if (!s->results) {
+		fprintf(stderr, "aedb-bench: out of memory\n");
+		return -1;
+	}
+	if (o->dist == BENCH_DIST_ZIPFIAN) {
+		if (bench_zipf_init(zipf, o->keys, BENCH_ZIPF_THETA) < 0) {
+			fprintf(stderr, "aedb-bench: cannot set up the zipfian generator\n");
+			return -1;
+		}
+		s->zipf = zipf;
+	}
+	n = snprintf(s->base, sizeof(s->base), "%s/aedb-bench.XXXXXX", o->dir);
+	if (n < 0 || (size_t)n >= sizeof(s->base) || !mkdtemp(s->base)) {
+		fprintf(stderr, "aedb-bench: cannot make a directory in %s: %s\n", o->dir,
+			strerror(errno));
+		s->base[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static int bench_exit_code(const struct bench_session *s, int rc)
+{
+	if (atomic_load(&bench_interrupted)) {
+		fprintf(stderr, "aedb-bench: interrupted\n");
+		return BENCH_EXIT_INTERRUPTED;
+	}
+	if (s->skip) {
+		fprintf(stderr, "aedb-bench: skipped: %s cannot run in this environment\n",
+			s->o->backend->name);
+		return BENCH_EXIT_SKIP;
+	}
+	return rc < 0 ? BENCH_EXIT_FAIL : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o;
+	struct bench_plan plan;
+	struct bench_machine machine;
+	struct bench_zipf zipf;
+	struct bench_session s;
+	int rc;
+
+	rc = bench_parse(argc, argv, &o, &plan);
+	if (rc != 0)
+		return rc > 0 ? 0 : BENCH_EXIT_USAGE;
+	memset(&s, 0, sizeof(s));
+	s.o = &o;
+	bench_signals();
+	rc = bench_prepare(&o, &s, &zipf, &plan);
+	if (rc == 0) {
+		bench_machine_probe(&machine, o.backend);
+		bench_report_header(&machine, &o);
+		rc = bench_session_run(&s, &plan);
+		if (bench_instance_close(&o, &s.read) < 0)
+			rc = -1;
+		bench_report_finish(s.results, s.nresults, &o);
+	}
+	if (s.base[0] != '\0') {
+		if (o.keep_dir)
+			fprintf(stderr, "aedb-bench: data kept in %s\n", s.base);
+		else
+			bench_rm_tree(s.base);
+	}
+	free(s.results);
+	return bench_exit_code(&s, rc);
+}
