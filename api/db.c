@@ -4,9 +4,13 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/assert.h"
@@ -14,6 +18,8 @@
 #include "core/config.h"
 #include "core/names.h"
 #include "core/tsan.h"
+#include "api/meta.h"
+#include "wal/recover.h"
 #include "ring/mesh.h"
 #include "shard/kvmap.h"
 #include "shard/shard.h"
@@ -64,12 +70,14 @@ static void api_teardown(struct aedb *db)
 		free(r);
 	}
 	pthread_mutex_destroy(&db->readers_lock);
+	if (db->lock_fd >= 0)
+		close(db->lock_fd); /* releases the flock */
 	free(db->shards);
 	free(db->path);
 	free(db);
 }
 
-static int api_start(struct aedb *db)
+static int api_start(struct aedb *db, struct aedb_open_report *rep)
 {
 	int rc;
 
@@ -81,12 +89,34 @@ static int api_start(struct aedb *db)
 		if (rc < 0)
 			return rc;
 	}
+	rc = wal_recover(db, rep);
+	if (rc < 0)
+		return rc;
 	for (uint32_t i = 0; i < db->nshards; i++) {
 		rc = shard_start(&db->shards[i]);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* Directory, lock and identity; fixes db->nshards. */
+static int api_prepare_dir(struct aedb *db, const char *path, uint32_t requested)
+{
+	char wal[4096];
+	int rc = api_mkdir(path);
+
+	if (rc < 0)
+		return rc;
+	rc = api_lock_dir(path, &db->lock_fd);
+	if (rc < 0)
+		return rc;
+	rc = api_meta_load(path, &requested, db->cfg.shards, db->db_id);
+	if (rc < 0)
+		return rc;
+	db->nshards = db->cfg.shards = requested;
+	snprintf(wal, sizeof(wal), "%s/wal", path);
+	return api_mkdir(wal);
 }
 
 static void api_quiesce(struct aedb *db)
@@ -110,12 +140,17 @@ static void api_quiesce(struct aedb *db)
 			io_shard_ring_any(&db->shards[i].io);
 }
 
-AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct aedb **dbp)
+AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struct aedb **dbp,
+			  struct aedb_open_report *report)
 {
+	struct aedb_open_report scratch;
 	struct aedb_config def;
 	struct aedb *db;
 	int rc;
 
+	if (!report)
+		report = &scratch;
+	memset(report, 0, sizeof(*report));
 	if (!path || !dbp || !*path)
 		return -AEDB_EMISUSE;
 	if (!cfg) {
@@ -125,16 +160,18 @@ AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct a
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
+	db->lock_fd = -1;
 	pthread_mutex_init(&db->readers_lock, NULL);
 	rc = core_config_resolve(cfg, &db->cfg);
 	if (rc == 0)
-		rc = api_mkdir(path);
+		rc = api_prepare_dir(db, path, cfg->shards);
 	if (rc < 0) {
 		pthread_mutex_destroy(&db->readers_lock);
+		if (db->lock_fd >= 0)
+			close(db->lock_fd);
 		free(db);
 		return rc;
 	}
-	db->nshards = db->cfg.shards;
 	db->gen = __atomic_fetch_add(&api_next_gen, 1, __ATOMIC_RELAXED);
 	wm_init(&db->wm, db->nshards);
 	ck_epoch_init(&db->epoch);
@@ -144,7 +181,7 @@ AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct a
 		memset(db->shards, 0, db->nshards * sizeof(*db->shards));
 	else
 		db->shards = NULL;
-	rc = (!db->path || !db->catalog || !db->shards) ? -ENOMEM : api_start(db);
+	rc = (!db->path || !db->catalog || !db->shards) ? -ENOMEM : api_start(db, report);
 	if (rc < 0) {
 		api_quiesce(db);
 		api_teardown(db);
@@ -152,6 +189,11 @@ AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct a
 	}
 	*dbp = db;
 	return 0;
+}
+
+AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct aedb **dbp)
+{
+	return aedb_open_ex(path, cfg, dbp, NULL);
 }
 
 AEDB_API int aedb_close(struct aedb *db)
@@ -176,6 +218,52 @@ AEDB_API uint64_t aedb_visible_seq(struct aedb *db)
 	return db ? wm_visible_any(&db->wm) : 0;
 }
 
+AEDB_API uint64_t aedb_durable_seq(struct aedb *db)
+{
+	return db ? wm_durable_any(&db->wm) : 0;
+}
+
+static void api_request_sync(struct aedb *db, uint64_t seq)
+{
+	uint64_t cur = __atomic_load_n(&db->wm.sync_req, __ATOMIC_ACQUIRE);
+
+	while (cur < seq && !__atomic_compare_exchange_n(&db->wm.sync_req, &cur, seq, false,
+							  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+	for (uint32_t i = 0; i < db->nshards; i++)
+		shard_wake_any(&db->shards[i]);
+}
+
+AEDB_API int aedb_wait_durable(struct aedb *db, uint64_t seq)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	if (!db)
+		return -AEDB_EMISUSE;
+	if (seq >= __atomic_load_n(&db->wm.next_seq, __ATOMIC_ACQUIRE))
+		return -AEDB_EINVAL;
+	api_request_sync(db, seq);
+	for (;;) {
+		uint32_t gen = __atomic_load_n(&db->wm.dur_futex, __ATOMIC_ACQUIRE);
+
+		if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
+			return -AEDB_EFATAL;
+		if (wm_durable_any(&db->wm) >= seq)
+			return 0;
+		__atomic_fetch_add(&db->wm.dur_sleepers, 1, __ATOMIC_SEQ_CST);
+		if (wm_durable_any(&db->wm) < seq)
+			syscall(SYS_futex, &db->wm.dur_futex, FUTEX_WAIT_PRIVATE, gen, &ts, NULL, 0);
+		__atomic_fetch_sub(&db->wm.dur_sleepers, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+AEDB_API int aedb_force_fsync(struct aedb *db)
+{
+	if (!db)
+		return -AEDB_EMISUSE;
+	return aedb_wait_durable(db, __atomic_load_n(&db->wm.next_seq, __ATOMIC_ACQUIRE) - 1);
+}
+
 AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out)
 {
 	if (!db || !out)
@@ -192,7 +280,15 @@ AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out)
 		out->gc_backlog += __atomic_load_n(&s->kstats.gc_backlog, __ATOMIC_RELAXED);
 		out->inbox_depth += ck_ring_size(&s->inbox);
 	}
+	for (uint32_t i = 0; i < db->nshards; i++) {
+		struct wal_log *w = &db->shards[i].wal;
+
+		out->wal_bytes += __atomic_load_n(&w->bytes_written, __ATOMIC_RELAXED);
+		out->wal_writes += __atomic_load_n(&w->frames_written, __ATOMIC_RELAXED);
+		out->wal_segments += __atomic_load_n(&w->segments, __ATOMIC_RELAXED);
+	}
 	out->visible_seq = wm_visible_any(&db->wm);
+	out->durable_seq = wm_durable_any(&db->wm);
 	out->gc_floor_seq = wm_floor_any(&db->wm);
 	return 0;
 }

@@ -34,6 +34,9 @@ struct aedb {
 	uint32_t closing;                /* atomic */
 	uint32_t rings_open;             /* atomic */
 	uint32_t fatal;                  /* atomic: the fatal latch */
+	int32_t fatal_err;               /* the I/O error that latched it */
+	uint8_t db_id[16];               /* from the directory's meta file */
+	int lock_fd;                     /* holds the directory lock */
 	uint32_t exit_now;               /* atomic: every shard quiesced; exit */
 	pthread_mutex_t readers_lock;    /* guards readers (registration only) */
 	struct api_reader *readers;

@@ -57,9 +57,7 @@ int api_kv_write_check(struct aedb *db, const void *key, size_t key_len, const v
 		return -AEDB_EMISUSE;
 	if (key_len > db->cfg.max_key_bytes || val_len > db->cfg.max_value_bytes)
 		return -AEDB_ETOOBIG;
-	if (finality == AEDB_FINALITY_DURABLE)
-		return -AEDB_ENOTSUP;
-	if (finality != AEDB_FINALITY_VISIBLE)
+	if (finality != AEDB_FINALITY_VISIBLE && finality != AEDB_FINALITY_DURABLE)
 		return -AEDB_EINVAL;
 	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
 		return -AEDB_EFATAL;

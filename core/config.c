@@ -22,6 +22,10 @@ AEDB_API void aedb_config_init(struct aedb_config *cfg)
 	cfg->retain_commits = 1024;
 	cfg->retain_ms = 5000;
 	cfg->gc_interval_ms = 100;
+	cfg->wal_segment_bytes = 64u << 20;
+	cfg->batch_interval_ms = 10;
+	cfg->batch_max_bytes = 1u << 20;
+	cfg->recovery = AEDB_RECOVERY_STRICT;
 }
 
 AEDB_API void aedb_config_low_latency(struct aedb_config *cfg)
@@ -64,6 +68,11 @@ int core_config_resolve(const struct aedb_config *in, struct aedb_config *out)
 	if (!core_in(in->batch_max, 1, 65536) || in->spin_us > 1000000)
 		return -AEDB_ECONFIG;
 	if (!core_in(in->gc_interval_ms, 1, 60000))
+		return -AEDB_ECONFIG;
+	if (!core_in(in->wal_segment_bytes, 64u << 10, 1u << 30) ||
+	    !core_in(in->batch_interval_ms, 1, 60000) ||
+	    !core_in(in->batch_max_bytes, 4u << 10, 1u << 30) ||
+	    in->recovery > AEDB_RECOVERY_PERMISSIVE)
 		return -AEDB_ECONFIG;
 	*out = *in;
 	if (out->shards == 0) {

@@ -29,7 +29,8 @@ static const char *const core_err_msgs[] = {
 	[AEDB_EASSERT - AEDB_ERRNO_BASE] = "read assertion failed",
 	[AEDB_EUNDERFLOW - AEDB_ERRNO_BASE] = "numeric underflow",
 	[AEDB_EOVERFLOW - AEDB_ERRNO_BASE] = "numeric overflow",
-	[AEDB_ELOCKED - AEDB_ERRNO_BASE] = "data directory locked or incompatible",
+	[AEDB_ELOCKED - AEDB_ERRNO_BASE] = "data directory is open in another instance",
+	[AEDB_EINCOMPAT - AEDB_ERRNO_BASE] = "data directory has another shard count or format",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -95,6 +96,8 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_ECLOSED:
 	case AEDB_ELOCKED:
 		return AEDB_CLASS_UNAVAILABLE;
+	case AEDB_EINCOMPAT:
+		return AEDB_CLASS_VALIDATION;
 	case AEDB_EMISUSE:
 	case AEDB_EINVAL:
 	case AEDB_ETOOBIG:

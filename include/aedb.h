@@ -130,8 +130,10 @@ enum aedb_errno {
 	AEDB_EUNDERFLOW,
 	/** A numeric mutation would overflow. */
 	AEDB_EOVERFLOW,
-	/** The data directory is in use, or was made with another shard count. */
+	/** Another instance (this process or another) has the directory open. */
 	AEDB_ELOCKED,
+	/** The data directory was made with another shard count or format. */
+	AEDB_EINCOMPAT,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -175,6 +177,14 @@ enum aedb_durability {
 	AEDB_DURABILITY_OS,        /**< leave flushing to the page cache */
 };
 
+/** What recovery does with damage before the end of a log. */
+enum aedb_recovery {
+	/** Refuse to open; the error report names the file and offset. */
+	AEDB_RECOVERY_STRICT = 0,
+	/** Keep the valid prefix, report what was dropped, and open. */
+	AEDB_RECOVERY_PERMISSIVE = 1,
+};
+
 /**
  * struct aedb_config - engine settings, fixed at aedb_open().
  *
@@ -212,8 +222,19 @@ struct aedb_config {
 	/** How often each shard collects superseded versions, ms (1..60000).
 	 *  Default 100. */
 	uint32_t gc_interval_ms;
+	/** WAL segment size, bytes: segments are preallocated to this and
+	 *  rotated when full (64 KiB..1 GiB). Default 64 MiB. */
+	uint32_t wal_segment_bytes;
+	/** AEDB_DURABILITY_BATCH: fsync at least this often, ms (1..60000).
+	 *  Default 10. */
+	uint32_t batch_interval_ms;
+	/** AEDB_DURABILITY_BATCH: ... or once this many bytes are unsynced
+	 *  (4 KiB..1 GiB). Default 1 MiB. */
+	uint32_t batch_max_bytes;
+	/** enum aedb_recovery. Default AEDB_RECOVERY_STRICT. */
+	uint32_t recovery;
 	/** Reserved for later fields; must be zero. */
-	uint32_t reserved[19];
+	uint32_t reserved[15];
 };
 
 /**
@@ -244,11 +265,45 @@ struct aedb;
  * @cfg:  settings, or NULL for the defaults. Copied.
  * @dbp:  receives the instance on success; untouched on failure.
  *
+ * The directory holds `aedb.meta` (format, database id, shard count), a
+ * `LOCK` file held while open, and `wal/<shard>/` logs. Opening replays the
+ * logs: the state is exactly the commits 1..S for the longest gap-free run S
+ * present on disk, which includes every commit acknowledged DURABLE.
+ * With cfg->shards 0 an existing directory keeps its shard count.
+ *
  * Any thread. Returns 0, or -AEDB_EMISUSE (NULL @path/@dbp), -AEDB_ECONFIG
- * (invalid @cfg), -ENOMEM, or -errno from creating the directory, the threads
- * or the io_uring rings (-ENOSYS/-EPERM where io_uring is unavailable).
+ * (invalid @cfg), -AEDB_ELOCKED (open elsewhere), -AEDB_EINCOMPAT (other
+ * shard count or format), -AEDB_ECORRUPT (strict recovery found damage; see
+ * aedb_open_ex() for where), -ENOMEM, or -errno from the file system, the
+ * threads or the io_uring rings (-ENOSYS/-EPERM where io_uring is blocked).
  */
 AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct aedb **dbp);
+
+/** What recovery found and did; filled by aedb_open_ex(). */
+struct aedb_open_report {
+	uint64_t recovered_seq;    /**< S: every commit 1..S was restored */
+	uint64_t frames_replayed;  /**< WAL frames (group commits) replayed */
+	uint64_t records_replayed; /**< commits replayed */
+	uint64_t bytes_replayed;   /**< WAL bytes read for replay */
+	uint64_t recovery_ns;      /**< wall time of recovery */
+	uint64_t frames_dropped;   /**< valid frames past S (after a gap), cut */
+	uint32_t torn_tails;       /**< logs that ended in a torn write, truncated */
+	uint32_t corrupt;          /**< damage found before a log's end */
+	uint32_t segments;         /**< segment files read */
+	uint32_t pad;
+	/** Strict failure: which file and offset. Permissive: what was dropped.
+	 *  Empty when there is nothing to say. */
+	char message[512];
+};
+
+/**
+ * aedb_open_ex - aedb_open(), plus a report of what recovery did in @report
+ * (caller-owned; may be NULL). On -AEDB_ECORRUPT, report->message names the
+ * damaged file and offset. Also returns -AEDB_ELOCKED (directory in use),
+ * -AEDB_EINCOMPAT (other shard count or format).
+ */
+AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struct aedb **dbp,
+			  struct aedb_open_report *report);
 
 /**
  * aedb_close - stop the shards and free the instance.
@@ -270,6 +325,23 @@ AEDB_API uint32_t aedb_shard_count(const struct aedb *db);
  */
 AEDB_API uint64_t aedb_visible_seq(struct aedb *db);
 
+/** aedb_durable_seq - the durable watermark D: every commit with seq <= D
+ *  is fsynced on every shard and survives any crash. Any thread. */
+AEDB_API uint64_t aedb_durable_seq(struct aedb *db);
+
+/**
+ * aedb_wait_durable - block until D >= @seq, forcing the fsyncs needed in
+ * BATCH and OS modes. Any thread. Returns 0, -AEDB_EINVAL (@seq never
+ * allocated), -AEDB_EFATAL (a WAL write or fsync failed), -AEDB_EMISUSE.
+ */
+AEDB_API int aedb_wait_durable(struct aedb *db, uint64_t seq);
+
+/**
+ * aedb_force_fsync - make every commit allocated so far durable and wait for
+ * it. Any thread. Returns 0, -AEDB_EFATAL, -AEDB_EMISUSE.
+ */
+AEDB_API int aedb_force_fsync(struct aedb *db);
+
 /** Counters for tests, tools and metrics. All are totals since open. */
 struct aedb_stats {
 	uint64_t commits;            /**< commits applied (seqs allocated) */
@@ -280,7 +352,11 @@ struct aedb_stats {
 	uint64_t keys_live;          /**< KV keys held (live or tombstoned) */
 	uint64_t gc_backlog;         /**< superseded versions waiting for GC */
 	uint64_t inbox_depth;        /**< requests queued in shard inboxes */
-	uint64_t reserved[8];
+	uint64_t durable_seq;        /**< the durable watermark D */
+	uint64_t wal_bytes;          /**< WAL bytes written */
+	uint64_t wal_writes;         /**< WAL writes (group commits) */
+	uint64_t wal_segments;       /**< WAL segments created */
+	uint64_t reserved[4];
 };
 
 /**
@@ -307,9 +383,9 @@ struct aedb_caller {
 enum aedb_finality {
 	/** Complete once readers can see the write (V >= seq). */
 	AEDB_FINALITY_VISIBLE = 0,
-	/** Complete once the write and every earlier commit are on disk on
-	 *  every shard. Needs the WAL: until it lands this returns
-	 *  -AEDB_ENOTSUP. */
+	/** Complete once the write and every earlier commit are fsynced on
+	 *  every shard (D >= seq). In BATCH and OS modes this forces the
+	 *  fsyncs it needs. */
 	AEDB_FINALITY_DURABLE = 1,
 };
 

@@ -66,7 +66,7 @@ void io_shard_wait(struct io_shard *io, uint64_t timeout_ns)
 	io_uring_submit_and_wait_timeout(&io->ring, &cqe, 1, &ts, NULL);
 }
 
-unsigned io_shard_reap(struct io_shard *io)
+unsigned io_shard_reap(struct io_shard *io, io_shard_cqe_fn *cb, void *arg)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
@@ -74,11 +74,15 @@ unsigned io_shard_reap(struct io_shard *io)
 	io_uring_for_each_cqe(&io->ring, head, cqe) {
 		uint64_t tag = io_uring_cqe_get_data64(cqe);
 
-		AEDB_ASSERT(tag == IO_TAG_DOORBELL);
+		AEDB_ASSERT(tag != 0);
+		n++;
+		if (tag != IO_TAG_DOORBELL) {
+			cb(arg, tag, cqe->res);
+			continue;
+		}
 		/* An eventfd read only fails if the fd is broken; re-arm
 		 * either way so the shard never loses its doorbell. */
 		io->armed = 0;
-		n++;
 	}
 	io_uring_cq_advance(&io->ring, n);
 	return n;

@@ -30,8 +30,10 @@ void io_shard_exit(struct io_shard *io);
 void io_shard_arm(struct io_shard *io);
 /* Submit queued SQEs and wait up to @timeout_ns for one CQE. Owner only. */
 void io_shard_wait(struct io_shard *io, uint64_t timeout_ns);
-/* Reap ready CQEs (doorbell reads re-arm). Returns how many. Owner only. */
-unsigned io_shard_reap(struct io_shard *io);
+/* Reap ready CQEs: doorbell reads re-arm; every other CQE goes to @cb with
+ * its tag and result. Returns how many. Owner only. */
+typedef void io_shard_cqe_fn(void *arg, uint64_t tag, int res);
+unsigned io_shard_reap(struct io_shard *io, io_shard_cqe_fn *cb, void *arg);
 /* Ring @io's doorbell. Any thread. */
 void io_shard_ring_any(struct io_shard *io);
 

@@ -11,7 +11,7 @@ run() { # dir, extra meson options...
 	[ -d "$dir" ] || meson setup "$dir" -Dwerror=true "$@"
 	meson compile -C "$dir"
 	meson test -C "$dir" --print-errorlogs --num-processes "$jobs" \
-		--suite unit --suite integration --suite slow
+		--suite unit --suite integration --suite crash --suite slow
 }
 echo "== release build (-Werror)"
 run build-test

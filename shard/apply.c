@@ -45,6 +45,19 @@ static int shard_validate(struct shard *s, const struct catalog *cat, const stru
 	return 0;
 }
 
+int shard_apply_rec(struct shard *s, struct cat_scope *sc, const struct wal_rec *rec)
+{
+	struct kvmap *m;
+
+	AEDB_ASSERT(rec->type == WAL_REC_KV_SET || rec->type == WAL_REC_KV_DEL);
+	AEDB_ASSERT(sc->id == rec->ns);
+	m = shard_part(s, sc);
+	if (!m)
+		return -ENOMEM;
+	return kvmap_put(m, rec->key, rec->key_len, rec->val, rec->val_len, rec->seq,
+			 rec->type == WAL_REC_KV_DEL);
+}
+
 /* Encode @r as a record at @seq and apply it from the record. */
 static int shard_apply_one(struct shard *s, const struct catalog *cat, struct req *r,
 			   uint64_t seq)
@@ -56,7 +69,6 @@ static int shard_apply_one(struct shard *s, const struct catalog *cat, struct re
 		.val = r->val, .val_len = r->op == REQ_KV_SET ? r->val_len : 0,
 	};
 	struct cat_scope *sc = cat_scope_by_id(cat, r->ns);
-	struct kvmap *m;
 	long off;
 	int rc;
 
@@ -66,28 +78,13 @@ static int shard_apply_one(struct shard *s, const struct catalog *cat, struct re
 		return (int)off;
 	if (wal_rec_decode(s->batch.buf, s->batch.len, (size_t)off, &rec) < 0)
 		AEDB_ASSERT(!"record just encoded must decode");
-	m = shard_part(s, sc);
-	if (!m)
-		return -ENOMEM;
-	rc = kvmap_put(m, rec.key, rec.key_len, rec.val, rec.val_len, seq,
-		       rec.type == WAL_REC_KV_DEL);
+	rc = shard_apply_rec(s, sc, &rec);
 	if (rc < 0)
 		s->batch.buf[off] = WAL_REC_NOP; /* the seq stays an empty commit */
 	return rc;
 }
 
-void shard_park_visible(struct shard *s, struct req *r)
-{
-	r->next = NULL;
-	if (s->vis_tail)
-		s->vis_tail->next = r;
-	else
-		s->vis_head = r;
-	s->vis_tail = r;
-}
-
-/* Wake shards parked on V once it has moved. */
-static void shard_wake_vis_waiters(struct shard *s)
+void shard_wake_vis_waiters(struct shard *s)
 {
 	uint64_t mask = __atomic_load_n(&s->db->wm.vis_waiters, __ATOMIC_SEQ_CST);
 
@@ -100,17 +97,6 @@ static void shard_wake_vis_waiters(struct shard *s)
 	}
 }
 
-static void shard_finish_round(struct shard *s, struct req **ok, uint32_t n, uint64_t v)
-{
-	for (uint32_t j = 0; j < n; j++) {
-		struct req *r = ok[j];
-
-		if (r->res < 0 || r->seq <= v)
-			req_complete(r, r->res);
-		else
-			shard_park_visible(s, r);
-	}
-}
 
 void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
 {
@@ -140,12 +126,12 @@ void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
 		reqs[j]->res = shard_apply_one(s, cat, reqs[j], base + j);
 	}
 	ck_epoch_end(&s->erec, NULL);
+	shard_log_round(s, base, valid);
 	v = wm_publish(&db->wm, s->id);
 	__atomic_store_n(&s->commits, s->commits + valid, __ATOMIC_RELAXED);
-	/* The batch would be handed to the WAL writer here (next issue). */
-	wal_batch_reset(&s->batch);
 	shard_wake_vis_waiters(s);
-	shard_finish_round(s, reqs, valid, v);
+	for (uint32_t j = 0; j < valid; j++)
+		shard_finish(s, reqs[j], v);
 }
 
 uint32_t shard_complete_visible(struct shard *s)

@@ -60,8 +60,10 @@ static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int
 	struct aedb *db = s->db;
 	struct catalog *old = api_catalog_any(db);
 	uint64_t seq = wm_alloc(&db->wm, s->id, 1);
+	int create = r->ddl->kind == DDL_CREATE_PROJECT || r->ddl->kind == DDL_CREATE_SCOPE;
 	struct wal_rec rec = {
 		.type = WAL_REC_DDL, .flags = (uint8_t)r->ddl->kind, .seq = seq,
+		.ns = create ? next->next_scope_id - 1 : 0,
 		.key = (const uint8_t *)r->ddl->project,
 		.key_len = (uint32_t)strlen(r->ddl->project),
 		.val = (const uint8_t *)r->ddl->scope,
@@ -74,15 +76,16 @@ static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int
 		AEDB_ASSERT(!"DDL record must fit");
 	__atomic_store_n(&db->catalog, next, __ATOMIC_RELEASE);
 	ck_epoch_call(&s->erec, &old->epoch_entry, ddl_free_catalog_cb);
+	shard_log_round(s, seq, 1);
 	v = wm_publish(&db->wm, s->id);
 	__atomic_store_n(&s->commits, s->commits + 1, __ATOMIC_RELAXED);
-	wal_batch_reset(&s->batch);
+	shard_wake_vis_waiters(s);
 	r->seq = seq;
 	r->res = res;
-	if (seq <= v)
-		req_complete(r, res);
-	else
-		shard_park_visible(s, r);
+	/* In FULL mode a DDL call returns once it is on disk. */
+	r->finality = db->cfg.durability == AEDB_DURABILITY_FULL ? AEDB_FINALITY_DURABLE
+								 : AEDB_FINALITY_VISIBLE;
+	shard_finish(s, r, v);
 }
 
 /* Create: one step, no other shard involved. The new catalog is built

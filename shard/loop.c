@@ -35,6 +35,7 @@ int shard_init(struct shard *s, struct aedb *db, uint32_t id)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	s->wal.fd = s->wal.dirfd = -1;
 	s->db = db;
 	s->id = id;
 	s->inbox_buf = calloc(n, sizeof(*s->inbox_buf));
@@ -43,6 +44,9 @@ int shard_init(struct shard *s, struct aedb *db, uint32_t id)
 		return -ENOMEM;
 	ck_ring_init(&s->inbox, n);
 	rc = io_shard_init(&s->io, SHARD_IO_ENTRIES);
+	if (rc < 0)
+		return rc;
+	rc = wal_log_open(&s->wal, db->path, id, db->nshards, db->db_id, &db->cfg);
 	if (rc < 0)
 		return rc;
 	ck_epoch_register(&db->epoch, &s->erec, NULL);
@@ -59,6 +63,7 @@ void shard_destroy(struct shard *s)
 {
 	AEDB_ASSERT(!s->started);
 	io_shard_exit(&s->io);
+	wal_log_close(&s->wal);
 	wal_batch_free(&s->batch);
 	free(s->inbox_buf);
 	free(s->round);
@@ -132,15 +137,41 @@ static uint32_t shard_drain_inbox(struct shard *s)
 	return got;
 }
 
+static void shard_on_cqe(void *arg, uint64_t tag, int res)
+{
+	struct shard *s = arg;
+
+	shard_wal_progress(s, wal_log_complete(&s->wal, tag, res, core_now_ns()));
+}
+
+/* Stage 5: start the group commit write (or a due fsync) and submit. */
+static void shard_wal_kick(struct shard *s, uint64_t now)
+{
+	uint64_t req = __atomic_load_n(&s->db->wm.sync_req, __ATOMIC_ACQUIRE);
+	int want = s->dur_head || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) ||
+		   (s->wal.unsynced_lo && req >= s->wal.unsynced_lo);
+	int rc;
+
+	if (s->wal.error)
+		return;
+	rc = wal_log_kick(&s->wal, &s->io.ring, want, now);
+	if (rc < 0)
+		shard_wal_progress(s, rc);
+	if (io_uring_sq_ready(&s->io.ring))
+		io_uring_submit(&s->io.ring);
+}
+
 static uint32_t shard_poll_once(struct shard *s, uint64_t now)
 {
 	uint32_t work = 0;
 
 	work += shard_drain_mesh(s);
-	work += io_shard_reap(&s->io);
+	work += io_shard_reap(&s->io, shard_on_cqe, s);
 	work += shard_complete_visible(s);
+	work += shard_complete_durable(s);
 	work += (uint32_t)shard_ddl_step(s);
 	work += shard_drain_inbox(s);
+	shard_wal_kick(s, now);
 	ring_mesh_flush(s->db->mesh, s->id);
 	shard_gc_tick(s, now);
 	return work;
@@ -156,6 +187,8 @@ static int shard_has_work(struct shard *s)
 		if (src != s->id && ring_mesh_pending(db->mesh, src, s->id))
 			return 1;
 	}
+	if (s->dur_head && s->dur_head->seq <= wm_durable_any(&db->wm))
+		return 1;
 	return s->vis_head && s->vis_head->seq <= wm_visible_any(&db->wm);
 }
 
@@ -171,6 +204,12 @@ static void shard_sleep(struct shard *s, uint64_t now)
 		__atomic_fetch_or(&db->wm.vis_waiters, bit, __ATOMIC_SEQ_CST);
 		timeout = SHARD_VIS_WAIT_NS;
 	}
+	if (s->dur_head) {
+		__atomic_fetch_or(&db->wm.dur_waiters, bit, __ATOMIC_SEQ_CST);
+		timeout = SHARD_VIS_WAIT_NS;
+	}
+	if (s->wal.unsynced_lo && s->wal.sync_every_ns < timeout)
+		timeout = s->wal.sync_every_ns;
 	ck_epoch_poll(&s->erec);
 	__atomic_store_n(&s->sleeping, 1, __ATOMIC_SEQ_CST);
 	if (!shard_has_work(s) && !__atomic_load_n(&db->exit_now, __ATOMIC_ACQUIRE))
@@ -178,12 +217,14 @@ static void shard_sleep(struct shard *s, uint64_t now)
 	__atomic_store_n(&s->sleeping, 0, __ATOMIC_SEQ_CST);
 	if (s->vis_head)
 		__atomic_fetch_and(&db->wm.vis_waiters, ~bit, __ATOMIC_SEQ_CST);
+	if (s->dur_head)
+		__atomic_fetch_and(&db->wm.dur_waiters, ~bit, __ATOMIC_SEQ_CST);
 }
 
 static int shard_idle_now(struct shard *s)
 {
-	return !s->vis_head && !s->ddl.active && !s->ddl.queue_head &&
-	       ck_ring_size(&s->inbox) == 0;
+	return !s->vis_head && !s->dur_head && !s->ddl.active && !s->ddl.queue_head &&
+	       ck_ring_size(&s->inbox) == 0 && (s->wal.error || wal_log_idle(&s->wal));
 }
 
 static void shard_pin(struct shard *s)
@@ -199,10 +240,23 @@ static void shard_pin(struct shard *s)
 	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+/*
+ * Adaptive spin: if a sleep ended within the spin budget, spinning would have
+ * caught that work, so spin longer next time (up to spin_us); if it lasted
+ * longer, halve the budget. Threads that outnumber cores stop burning them.
+ */
+static uint64_t shard_adapt_spin(uint64_t cur, uint64_t max, uint64_t slept_ns)
+{
+	if (slept_ns < max)
+		return cur * 2 + 1000 > max ? max : cur * 2 + 1000;
+	return cur / 2;
+}
+
 static void *shard_main(void *arg)
 {
 	struct shard *s = arg;
-	uint64_t spin_ns = (uint64_t)s->db->cfg.spin_us * 1000ull, idle_since = 0;
+	uint64_t spin_max = (uint64_t)s->db->cfg.spin_us * 1000ull;
+	uint64_t spin_ns = spin_max, idle_since = 0;
 
 	shard_pin(s);
 	while (!__atomic_load_n(&s->db->exit_now, __ATOMIC_ACQUIRE)) {
@@ -221,6 +275,7 @@ static void *shard_main(void *arg)
 			continue;
 		}
 		shard_sleep(s, now);
+		spin_ns = shard_adapt_spin(spin_ns, spin_max, core_now_ns() - now);
 		idle_since = 0;
 	}
 	return NULL;

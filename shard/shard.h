@@ -18,6 +18,7 @@
 #include "ring/req.h"
 #include "shard/kvmap.h"
 #include "ring/ring_msg.h"
+#include "wal/log.h"
 #include "wal/record.h"
 
 struct aedb;
@@ -58,6 +59,8 @@ struct shard {
 	struct wal_batch batch;          /* record bodies of the current round */
 	struct req **round;              /* requests of the current round */
 	struct req *vis_head, *vis_tail; /* applied, waiting for V >= seq */
+	struct req *dur_head, *dur_tail; /* applied, waiting for D >= seq */
+	struct wal_log wal;              /* this shard's log */
 	uint64_t commits;                /* atomic (relaxed): seqs allocated */
 
 	uint64_t gc_next_ns;             /* next GC tick */
@@ -83,10 +86,25 @@ int shard_enqueue_mpsc(struct shard *s, struct req *r);
 /* Ring @s's doorbell if it is sleeping. Any thread. */
 void shard_wake_any(struct shard *s);
 
+/* Apply one KV record to this shard's partition of @sc (live path and
+ * recovery). 0 or -ENOMEM. */
+int shard_apply_rec(struct shard *s, struct cat_scope *sc, const struct wal_rec *rec);
 /* shard/apply.c: run one apply round over @n requests. */
 void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n);
-/* Park an applied request (seq, res set) until V >= its seq. */
+/* Park an applied request (seq, res set) until V (or D, for DURABLE
+ * finality) reaches its seq. */
 void shard_park_visible(struct shard *s, struct req *r);
+void shard_park_durable(struct shard *s, struct req *r);
+/* Complete DURABLE requests whose seq is now durable. Returns count. */
+uint32_t shard_complete_durable(struct shard *s);
+/* Hand a finished round's records (s->batch) to the WAL. */
+void shard_log_round(struct shard *s, uint64_t first_seq, uint32_t count);
+/* WAL progress: recompute dur_lo, publish D, wake waiters; on error latch. */
+void shard_wal_progress(struct shard *s, int rc);
+/* Complete @r per its finality: now, or parked until V/D reach r->seq. */
+void shard_finish(struct shard *s, struct req *r, uint64_t v);
+/* Ring the doorbells of shards parked on V. */
+void shard_wake_vis_waiters(struct shard *s);
 /* Complete VISIBLE requests whose seq is now visible. Returns count. */
 uint32_t shard_complete_visible(struct shard *s);
 /* Collect garbage if the GC tick is due. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "shard/watermark.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/assert.h"
@@ -11,8 +12,17 @@ void wm_init(struct watermark *wm, uint32_t nshards)
 	memset(wm, 0, sizeof(*wm));
 	wm->next_seq = 1;
 	wm->nshards = nshards;
-	for (uint32_t i = 0; i < nshards; i++)
+	for (uint32_t i = 0; i < nshards; i++) {
 		wm->slots[i].vis_lo = UINT64_MAX;
+		wm->slots[i].dur_lo = UINT64_MAX;
+	}
+}
+
+void wm_recovered(struct watermark *wm, uint64_t seq)
+{
+	wm->next_seq = seq + 1;
+	wm->visible = seq;
+	wm->durable = seq;
 }
 
 uint64_t wm_alloc(struct watermark *wm, uint32_t shard, uint32_t count)
@@ -25,17 +35,20 @@ uint64_t wm_alloc(struct watermark *wm, uint32_t shard, uint32_t count)
 	 * counter past our block must also see our vis_lo (both seq_cst). */
 	lo = __atomic_load_n(&wm->next_seq, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&wm->slots[shard].vis_lo, lo, __ATOMIC_SEQ_CST);
+	if (lo < __atomic_load_n(&wm->slots[shard].dur_lo, __ATOMIC_RELAXED))
+		__atomic_store_n(&wm->slots[shard].dur_lo, lo, __ATOMIC_SEQ_CST);
 	base = __atomic_fetch_add(&wm->next_seq, count, __ATOMIC_SEQ_CST);
 	AEDB_ASSERT(base >= lo);
 	return base;
 }
 
-static uint64_t wm_compute(struct watermark *wm)
+static uint64_t wm_compute(struct watermark *wm, size_t field)
 {
 	uint64_t v = __atomic_load_n(&wm->next_seq, __ATOMIC_SEQ_CST) - 1;
 
 	for (uint32_t i = 0; i < wm->nshards; i++) {
-		uint64_t lo = __atomic_load_n(&wm->slots[i].vis_lo, __ATOMIC_SEQ_CST);
+		uint64_t *p = (uint64_t *)((char *)&wm->slots[i] + field);
+		uint64_t lo = __atomic_load_n(p, __ATOMIC_SEQ_CST);
 
 		if (lo - 1 < v)
 			v = lo - 1;
@@ -43,31 +56,34 @@ static uint64_t wm_compute(struct watermark *wm)
 	return v;
 }
 
-uint64_t wm_publish(struct watermark *wm, uint32_t shard)
+static uint64_t wm_raise(uint64_t *cached, uint64_t v)
 {
-	uint64_t v, cur;
+	uint64_t cur = __atomic_load_n(cached, __ATOMIC_ACQUIRE);
 
-	AEDB_ASSERT(shard < wm->nshards);
-	__atomic_store_n(&wm->slots[shard].vis_lo, UINT64_MAX, __ATOMIC_SEQ_CST);
-	v = wm_compute(wm);
-	cur = __atomic_load_n(&wm->visible, __ATOMIC_ACQUIRE);
 	while (cur < v &&
-	       !__atomic_compare_exchange_n(&wm->visible, &cur, v, false, __ATOMIC_ACQ_REL,
+	       !__atomic_compare_exchange_n(cached, &cur, v, false, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE))
 		;
 	return cur > v ? cur : v;
 }
 
+uint64_t wm_set_dur_lo(struct watermark *wm, uint32_t shard, uint64_t lo)
+{
+	AEDB_ASSERT(shard < wm->nshards);
+	__atomic_store_n(&wm->slots[shard].dur_lo, lo, __ATOMIC_SEQ_CST);
+	return wm_raise(&wm->durable, wm_compute(wm, offsetof(struct wm_slot, dur_lo)));
+}
+
+uint64_t wm_publish(struct watermark *wm, uint32_t shard)
+{
+	AEDB_ASSERT(shard < wm->nshards);
+	__atomic_store_n(&wm->slots[shard].vis_lo, UINT64_MAX, __ATOMIC_SEQ_CST);
+	return wm_raise(&wm->visible, wm_compute(wm, offsetof(struct wm_slot, vis_lo)));
+}
+
 uint64_t wm_raise_floor(struct watermark *wm, uint64_t f)
 {
-	uint64_t cur = __atomic_load_n(&wm->floor, __ATOMIC_ACQUIRE);
 	uint64_t v = wm_visible_any(wm);
 
-	if (f > v)
-		f = v;
-	while (cur < f &&
-	       !__atomic_compare_exchange_n(&wm->floor, &cur, f, false, __ATOMIC_ACQ_REL,
-					    __ATOMIC_ACQUIRE))
-		;
-	return cur > f ? cur : f;
+	return wm_raise(&wm->floor, f > v ? v : f);
 }

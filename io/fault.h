@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fault injection for tests (internal; not exported from the shared
+ * library). Disarmed, each hook is one relaxed load and the real call.
+ */
+#ifndef AEDB_IO_FAULT_H
+#define AEDB_IO_FAULT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum io_fault_kind {
+	IO_FAULT_NONE = 0,
+	IO_FAULT_ENOSPC_WRITE,   /* WAL writes fail with -ENOSPC after `after` bytes */
+	IO_FAULT_EIO_FSYNC,      /* every fdatasync fails with -EIO */
+	IO_FAULT_ENOSPC_FALLOC,  /* segment preallocation fails with -ENOSPC */
+};
+
+/* Arm (or, with IO_FAULT_NONE, disarm) a fault. Any thread. */
+void io_fault_set(enum io_fault_kind kind, uint64_t after);
+/* Filter a WAL write completion of @len bytes: returns @res or the fault. */
+int io_fault_write_res(int res, size_t len);
+/* Filter an fsync completion. */
+int io_fault_fsync_res(int res);
+/* fdatasync with faults: 0, or -1 with errno set. */
+int io_fault_fdatasync(int fd);
+/* Preallocate @len bytes (zeros): 0 or -errno. */
+int io_fault_fallocate(int fd, off_t len);
+
+#endif

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Durability on the shard: hand rounds to the WAL, account for its
+ * completions, publish the durable watermark D, and complete DURABLE
+ * requests once D reaches them (DESIGN §4, §6).
+ *
+ * In BATCH and OS modes a parked DURABLE request raises the instance-wide
+ * sync request and rings every shard, so each fsyncs what it holds below it;
+ * D can only pass a seq once every shard's earlier seqs are synced.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <limits.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "api/db.h"
+#include "core/assert.h"
+#include "core/clock.h"
+#include "shard/shard.h"
+
+static void shard_list_push(struct req **head, struct req **tail, struct req *r)
+{
+	r->next = NULL;
+	if (*tail)
+		(*tail)->next = r;
+	else
+		*head = r;
+	*tail = r;
+}
+
+void shard_park_visible(struct shard *s, struct req *r)
+{
+	shard_list_push(&s->vis_head, &s->vis_tail, r);
+}
+
+static void shard_request_sync(struct shard *s, uint64_t seq)
+{
+	struct aedb *db = s->db;
+	uint64_t cur = __atomic_load_n(&db->wm.sync_req, __ATOMIC_ACQUIRE);
+
+	while (cur < seq && !__atomic_compare_exchange_n(&db->wm.sync_req, &cur, seq, false,
+							  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+	if (cur >= seq)
+		return;
+	for (uint32_t i = 0; i < db->nshards; i++)
+		if (i != s->id)
+			shard_wake_any(&db->shards[i]);
+}
+
+void shard_park_durable(struct shard *s, struct req *r)
+{
+	if (__atomic_load_n(&s->db->fatal, __ATOMIC_ACQUIRE)) {
+		req_complete(r, -AEDB_EFATAL);
+		return;
+	}
+	shard_list_push(&s->dur_head, &s->dur_tail, r);
+	if (s->db->cfg.durability != AEDB_DURABILITY_FULL)
+		shard_request_sync(s, r->seq);
+}
+
+void shard_finish(struct shard *s, struct req *r, uint64_t v)
+{
+	if (r->res < 0)
+		req_complete(r, r->res);
+	else if (r->finality == AEDB_FINALITY_DURABLE)
+		shard_park_durable(s, r);
+	else if (r->seq <= v)
+		req_complete(r, r->res);
+	else
+		shard_park_visible(s, r);
+}
+
+uint32_t shard_complete_durable(struct shard *s)
+{
+	uint64_t d;
+	uint32_t n = 0;
+
+	if (!s->dur_head)
+		return 0;
+	d = wm_durable_any(&s->db->wm);
+	while (s->dur_head && s->dur_head->seq <= d) {
+		struct req *r = s->dur_head;
+
+		s->dur_head = r->next;
+		if (!s->dur_head)
+			s->dur_tail = NULL;
+		req_complete(r, r->res);
+		n++;
+	}
+	return n;
+}
+
+static void shard_fail_durable(struct shard *s)
+{
+	while (s->dur_head) {
+		struct req *r = s->dur_head;
+
+		s->dur_head = r->next;
+		req_complete(r, -AEDB_EFATAL);
+	}
+	s->dur_tail = NULL;
+}
+
+/* Wake shards parked on D and callers blocked in aedb_wait_durable(). */
+static void shard_wake_dur_waiters(struct shard *s)
+{
+	struct aedb *db = s->db;
+	uint64_t mask = __atomic_load_n(&db->wm.dur_waiters, __ATOMIC_SEQ_CST);
+
+	mask &= ~(1ull << s->id);
+	while (mask) {
+		uint32_t i = (uint32_t)__builtin_ctzll(mask);
+
+		mask &= mask - 1;
+		shard_wake_any(&db->shards[i]);
+	}
+	__atomic_fetch_add(&db->wm.dur_futex, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&db->wm.dur_sleepers, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &db->wm.dur_futex, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+void shard_wal_progress(struct shard *s, int rc)
+{
+	struct aedb *db = s->db;
+	uint64_t before = wm_durable_any(&db->wm);
+
+	if (rc < 0 && !__atomic_exchange_n(&db->fatal, 1, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&db->fatal_err, rc, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE)) {
+		shard_fail_durable(s);
+		return;
+	}
+	if (wm_set_dur_lo(&db->wm, s->id, wal_log_dur_lo(&s->wal)) != before)
+		shard_wake_dur_waiters(s);
+}
+
+void shard_log_round(struct shard *s, uint64_t first_seq, uint32_t count)
+{
+	int rc = wal_log_append(&s->wal, s->batch.buf, (uint32_t)s->batch.len, first_seq, count);
+
+	wal_batch_reset(&s->batch);
+	shard_wal_progress(s, rc);
+}

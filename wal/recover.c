@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: MIT */
+#include "wal/recover.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/catalog.h"
+#include "api/db.h"
+#include "core/assert.h"
+#include "core/clock.h"
+#include "shard/ddl.h"
+#include "shard/shard.h"
+#include "wal/frame.h"
+
+struct rv_frame {
+	uint64_t first_seq;
+	uint64_t off;
+	uint32_t count;
+	uint32_t seg;
+};
+
+struct rv_seg {
+	char name[32];
+	uint64_t first_seq;
+	int fd;
+	uint8_t *map;
+	size_t size;
+	size_t end;          /* offset after the last frame kept */
+};
+
+struct rv_shard {
+	uint32_t id;
+	int dirfd;
+	struct rv_seg *segs;
+	uint32_t nsegs;
+	uint32_t keep_segs;  /* segments kept (the rest are removed) */
+	struct rv_frame *frames;
+	size_t nframes, cap;
+	size_t keep;         /* frames replayed (seq <= S) */
+	int err;
+};
+
+struct rv_ctx {
+	struct aedb *db;
+	struct aedb_open_report *rep;
+	struct rv_shard *shards;
+	uint64_t s;          /* the recovered prefix */
+	int strict;
+};
+
+static void rv_note(struct rv_ctx *c, const char *fmt, ...)
+{
+	size_t used = strlen(c->rep->message);
+	va_list ap;
+
+	if (used >= sizeof(c->rep->message) - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->rep->message + used, sizeof(c->rep->message) - used, fmt, ap);
+	va_end(ap);
+}
+
+static int rv_name_cmp(const void *a, const void *b)
+{
+	const struct rv_seg *x = a, *y = b;
+
+	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+/* List and map wal/<id>/NNNN.seg in seq order. */
+static int rv_list(struct aedb *db, struct rv_shard *sh)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/wal/%u", db->path, sh->id);
+	sh->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sh->dirfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(dup(sh->dirfd));
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct rv_seg *g;
+		char *end;
+		unsigned long long v = strtoull(de->d_name, &end, 10);
+		struct stat st;
+
+		if (strlen(de->d_name) != 24 || strcmp(end, ".seg") != 0)
+			continue;
+		g = realloc(sh->segs, (sh->nsegs + 1) * sizeof(*g));
+		if (!g) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		sh->segs = g;
+		g = &sh->segs[sh->nsegs++];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->name, sizeof(g->name), "%s", de->d_name);
+		g->first_seq = v;
+		g->fd = openat(sh->dirfd, g->name, O_RDWR | O_CLOEXEC);
+		if (g->fd < 0 || fstat(g->fd, &st) < 0) {
+			closedir(d);
+			return -errno;
+		}
+		g->size = (size_t)st.st_size;
+		g->map = g->size ? mmap(NULL, g->size, PROT_READ, MAP_PRIVATE, g->fd, 0) : NULL;
+		if (g->map == MAP_FAILED) {
+			g->map = NULL;
+			closedir(d);
+			return -errno;
+		}
+	}
+	closedir(d);
+	qsort(sh->segs, sh->nsegs, sizeof(*sh->segs), rv_name_cmp);
+	return 0;
+}
+
+static int rv_push(struct rv_shard *sh, const struct wal_frame_hdr *h, uint32_t seg, size_t off)
+{
+	if (sh->nframes == sh->cap) {
+		size_t cap = sh->cap ? sh->cap * 2 : 1024;
+		struct rv_frame *f = realloc(sh->frames, cap * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		sh->frames = f;
+		sh->cap = cap;
+	}
+	sh->frames[sh->nframes++] = (struct rv_frame){
+		.first_seq = h->first_seq, .off = off, .count = h->count, .seg = seg };
+	return 0;
+}
+
+/* Is there a valid frame after @bad in @g whose sync mark covers @bad? Then
+ * the bytes at @bad had been fsynced: damage, not a torn write. */
+static int rv_synced_past(const struct rv_seg *g, size_t bad)
+{
+	const uint32_t magic = WAL_FRAME_MAGIC;
+	size_t q = bad + 1;
+
+	while (q + WAL_FRAME_HDR_BYTES <= g->size) {
+		const uint8_t *hit = memmem(g->map + q, g->size - q, &magic, sizeof(magic));
+		struct wal_frame_hdr h;
+
+		if (!hit)
+			break;
+		q = (size_t)(hit - g->map);
+		if (wal_frame_check(hit, g->size - q, &h) == WAL_FRAME_OK && h.sync_mark > bad)
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
+enum { RV_NEXT = 0, RV_STOP = 1 };
+
+/* Damage before the end of a log: strict refuses, permissive keeps the
+ * prefix (frames before @off of segment @k) and drops the rest. */
+static int rv_damage(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, size_t off,
+		     const char *what)
+{
+	struct rv_seg *g = &sh->segs[k];
+
+	c->rep->corrupt = 1;
+	rv_note(c, "%s in wal/%u/%s at offset %zu; ", what, sh->id, g->name, off);
+	if (c->strict)
+		return -AEDB_ECORRUPT;
+	g->end = off;
+	sh->keep_segs = off > WAL_SEG_HDR_BYTES ? k + 1 : k;
+	return RV_STOP;
+}
+
+static int rv_header_ok(struct rv_ctx *c, struct rv_shard *sh, const struct rv_seg *g)
+{
+	struct wal_seg_hdr h;
+
+	if (g->size < WAL_SEG_HDR_BYTES)
+		return 0;
+	memcpy(&h, g->map, sizeof(h));
+	return wal_seg_hdr_check(&h, sh->id, c->db->nshards) == 0 &&
+	       memcmp(h.db_id, c->db->db_id, 16) == 0 && h.first_seq == g->first_seq;
+}
+
+/* The last segment's header never made it to disk (crash while rotating):
+ * a torn tail, if nothing after it is valid either. */
+static int rv_torn_header(const struct rv_seg *g)
+{
+	return !rv_synced_past(g, 0);
+}
+
+static int rv_scan_seg(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, uint64_t *last)
+{
+	struct rv_seg *g = &sh->segs[k];
+	int is_last = k + 1 == sh->nsegs;
+	size_t off = WAL_SEG_HDR_BYTES;
+	struct wal_seg_hdr hdr;
+
+	if (!rv_header_ok(c, sh, g)) {
+		if (is_last && rv_torn_header(g)) {
+			sh->keep_segs = k;
+			c->rep->torn_tails++;
+			return RV_STOP;
+		}
+		return rv_damage(c, sh, k, 0, "bad segment header");
+	}
+	memcpy(&hdr, g->map, sizeof(hdr));
+	if (hdr.prev_last_seq != *last)
+		return rv_damage(c, sh, k, 0, "missing segment before this one");
+	for (;;) {
+		struct wal_frame_hdr h;
+		enum wal_frame_status st = wal_frame_check(g->map + off, g->size - off, &h);
+
+		if (st == WAL_FRAME_OK) {
+			int rc;
+
+			if (h.first_seq <= *last)
+				return rv_damage(c, sh, k, off, "sequence going backwards");
+			rc = rv_push(sh, &h, k, off);
+			if (rc < 0)
+				return rc;
+			*last = h.first_seq + h.count - 1;
+			off += WAL_FRAME_HDR_BYTES + h.len;
+			continue;
+		}
+		g->end = off;
+		if (st == WAL_FRAME_END && !(is_last && rv_synced_past(g, off)))
+			return RV_NEXT;
+		if (st != WAL_FRAME_END && is_last && !rv_synced_past(g, off)) {
+			c->rep->torn_tails++;
+			return RV_STOP;
+		}
+		return rv_damage(c, sh, k, off, st == WAL_FRAME_TORN ? "truncated frame" :
+					    st == WAL_FRAME_END ? "zeroed synced frame" : "bad frame");
+	}
+}
+
+static int rv_scan_shard(struct rv_ctx *c, struct rv_shard *sh)
+{
+	uint64_t last = 0;
+	int rc = rv_list(c->db, sh);
+
+	if (rc < 0)
+		return rc;
+	sh->keep_segs = sh->nsegs;
+	c->rep->segments += sh->nsegs;
+	for (uint32_t k = 0; k < sh->nsegs; k++) {
+		rc = rv_scan_seg(c, sh, k, &last);
+		if (rc < 0)
+			return rc;
+		if (rc == RV_STOP)
+			break;
+	}
+	return 0;
+}
+
+static int rv_frame_cmp(const void *a, const void *b)
+{
+	const struct rv_frame *x = a, *y = b;
+
+	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+/* The longest gap-free run 1..S over every shard's frames. */
+static int rv_prefix(struct rv_ctx *c)
+{
+	size_t n = 0, at = 0;
+	struct rv_frame *all;
+	uint64_t next = 1;
+
+	for (uint32_t i = 0; i < c->db->nshards; i++)
+		n += c->shards[i].nframes;
+	all = malloc((n ? n : 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->db->nshards; i++) {
+		memcpy(all + at, c->shards[i].frames, c->shards[i].nframes * sizeof(*all));
+		at += c->shards[i].nframes;
+	}
+	qsort(all, n, sizeof(*all), rv_frame_cmp);
+	for (size_t i = 0; i < n && all[i].first_seq <= next; i++) {
+		if (all[i].first_seq < next) {
+			c->rep->corrupt = 1;
+			rv_note(c, "seq %llu logged twice; ", (unsigned long long)all[i].first_seq);
+			break;
+		}
+		next += all[i].count;
+	}
+	free(all);
+	c->s = next - 1;
+	return c->rep->corrupt && c->strict ? -AEDB_ECORRUPT : 0;
+}
+
+/* Decode frame @f of @sh into @buf (grown as needed). */
+static int rv_decode(struct rv_shard *sh, const struct rv_frame *f, uint8_t **buf, size_t *cap,
+		     struct wal_frame_hdr *h)
+{
+	const uint8_t *p = sh->segs[f->seg].map + f->off;
+
+	memcpy(h, p, sizeof(*h));
+	if (h->raw_len > *cap) {
+		uint8_t *nb = realloc(*buf, h->raw_len);
+
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = h->raw_len;
+	}
+	return wal_frame_decode(h, p + WAL_FRAME_HDR_BYTES, *buf);
+}
+
+/* Visit each record of the first @sh->keep frames. */
+static int rv_each_record(struct rv_shard *sh, int (*fn)(void *, const struct wal_rec *),
+			  void *arg, uint64_t *bytes, uint64_t *records)
+{
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sh->keep; i++) {
+		struct wal_frame_hdr h;
+		size_t at = 0;
+
+		rc = rv_decode(sh, &sh->frames[i], &buf, &cap, &h);
+		*bytes += WAL_FRAME_HDR_BYTES + h.len;
+		while (rc == 0 && at < h.raw_len) {
+			struct wal_rec rec;
+			long n = wal_rec_decode(buf, h.raw_len, at, &rec);
+
+			if (n < 0 || rec.seq < h.first_seq || rec.seq >= h.first_seq + h.count) {
+				rc = -AEDB_ECORRUPT;
+				break;
+			}
+			rc = fn(arg, &rec);
+			(*records)++;
+			at += (size_t)n;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+struct rv_cat {
+	struct catalog *cat;
+	uint32_t nshards;
+};
+
+static void rv_free_dropped(const struct catalog *old, const struct catalog *next)
+{
+	for (uint32_t i = 0; i < old->nscopes; i++)
+		if (!cat_scope_by_id(next, old->scopes[i]->id))
+			free(old->scopes[i]);
+	for (uint32_t i = 0; i < old->nprojects; i++)
+		if (!cat_find_project(next, old->projects[i]->name))
+			free(old->projects[i]);
+}
+
+/* Phase A: rebuild the catalog from shard 0's DDL records, in seq order. */
+static int rv_ddl(void *arg, const struct wal_rec *rec)
+{
+	struct rv_cat *rc = arg;
+	char project[AEDB_NAME_MAX + 1] = "", scope[AEDB_NAME_MAX + 1] = "";
+	struct catalog *next = NULL;
+
+	if (rec->type != WAL_REC_DDL)
+		return 0;
+	if (rec->key_len > AEDB_NAME_MAX || rec->val_len > AEDB_NAME_MAX)
+		return -AEDB_ECORRUPT;
+	memcpy(project, rec->key, rec->key_len);
+	memcpy(scope, rec->val, rec->val_len);
+	if (rec->flags == DDL_CREATE_PROJECT && !cat_find_project(rc->cat, project))
+		next = cat_with_project(rc->cat, project, rec->seq, rc->nshards);
+	else if (rec->flags == DDL_CREATE_SCOPE && cat_find_project(rc->cat, project) &&
+		 !cat_find_scope(rc->cat, project, scope))
+		next = cat_with_scope(rc->cat, project, scope, rec->seq, rc->nshards);
+	else if (rec->flags == DDL_DROP_PROJECT && cat_find_project(rc->cat, project))
+		next = cat_without_project(rc->cat, project, rec->seq);
+	else if (rec->flags == DDL_DROP_SCOPE && cat_find_scope(rc->cat, project, scope))
+		next = cat_without_scope(rc->cat, project, scope, rec->seq);
+	else
+		return -AEDB_ECORRUPT; /* a logged DDL always changed the catalog */
+	if (!next)
+		return -ENOMEM;
+	if ((rec->flags == DDL_CREATE_PROJECT || rec->flags == DDL_CREATE_SCOPE) &&
+	    rec->ns != next->next_scope_id - 1) {
+		cat_free_deep(next, 0);
+		return -AEDB_ECORRUPT;
+	}
+	rv_free_dropped(rc->cat, next);
+	cat_free(rc->cat);
+	rc->cat = next;
+	return 0;
+}
+
+struct rv_replay {
+	struct rv_ctx *c;
+	struct rv_shard *sh;
+	uint64_t bytes, records;
+	int rc;
+};
+
+static int rv_kv(void *arg, const struct wal_rec *rec)
+{
+	struct rv_replay *r = arg;
+	struct aedb *db = r->c->db;
+	struct cat_scope *sc;
+
+	if (rec->type != WAL_REC_KV_SET && rec->type != WAL_REC_KV_DEL)
+		return 0;
+	sc = cat_scope_by_id(db->catalog, rec->ns);
+	if (!sc)
+		return 0; /* the scope was dropped later */
+	return shard_apply_rec(&db->shards[r->sh->id], sc, rec);
+}
+
+/* Phase B, one thread per shard: its KV records into its partitions. */
+static void *rv_replay_main(void *arg)
+{
+	struct rv_replay *r = arg;
+
+	r->rc = rv_each_record(r->sh, rv_kv, r, &r->bytes, &r->records);
+	return NULL;
+}
+
+/* Cut @sh back to its first @sh->keep frames: truncate the segment holding
+ * the cut, delete every later one, and sync. */
+static int rv_cut(struct rv_ctx *c, struct rv_shard *sh)
+{
+	int changed = 0;
+
+	if (sh->keep < sh->nframes) {
+		const struct rv_frame *f = &sh->frames[sh->keep];
+
+		c->rep->frames_dropped += sh->nframes - sh->keep;
+		sh->segs[f->seg].end = f->off;
+	}
+	/* Keep segments up to the one holding the last kept frame: a segment
+	 * with no kept frame (made just before a crash) would otherwise sit at
+	 * the tail with a name from the future. */
+	if (!sh->keep)
+		sh->keep_segs = 0;
+	else if (sh->frames[sh->keep - 1].seg + 1 < sh->keep_segs)
+		sh->keep_segs = sh->frames[sh->keep - 1].seg + 1;
+	for (uint32_t k = 0; k < sh->nsegs; k++) {
+		struct rv_seg *g = &sh->segs[k];
+
+		if (k >= sh->keep_segs) {
+			if (unlinkat(sh->dirfd, g->name, 0) < 0)
+				return -errno;
+			changed = 1;
+		} else if (k + 1 == sh->keep_segs && g->end < g->size) {
+			if (ftruncate(g->fd, (off_t)g->end) < 0 || fdatasync(g->fd) < 0)
+				return -errno;
+		}
+	}
+	if (changed && fsync(sh->dirfd) < 0)
+		return -errno;
+	return 0;
+}
+
+static void rv_free(struct rv_ctx *c)
+{
+	for (uint32_t i = 0; c->shards && i < c->db->nshards; i++) {
+		struct rv_shard *sh = &c->shards[i];
+
+		for (uint32_t k = 0; k < sh->nsegs; k++) {
+			if (sh->segs[k].map)
+				munmap(sh->segs[k].map, sh->segs[k].size);
+			if (sh->segs[k].fd >= 0)
+				close(sh->segs[k].fd);
+		}
+		if (sh->dirfd >= 0)
+			close(sh->dirfd);
+		free(sh->segs);
+		free(sh->frames);
+	}
+	free(c->shards);
+}
+
+static int rv_replay(struct rv_ctx *c)
+{
+	uint32_t n = c->db->nshards;
+	struct rv_cat cat = { .cat = c->db->catalog, .nshards = n };
+	struct rv_replay *rp = calloc(n, sizeof(*rp));
+	pthread_t *th = calloc(n, sizeof(*th));
+	uint64_t ignore_b = 0, ignore_r = 0;
+	int rc = rp && th ? 0 : -ENOMEM;
+
+	if (rc == 0)
+		rc = rv_each_record(&c->shards[0], rv_ddl, &cat, &ignore_b, &ignore_r);
+	c->db->catalog = cat.cat;
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		rp[i] = (struct rv_replay){ .c = c, .sh = &c->shards[i] };
+		if (pthread_create(&th[i], NULL, rv_replay_main, &rp[i]) != 0) {
+			rv_replay_main(&rp[i]);
+			th[i] = 0;
+		}
+	}
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		if (th[i])
+			pthread_join(th[i], NULL);
+		if (rp[i].rc < 0 && rc == 0)
+			rc = rp[i].rc;
+		c->rep->bytes_replayed += rp[i].bytes;
+		c->rep->records_replayed += rp[i].records;
+		c->rep->frames_replayed += c->shards[i].keep;
+	}
+	free(rp);
+	free(th);
+	return rc;
+}
+
+int wal_recover(struct aedb *db, struct aedb_open_report *rep)
+{
+	struct rv_ctx c = { .db = db, .rep = rep,
+			    .strict = db->cfg.recovery == AEDB_RECOVERY_STRICT };
+	uint64_t t0 = core_now_ns();
+	int rc = 0;
+
+	c.shards = calloc(db->nshards, sizeof(*c.shards));
+	if (!c.shards)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < db->nshards; i++) {
+		c.shards[i].id = i;
+		c.shards[i].dirfd = -1;
+	}
+	for (uint32_t i = 0; rc == 0 && i < db->nshards; i++)
+		rc = rv_scan_shard(&c, &c.shards[i]);
+	if (rc == 0)
+		rc = rv_prefix(&c);
+	for (uint32_t i = 0; rc == 0 && i < db->nshards; i++) {
+		struct rv_shard *sh = &c.shards[i];
+
+		while (sh->keep < sh->nframes && sh->frames[sh->keep].first_seq <= c.s)
+			sh->keep++;
+	}
+	if (rc == 0)
+		rc = rv_replay(&c);
+	for (uint32_t i = 0; rc == 0 && i < db->nshards; i++) {
+		struct rv_shard *sh = &c.shards[i];
+
+		rc = rv_cut(&c, sh);
+		if (sh->keep)
+			db->shards[i].wal.last_seq = sh->frames[sh->keep - 1].first_seq +
+						     sh->frames[sh->keep - 1].count - 1;
+	}
+	if (rc == 0) {
+		wm_recovered(&db->wm, c.s);
+		rep->recovered_seq = c.s;
+		if (rep->frames_dropped && !rep->corrupt)
+			rv_note(&c, "%llu frames after the first gap were not replayed; ",
+				(unsigned long long)rep->frames_dropped);
+	}
+	rep->recovery_ns = core_now_ns() - t0;
+	rv_free(&c);
+	return rc;
+}
