@@ -106,10 +106,10 @@ AEDB_API void aedb_ring_exit(struct aedb_ring *ring)
 
 	if (!c)
 		return;
-	/* Every slot must come back before the memory can go. */
-	for (uint32_t i = 0; i < c->nslots; i++)
-		while (__atomic_load_n(&c->slots[i].slot_busy, __ATOMIC_ACQUIRE))
-			usleep(50);
+	/* Every queued write must be completed (and its completer done with
+	 * the ring) before the memory can go. */
+	while (__atomic_load_n(&c->writes_pending, __ATOMIC_ACQUIRE))
+		usleep(50);
 	while (sq_dequeue(c))
 		c->has_cur = 0;
 	api_reader_put(c->db, c->rec);
@@ -302,10 +302,13 @@ static int sq_write(struct ring_client *c, const struct aedb_sqe *sqe)
 	r->user_data = sqe->user_data;
 	r->client = c;
 	r->slot_busy = 1;
+	__atomic_fetch_add(&c->writes_pending, 1, __ATOMIC_RELAXED);
 	rc = shard_enqueue_mpsc(&db->shards[core_kv_shard(r->ns, r->key, r->key_len,
 							  db->nshards)], r);
-	if (rc < 0)
+	if (rc < 0) {
 		r->slot_busy = 0;
+		__atomic_fetch_sub(&c->writes_pending, 1, __ATOMIC_RELAXED);
+	}
 	return rc;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/assert.h"
+#include "core/tsan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,3 +10,7 @@ noreturn void core_assert_fail(const char *expr, const char *file, int line)
 	fprintf(stderr, "aedb: assertion failed: %s (%s:%d)\n", expr, file, line);
 	abort();
 }
+
+#ifdef AEDB_TSAN
+uint32_t core_tsan_fence_word;
+#endif

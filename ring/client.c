@@ -33,7 +33,7 @@ void ring_client_post(struct ring_client *c, uint64_t user_data, int32_t res, ui
 	/* Capacity is reserved at submission: this cannot fail. */
 	AEDB_ASSERT(ck_ring_enqueue_mpsc_aedb_cqe(&c->cq, c->cq_buf, &cqe));
 	/* Dekker with the owner: post, fence, then look at need_signal. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	CORE_FENCE_SEQ_CST();
 	if (__atomic_load_n(&c->need_signal, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(&c->need_signal, 0, __ATOMIC_SEQ_CST)) {
 		ssize_t rc;
@@ -52,10 +52,16 @@ void req_complete(struct req *r, int32_t res)
 		*r->seq_out = r->seq;
 	if (r->client) {
 		struct ring_client *c = r->client;
+		uint64_t user_data = r->user_data;
+		uint32_t flags = r->cqe_flags;
 
-		ring_client_post(c, r->user_data, res, r->cqe_flags);
-		/* After this store the owner may reuse the slot. */
+		/* Free the slot before the CQE can be seen: once the owner sees
+		 * it, it may submit again and needs the slot back. After this
+		 * store @r is the owner's. */
 		__atomic_store_n(&r->slot_busy, 0, __ATOMIC_RELEASE);
+		ring_client_post(c, user_data, res, flags);
+		/* Last touch of @c: aedb_ring_exit() waits for this. */
+		__atomic_fetch_sub(&c->writes_pending, 1, __ATOMIC_RELEASE);
 		return;
 	}
 	r->res = res;

@@ -34,6 +34,7 @@ struct ring_client {
 	uint32_t flags;           /* AEDB_RING_* */
 	int efd;
 	uint32_t need_signal;     /* atomic */
+	uint32_t writes_pending;  /* atomic: queued writes not yet fully completed */
 	uint64_t submitted;       /* owner only */
 	uint64_t seen;            /* owner only */
 	struct aedb_cqe cur;      /* CQE handed out by peek/wait */

@@ -76,7 +76,7 @@ void shard_wake_any(struct shard *s)
 {
 	/* Pairs with the seq_cst store of `sleeping` in shard_sleep(): either
 	 * the shard sees our work on its re-check, or we see it asleep. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	CORE_FENCE_SEQ_CST();
 	if (__atomic_load_n(&s->sleeping, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(&s->sleeping, 0, __ATOMIC_SEQ_CST))
 		io_shard_ring_any(&s->io);
