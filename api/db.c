@@ -382,7 +382,9 @@ int api_submit_wait(struct aedb *db, struct req *r, uint32_t shard)
 	AEDB_ASSERT(shard < db->nshards);
 	r->client = NULL;
 	r->wait_state = REQ_WAIT_PENDING;
-	r->spin_us = db->cfg.spin_us;
+	/* A durable wait lasts an fsync: spinning through it only steals
+	 * the CPU the shards need. */
+	r->spin_us = r->finality == AEDB_FINALITY_DURABLE ? 0 : db->cfg.spin_us;
 	for (;;) {
 		if (__atomic_load_n(&db->closing, __ATOMIC_ACQUIRE))
 			return -AEDB_ECLOSED;

@@ -470,8 +470,8 @@ static int bench_session_open(struct bench_session *s, struct bench_instance *in
 	if (rc < 0) {
 		if (!s->opened_once && s->o->backend->unavailable(rc))
 			s->skip = 1;
-		fprintf(stderr, "aedb-bench: cannot open %s: %s\n", s->o->backend->name,
-			s->o->backend->strerror(rc));
+		fprintf(stderr, "aedb-bench: cannot open %s in %s: %s\n", s->o->backend->name,
+			in->dir, s->o->backend->strerror(rc));
 		return -1;
 	}
 	s->opened_once = true;

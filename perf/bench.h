@@ -370,9 +370,12 @@ struct bench_machine {
 	char engine[64];
 	char start_utc[32];
 	long nproc;
+	double cpu_quota;   /**< cgroup CPU limit in CPUs; 0 = none found */
+	double loadavg_1m;  /**< at start: other load skews figures */
 	uint64_t mem_bytes;
 	bool optimized;
 	bool asserts;
+	bool sanitized;     /**< built with ASan, TSan or UBSan-style checks */
 };
 
 void bench_machine_probe(struct bench_machine *m, const struct bench_backend *be);

@@ -101,7 +101,6 @@ static int bench_aedb_open(const struct bench_backend_opts *o, void **ctxp)
 	bench_aedb_config(o, &cfg);
 	rc = aedb_open(o->dir, &cfg, &b->db);
 	if (rc < 0) {
-		fprintf(stderr, "aedb-bench: aedb_open(%s): %s\n", o->dir, aedb_strerror(rc));
 		free(b);
 		return rc;
 	}

@@ -76,6 +76,62 @@ static void bench_probe_cpu(struct bench_machine *m, const struct utsname *u)
 	snprintf(m->cpu, sizeof(m->cpu), "unknown %s", u ? u->machine : "cpu");
 }
 
+/* The cgroup CPU limit (v2 cpu.max, else v1 CFS quota), in CPUs; 0 = none. */
+static double bench_probe_quota(void)
+{
+	char buf[64] = "";
+	long long quota = -1, period = 0;
+	FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+
+	if (f) {
+		if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%lld %lld", &quota, &period) != 2)
+			quota = -1;
+		fclose(f);
+	} else {
+		f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r");
+		if (f) {
+			if (fscanf(f, "%lld", &quota) != 1)
+				quota = -1;
+			fclose(f);
+		}
+		f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r");
+		if (f) {
+			if (fscanf(f, "%lld", &period) != 1)
+				period = 0;
+			fclose(f);
+		}
+	}
+	return quota > 0 && period > 0 ? (double)quota / (double)period : 0.0;
+}
+
+static double bench_probe_load(void)
+{
+	double load = 0.0;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = 0.0;
+		fclose(f);
+	}
+	return load;
+}
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+
+static bool bench_sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	return true;
+#elif __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+	return true;
+#else
+	return false;
+#endif
+}
+
 void bench_machine_probe(struct bench_machine *m, const struct bench_backend *be)
 {
 	struct utsname u;
@@ -87,6 +143,8 @@ void bench_machine_probe(struct bench_machine *m, const struct bench_backend *be
 	memset(m, 0, sizeof(*m));
 	bench_probe_cpu(m, have_uname ? &u : NULL);
 	m->nproc = sysconf(_SC_NPROCESSORS_ONLN);
+	m->cpu_quota = bench_probe_quota();
+	m->loadavg_1m = bench_probe_load();
 	if (have_uname)
 		snprintf(m->kernel, sizeof(m->kernel), "%s %s %s", u.sysname, u.release,
 			 u.machine);
@@ -111,6 +169,7 @@ void bench_machine_probe(struct bench_machine *m, const struct bench_backend *be
 #ifndef NDEBUG
 	m->asserts = true;
 #endif
+	m->sanitized = bench_sanitized();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -191,12 +250,15 @@ static json_t *bench_machine_json(const struct bench_machine *m, const struct be
 	bench_set(obj, "type", json_string("machine"));
 	bench_set(obj, "cpu", json_string(m->cpu));
 	bench_set(obj, "nproc", json_integer(m->nproc));
+	bench_set(obj, "cpu_quota", json_real(bench_round(m->cpu_quota, 2)));
+	bench_set(obj, "loadavg_1m", json_real(m->loadavg_1m));
 	bench_set(obj, "mem_bytes", json_integer((json_int_t)m->mem_bytes));
 	bench_set(obj, "kernel", json_string(m->kernel));
 	bench_set(obj, "engine", json_string(m->engine));
 	bench_set(obj, "compiler", json_string(m->compiler));
 	bench_set(obj, "optimized", json_boolean(m->optimized));
 	bench_set(obj, "asserts", json_boolean(m->asserts));
+	bench_set(obj, "sanitized", json_boolean(m->sanitized));
 	bench_set(obj, "start_utc", json_string(m->start_utc));
 	bench_set(obj, "dist", json_string(bench_dist_name(o->dist)));
 	bench_set(obj, "depth", json_integer(o->depth));
@@ -233,11 +295,14 @@ void bench_report_header(const struct bench_machine *m, const struct bench_opts 
 		fflush(stdout);
 		return;
 	}
-	printf("# machine: %s | %ld online CPUs | %.1f GiB | %s\n", m->cpu, m->nproc,
-	       (double)m->mem_bytes / (1024.0 * 1024 * 1024), m->kernel);
-	printf("# engine:  %s | %s | %s, asserts %s | %s\n", m->engine, m->compiler,
+	printf("# machine: %s | %ld online CPUs", m->cpu, m->nproc);
+	if (m->cpu_quota > 0)
+		printf(" (cgroup quota %.2f)", m->cpu_quota);
+	printf(" | %.1f GiB | %s | load %.2f\n", (double)m->mem_bytes / (1024.0 * 1024 * 1024),
+	       m->kernel, m->loadavg_1m);
+	printf("# engine:  %s | %s | %s, asserts %s%s | %s\n", m->engine, m->compiler,
 	       m->optimized ? "optimized" : "NOT optimized", m->asserts ? "on" : "off",
-	       m->start_utc);
+	       m->sanitized ? ", SANITIZED" : "", m->start_utc);
 	printf("# config:  dist %s | keys %" PRIu64 " | key %u B | value %u B | depth %u | ",
 	       bench_dist_name(o->dist), o->keys, o->key_size, o->value_size, o->depth);
 	if (o->ops)
@@ -248,8 +313,9 @@ void bench_report_header(const struct bench_machine *m, const struct bench_opts 
 	       bench_durability_name(o->durability),
 	       o->low_latency ? "low-latency" : "default profile",
 	       o->pin_threads ? ", pinned" : "", o->seed);
-	if (!m->optimized)
-		printf("# warning: unoptimized build; figures are not representative\n");
+	if (!m->optimized || m->sanitized)
+		printf("# warning: %s build; figures are not representative\n",
+		       m->sanitized ? "sanitizer" : "unoptimized");
 	fflush(stdout);
 }
 

@@ -14,8 +14,8 @@
  * Latency is service time in a closed loop (no coordinated-omission
  * correction): blocking workloads time each call, from just before it to
  * just after it returns (the value free of a get included); submission-queue
- * workloads time each request from the aedb_submit() call that first carried
- * it to the reap pass that saw its completion.
+ * workloads time each request from the first aedb_submit() call after it was
+ * prepared (engine push-back included) to the reap pass that saw its CQE.
  */
 #include "bench.h"
 
@@ -212,12 +212,14 @@ static int bench_sync_call(struct bench_thread *th)
 static int bench_loop_sync(struct bench_thread *th, const struct bench_phase *ph)
 {
 	uint64_t n = 0, t0, now = bench_now_ns();
+	int rc = 0;
 
 	while (!bench_phase_over(th, ph, n, now)) {
 		bench_next_request(th, 0);
 		t0 = bench_now_ns();
-		if (bench_sync_call(th) < 0)
-			return -1;
+		rc = bench_sync_call(th);
+		if (rc < 0)
+			break;
 		now = bench_now_ns();
 		if (ph->record)
 			bench_hist_record(&th->hist, now - t0);
@@ -225,7 +227,7 @@ static int bench_loop_sync(struct bench_thread *th, const struct bench_phase *ph
 	}
 	if (ph->record)
 		th->ops = n;
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -351,25 +353,27 @@ static int bench_loop_sq(struct bench_thread *th, const struct bench_phase *ph)
 	struct bench_sq *sq = &th->sq;
 	uint64_t issued = 0, done = 0, now = bench_now_ns();
 	bool wait;
-	int n;
+	int n = 0;
 
 	for (;;) {
 		bench_sq_issue(th, ph, &issued, now);
-		if (bench_sq_prep(th) < 0 || bench_sq_submit(th) < 0)
-			return -1;
+		if (bench_sq_prep(th) < 0 || bench_sq_submit(th) < 0) {
+			n = -1;
+			break;
+		}
 		if (sq->outstanding == 0)
 			break;
 		wait = sq->nfree == 0 || bench_phase_over(th, ph, issued, now);
 		n = bench_sq_reap(th, ph, wait, &now, &done);
 		if (n < 0)
-			return -1;
+			break;
 		/* Backpressure with nothing of ours in flight: let others run. */
 		if (n == 0 && wait)
 			sched_yield();
 	}
 	if (ph->record)
 		th->ops = done;
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -566,7 +570,8 @@ static int bench_collect(struct bench_job *job, struct bench_thread **ths, uint3
 		struct bench_thread *th = ths[i];
 
 		if (th->err != 0) {
-			fprintf(stderr, "aedb-bench: %s, thread %u: %s\n", job->w->name, i, th->msg);
+			fprintf(stderr, "aedb-bench: %s, thread %u: %s\n", job->w->name, i,
+				th->msg);
 			rc = -1;
 		}
 		if (th->measured) {

@@ -54,7 +54,6 @@ static void test_errors_class_mapping(void **state)
 {
 	(void)state;
 	assert_int_equal(aedb_error_class(0), AEDB_CLASS_NONE);
-	assert_int_equal(aedb_error_class(5), AEDB_CLASS_NONE);
 	assert_int_equal(aedb_error_class(-AEDB_EBUSY), AEDB_CLASS_RETRYABLE);
 	assert_int_equal(aedb_error_class(-EAGAIN), AEDB_CLASS_RETRYABLE);
 	assert_int_equal(aedb_error_class(-EINTR), AEDB_CLASS_RETRYABLE);
@@ -116,7 +115,11 @@ static void test_errors_config_defaults(void **state)
 	assert_int_equal(cfg.retain_commits, 1024);
 	assert_int_equal(cfg.retain_ms, 5000);
 	assert_int_equal(cfg.gc_interval_ms, 100);
-	for (int i = 0; i < 19; i++)
+	assert_int_equal(cfg.wal_segment_bytes, 64u << 20);
+	assert_int_equal(cfg.batch_interval_ms, 10);
+	assert_int_equal(cfg.batch_max_bytes, 1u << 20);
+	assert_int_equal(cfg.recovery, AEDB_RECOVERY_STRICT);
+	for (size_t i = 0; i < sizeof(cfg.reserved) / sizeof(cfg.reserved[0]); i++)
 		assert_int_equal(cfg.reserved[i], 0);
 
 	memset(&ll, 0x5a, sizeof(ll));
@@ -215,9 +218,19 @@ static void test_errors_config_invalid_rejected(void **state)
 	T_BAD(spin_us, 1000001);
 	T_BAD(gc_interval_ms, 0);
 	T_BAD(gc_interval_ms, 60001);
+	T_BAD(wal_segment_bytes, 0);
+	T_BAD(wal_segment_bytes, (64u << 10) - 1);
+	T_BAD(wal_segment_bytes, (1u << 30) + 1);
+	T_BAD(batch_interval_ms, 0);
+	T_BAD(batch_interval_ms, 60001);
+	T_BAD(batch_max_bytes, 0);
+	T_BAD(batch_max_bytes, (4u << 10) - 1);
+	T_BAD(batch_max_bytes, (1u << 30) + 1);
+	T_BAD(recovery, 2);
+	T_BAD(recovery, 0xffffffffu);
 	T_BAD(reserved[0], 1);
 	T_BAD(reserved[7], 0x80000000u);
-	T_BAD(reserved[18], 1);
+	T_BAD(reserved[sizeof(c_.reserved) / sizeof(c_.reserved[0]) - 1], 1);
 }
 
 static void test_errors_config_limits_accepted(void **state)
@@ -243,6 +256,13 @@ static void test_errors_config_limits_accepted(void **state)
 	T_GOOD(pin_threads, 1);
 	T_GOOD(retain_commits, 0);
 	T_GOOD(retain_ms, 0);
+	T_GOOD(wal_segment_bytes, 64u << 10);
+	T_GOOD(wal_segment_bytes, 1u << 30);
+	T_GOOD(batch_interval_ms, 1);
+	T_GOOD(batch_interval_ms, 60000);
+	T_GOOD(batch_max_bytes, 4u << 10);
+	T_GOOD(batch_max_bytes, 1u << 30);
+	T_GOOD(recovery, AEDB_RECOVERY_PERMISSIVE);
 
 	struct aedb_config ll;
 

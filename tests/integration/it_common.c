@@ -133,3 +133,10 @@ int t_keycmp(const void *a, size_t alen, const void *b, size_t blen)
 		return 0;
 	return alen < blen ? -1 : 1;
 }
+
+int t_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}

@@ -87,6 +87,9 @@ extern atomic_int t_thread_fail;
 				 aedb_strerror(t_want_));                      \
 	} while (0)
 
+/* qsort comparator for uint64_t. */
+int t_u64_cmp(const void *a, const void *b);
+
 /* Unsigned bytewise key order, shorter prefix first (the KV map's order). */
 int t_keycmp(const void *a, size_t alen, const void *b, size_t blen);
 

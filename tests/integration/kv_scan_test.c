@@ -386,8 +386,9 @@ static void test_kv_scan_bytewise_order(void **state)
 		assert_int_equal(page->entries[0].key_len, 0);
 		assert_int_equal(page->entries[1].key_len, 1);
 		assert_int_equal(page->entries[1].key[0], 0x00);
-		assert_int_equal(page->entries[2].key[0], 0x7f);
-		assert_int_equal(page->entries[3].key[0], 'u');
+		assert_int_equal(page->entries[2].key[0], 'u');
+		assert_int_equal(page->entries[10].key_len, 4); /* "usex" */
+		assert_int_equal(page->entries[11].key[0], 0x7f);
 		assert_int_equal(page->entries[12].key[0], 0x80);
 		assert_int_equal(page->entries[13].key_len, 1);
 		assert_int_equal(page->entries[13].key[0], 0xff);

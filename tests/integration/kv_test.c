@@ -354,15 +354,11 @@ static void test_kv_bad_arguments(void **state)
 		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, nullkey, 2, AEDB_LATEST, &batch),
 			    -AEDB_EMISUSE);
 
-		/* finality: unknown -> EINVAL, DURABLE -> ENOTSUP until the WAL lands */
+		/* finality: unknown -> EINVAL */
 		t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, 2, &seq), -AEDB_EINVAL);
 		t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, 0xffffffffu, &seq),
 			    -AEDB_EINVAL);
 		t_assert_rc(aedb_kv_del(db, T_P, T_S, "k", 1, 7, &seq), -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, AEDB_FINALITY_DURABLE, &seq),
-			    -AEDB_ENOTSUP);
-		t_assert_rc(aedb_kv_del(db, T_P, T_S, "k", 1, AEDB_FINALITY_DURABLE, &seq),
-			    -AEDB_ENOTSUP);
 		t_expect_unchanged(db, v, s);
 
 		/* consistency: unknown mode -> EINVAL, CHECKPOINT -> ENOTSUP, future seq */
@@ -391,8 +387,18 @@ static void test_kv_bad_arguments(void **state)
 		/* get-many count: 0 and > max_scan_rows are invalid */
 		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 0, AEDB_LATEST, &batch),
 			    -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 10001, AEDB_LATEST, &batch),
+		struct aedb_key *many = calloc(10001, sizeof(*many));
+
+		for (int i = 0; i < 10001; i++)
+			many[i] = (struct aedb_key){ "k", 1 };
+		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, many, 10001, AEDB_LATEST, &batch),
 			    -AEDB_EINVAL);
+		/* exactly max_scan_rows is fine */
+		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, many, 10000, AEDB_LATEST, &batch),
+			    10000);
+		assert_int_equal(batch->count, 10000);
+		aedb_kv_batch_free(batch);
+		free(many);
 		t_expect_unchanged(db, v, s);
 		t_close(db);
 	}

@@ -305,7 +305,7 @@ static void test_namespace_drop_project_cascades(void **state)
 		}
 		t_assert_rc(aedb_kv_set(db, "keep", "app", "k000", 4, "kept", 4,
 					AEDB_FINALITY_VISIBLE, NULL), 0);
-		t_assert_rc(t_sqe_get(db, old_ids[1], "k001", buf, sizeof(buf)), 5);
+		t_assert_rc(t_sqe_get(db, old_ids[1], "k001", buf, sizeof(buf)), 4); /* "s1-1" */
 
 		t_assert_rc(aedb_drop_project(db, "p"), 1);
 		t_assert_rc(aedb_project_exists(db, "p"), 0);
@@ -414,6 +414,12 @@ static void test_namespace_scope_absent_at_snapshot(void **state)
 	t_assert_rc(aedb_kv_set(db, "p", "app", "k", 1, "a", 1, AEDB_FINALITY_VISIBLE, NULL), 0);
 	before = aedb_visible_seq(db);
 	t_assert_rc(aedb_create_scope(db, "p", "late"), 1);
+	/* the DDL took exactly one seq; from it on, the scope exists (empty) */
+	uint64_t created = aedb_visible_seq(db);
+
+	assert_int_equal(created, before + 1);
+	t_assert_rc(aedb_kv_get(db, "p", "late", "k", 1, AEDB_SEQ(created), &item),
+		    -AEDB_ENOTFOUND);
 	t_assert_rc(aedb_kv_set(db, "p", "late", "k", 1, "b", 1, AEDB_FINALITY_VISIBLE, NULL), 0);
 	t_assert_rc(aedb_kv_get(db, "p", "late", "k", 1, AEDB_LATEST, &item), 0);
 	aedb_kv_item_free(item);

@@ -106,13 +106,6 @@ static void test_snapshot_at_seq_reads_old_values(void **state)
 			t_sleep_ms(2);                                        \
 	} while (0)
 
-static int t_u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int t_get_rc(struct aedb *db, const char *key, struct aedb_at at)
 {
 	struct aedb_kv_item *item = NULL;
@@ -304,11 +297,16 @@ static void test_snapshot_retain_ms_window(void **state)
 /* Snapshot isolation under concurrent writers                               */
 /* ------------------------------------------------------------------------ */
 
+#ifndef T_ISO_MS
+#define T_ISO_MS 700   /* how long writers run per shard count */
+#endif
 #define T_W 2          /* writer threads */
 #define T_K 16         /* keys per writer */
 #define T_NK (T_W * T_K)
 #define T_R 2          /* reader threads */
+#ifndef T_ROUNDS
 #define T_ROUNDS 3000  /* most rounds a writer makes */
+#endif
 #define T_OBS 2048     /* observations kept per reader */
 
 /* Round r of key (w, j): a delete when r % 5 == 4, else a value. */
@@ -563,9 +561,16 @@ static void *t_iso_reader(void *p)
 			last_latest[k] = item->entry.version;
 			aedb_kv_item_free(item);
 		}
-		if (t->nobs[me] < T_OBS)
-			t->obs[me][t->nobs[me]++] = o1;
+		/* keep a uniform sample of the whole run (reservoir) */
 		t->checks[me]++;
+		if (t->nobs[me] < T_OBS) {
+			t->obs[me][t->nobs[me]++] = o1;
+		} else {
+			uint64_t slot = t_rand(&rng) % t->checks[me];
+
+			if (slot < T_OBS)
+				t->obs[me][slot] = o1;
+		}
 	}
 	return NULL;
 }
@@ -574,12 +579,21 @@ static void *t_iso_reader(void *p)
 static void t_expected(const struct t_iso *t, uint32_t w, uint32_t j, uint64_t snap,
 		       struct t_obs_ent *want)
 {
-	int32_t r;
+	const uint64_t *seq = t->seq[w][j];
+	int64_t lo = 0, hi = (int64_t)t->rounds[w] - 1, r = -1;
 
+	/* one writer's seqs for a key strictly increase with the round */
 	memset(want, 0, sizeof(*want));
-	for (r = (int32_t)t->rounds[w] - 1; r >= 0; r--)
-		if (t->seq[w][j][r] && t->seq[w][j][r] <= snap)
-			break;
+	while (lo <= hi) {
+		int64_t mid = (lo + hi) / 2;
+
+		if (seq[mid] <= snap) {
+			r = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
 	if (r < 0 || t_round_is_del((uint32_t)r))
 		return;
 	want->present = 1;
@@ -613,7 +627,7 @@ static void test_snapshot_isolation_concurrent(void **state)
 			ra[i] = (struct t_iso_arg){ t, i };
 			assert_int_equal(pthread_create(&rth[i], NULL, t_iso_reader, &ra[i]), 0);
 		}
-		t_sleep_ms(700);
+		t_sleep_ms(T_ISO_MS);
 		atomic_store(&t->stop, 1);
 		for (uint32_t i = 0; i < T_W; i++)
 			pthread_join(wth[i], NULL);
@@ -636,6 +650,10 @@ static void test_snapshot_isolation_concurrent(void **state)
 					all[n++] = t->seq[w][j][r];
 		for (uint64_t i = 0; i < n; i++)
 			assert_true(all[i] > 0);
+		for (uint32_t w = 0; w < T_W; w++)
+			for (uint32_t j = 0; j < T_K; j++)
+				for (uint32_t r = 1; r < t->rounds[w]; r++)
+					assert_true(t->seq[w][j][r] > t->seq[w][j][r - 1]);
 		/* sort and look for duplicates */
 		qsort(all, n, sizeof(*all), t_u64_cmp);
 		for (uint64_t i = 1; i < n; i++)
