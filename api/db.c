@@ -252,7 +252,8 @@ AEDB_API int aedb_wait_durable(struct aedb *db, uint64_t seq)
 			return 0;
 		__atomic_fetch_add(&db->wm.dur_sleepers, 1, __ATOMIC_SEQ_CST);
 		if (wm_durable_any(&db->wm) < seq)
-			syscall(SYS_futex, &db->wm.dur_futex, FUTEX_WAIT_PRIVATE, gen, &ts, NULL, 0);
+			syscall(SYS_futex, &db->wm.dur_futex, FUTEX_WAIT_PRIVATE, gen, &ts,
+				NULL, 0);
 		__atomic_fetch_sub(&db->wm.dur_sleepers, 1, __ATOMIC_SEQ_CST);
 	}
 }

@@ -55,6 +55,12 @@ extern "C" {
 #define AEDB_VERSION_NUMBER \
 	(AEDB_VERSION_MAJOR * 10000 + AEDB_VERSION_MINOR * 100 + AEDB_VERSION_PATCH)
 
+#ifdef __cplusplus
+#define AEDB_STATIC_ASSERT(e, m) static_assert(e, m)
+#else
+#define AEDB_STATIC_ASSERT(e, m) _Static_assert(e, m)
+#endif
+
 #if defined(__GNUC__)
 #define AEDB_API __attribute__((visibility("default")))
 #else
@@ -405,10 +411,26 @@ struct aedb_at {
 	uint64_t seq;   /**< the snapshot for AEDB_AT_SEQ; else ignored */
 };
 
-/** Read at the latest visible snapshot. */
-#define AEDB_LATEST ((struct aedb_at){ AEDB_AT_LATEST, 0, 0 })
+/** aedb_at_latest - read at the latest visible snapshot. */
+static inline struct aedb_at aedb_at_latest(void)
+{
+	struct aedb_at at = { AEDB_AT_LATEST, 0, 0 };
+
+	return at;
+}
+
+/** aedb_at_seq - read at snapshot @seq. */
+static inline struct aedb_at aedb_at_seq(uint64_t seq)
+{
+	struct aedb_at at = { AEDB_AT_SEQ, 0, seq };
+
+	return at;
+}
+
+/** Read at the latest visible snapshot (C: a compound literal). */
+#define AEDB_LATEST (aedb_at_latest())
 /** Read at snapshot @s. */
-#define AEDB_SEQ(s) ((struct aedb_at){ AEDB_AT_SEQ, 0, (uint64_t)(s) })
+#define AEDB_SEQ(s) (aedb_at_seq((uint64_t)(s)))
 
 /* ------------------------------------------------------------------------ */
 /* Namespaces: projects and scopes                                           */
@@ -679,8 +701,8 @@ struct aedb_cqe {
 /** CQE flag: the request was failed by aedb_close() / ring teardown. */
 #define AEDB_CQE_F_CLOSED 0x1u
 
-_Static_assert(sizeof(struct aedb_sqe) == 64, "struct aedb_sqe is 64 bytes");
-_Static_assert(sizeof(struct aedb_cqe) == 16, "struct aedb_cqe is 16 bytes");
+AEDB_STATIC_ASSERT(sizeof(struct aedb_sqe) == 64, "struct aedb_sqe is 64 bytes");
+AEDB_STATIC_ASSERT(sizeof(struct aedb_cqe) == 16, "struct aedb_cqe is 16 bytes");
 
 /**
  * Result of AEDB_OP_KV_GET, written before the CQE is posted. The value is
@@ -735,7 +757,7 @@ struct aedb_ring {
 	uint64_t reserved[4];
 };
 
-_Static_assert(sizeof(struct aedb_ring) == 64, "struct aedb_ring is 64 bytes");
+AEDB_STATIC_ASSERT(sizeof(struct aedb_ring) == 64, "struct aedb_ring is 64 bytes");
 
 /** aedb_ring_init flag: signal the eventfd on every completion batch, for
  *  callers that wait in their own epoll/io_uring (see aedb_ring_fd()). */
@@ -771,7 +793,7 @@ static inline struct aedb_sqe *aedb_get_sqe(struct aedb_ring *ring)
 		return NULL;
 	sqe = &ring->sqes[ring->sq_tail & ring->sq_mask];
 	ring->sq_tail++;
-	*sqe = (struct aedb_sqe){ 0 };
+	__builtin_memset(sqe, 0, sizeof(*sqe));
 	return sqe;
 }
 

@@ -28,7 +28,8 @@ int wal_seg_hdr_check(const struct wal_seg_hdr *h, uint32_t shard, uint32_t nsha
 
 static uint32_t wal_frame_crc(const struct wal_frame_hdr *h, const void *payload)
 {
-	uint32_t c = core_crc32c(0, &h->len, WAL_FRAME_HDR_BYTES - offsetof(struct wal_frame_hdr, len));
+	size_t skip = offsetof(struct wal_frame_hdr, len);
+	uint32_t c = core_crc32c(0, &h->len, WAL_FRAME_HDR_BYTES - skip);
 
 	return core_crc32c(c, payload, h->len);
 }

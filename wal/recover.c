@@ -240,8 +240,9 @@ static int rv_scan_seg(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, uint64
 			c->rep->torn_tails++;
 			return RV_STOP;
 		}
-		return rv_damage(c, sh, k, off, st == WAL_FRAME_TORN ? "truncated frame" :
-					    st == WAL_FRAME_END ? "zeroed synced frame" : "bad frame");
+		return rv_damage(c, sh, k, off,
+				 st == WAL_FRAME_TORN ? "truncated frame" :
+				 st == WAL_FRAME_END ? "zeroed synced frame" : "bad frame");
 	}
 }
 

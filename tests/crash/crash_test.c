@@ -292,7 +292,8 @@ static void cr_cycles(const char *name, uint32_t shards, uint32_t mode, uint32_t
 				max_seq = cr_acks[i].seq;
 		if (rep.recovered_seq < max_seq)
 			fail_msg("cycle %u: recovered seq %llu < acked %llu", cycle,
-				 (unsigned long long)rep.recovered_seq, (unsigned long long)max_seq);
+				 (unsigned long long)rep.recovered_seq,
+				 (unsigned long long)max_seq);
 		assert_int_equal(rep.corrupt, 0);
 		cr_check_acks(db, from);
 		cr_check_prefix(db, cycle, from);
