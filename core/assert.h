@@ -20,7 +20,9 @@ noreturn void core_assert_fail(const char *expr, const char *file, int line);
 #define AEDB_DEBUG_ASSERT(e) AEDB_ASSERT(e)
 #endif
 
+#ifndef AEDB_STATIC_ASSERT /* aedb.h defines it too */
 #define AEDB_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
+#endif
 
 #define AEDB_LIKELY(x) __builtin_expect(!!(x), 1)
 #define AEDB_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -201,103 +201,95 @@ static void t_fill_random(uint8_t *buf, size_t len, uint64_t *rng)
 	}
 }
 
-/* Key and value sizes at, and one past, the limits. */
-static void test_kv_size_limits(void **state)
+#define T_MIB ((size_t)1 << 20)
+
+/* Default limits: 1024-byte keys and 1 MiB values pass, one more byte fails. */
+static void t_limits_default(uint32_t shards, uint8_t *big, const uint8_t *key)
 {
-	const size_t mib = 1u << 20;
-	uint8_t *big = malloc(mib + 1);
-	uint8_t *key = malloc(AEDB_KEY_BYTES_LIMIT + 1);
-	uint64_t rng = t_seed(__func__);
+	struct aedb *db = t_open_p(shards, NULL);
+	struct aedb_kv_item *item = NULL;
+	struct aedb_kv_batch *batch = NULL;
+	struct aedb_key keys[2] = { { "big0", 4 }, { key, 1025 } };
+	uint64_t s, v;
 
-	(void)state;
-	t_fill_random(big, mib + 1, &rng);
-	t_fill_random(key, AEDB_KEY_BYTES_LIMIT + 1, &rng);
-	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
-		struct aedb *db = t_open_p(t_shard_counts[si], NULL);
-		struct aedb_kv_item *item = NULL;
-		struct aedb_kv_batch *batch = NULL;
-		struct aedb_kv_page *page = NULL;
-		uint64_t s, v;
+	/* exactly at the default limits: accepted */
+	s = t_set(db, key, 1024, big, T_MIB);
+	t_expect(db, key, 1024, big, T_MIB, s, AEDB_LATEST);
+	/* 1 MiB values under small keys, on every shard */
+	for (int i = 0; i < 8; i++) {
+		char k[8];
 
-		/* exactly at the default limits: accepted */
-		s = t_set(db, key, 1024, big, mib);
-		t_expect(db, key, 1024, big, mib, s, AEDB_LATEST);
-		/* a 1 MiB value under a small key, on every shard's way */
-		for (int i = 0; i < 8; i++) {
-			char k[8];
-
-			snprintf(k, sizeof(k), "big%d", i);
-			big[0] = (uint8_t)i;
-			s = t_set(db, k, strlen(k), big, mib);
-			t_expect(db, k, strlen(k), big, mib, s, AEDB_LATEST);
-		}
-		v = aedb_visible_seq(db);
-
-		/* one past: -AEDB_ETOOBIG, nothing written */
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, key, 1025, "v", 1, AEDB_FINALITY_VISIBLE,
-					NULL), -AEDB_ETOOBIG);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, "big0", 4, big, mib + 1,
-					AEDB_FINALITY_VISIBLE, NULL), -AEDB_ETOOBIG);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, key, AEDB_KEY_BYTES_LIMIT + 1, big, mib + 1,
-					AEDB_FINALITY_VISIBLE, NULL), -AEDB_ETOOBIG);
-		t_assert_rc(aedb_kv_del(db, T_P, T_S, key, 1025, AEDB_FINALITY_VISIBLE, NULL),
-			    -AEDB_ETOOBIG);
-		/* key_len is a size_t: a huge length must not wrap to a small one */
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, key, ((size_t)1 << 32) + 1, "v", 1,
-					AEDB_FINALITY_VISIBLE, NULL), -AEDB_ETOOBIG);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, "big0", 4, big, ((size_t)1 << 32) + 1,
-					AEDB_FINALITY_VISIBLE, NULL), -AEDB_ETOOBIG);
-		assert_int_equal(aedb_visible_seq(db), v);
-		big[0] = 0;
-		t_expect(db, "big0", 4, big, mib, 0, AEDB_LATEST);
-
-		/* reads with an oversized key are rejected too */
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, key, 1025, AEDB_LATEST, &item),
-			    -AEDB_ETOOBIG);
-		struct aedb_key keys[2] = { { "big0", 4 }, { key, 1025 } };
-
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, AEDB_LATEST, &batch),
-			    -AEDB_ETOOBIG);
-		(void)page;
-		t_close(db);
+		snprintf(k, sizeof(k), "big%d", i);
+		big[0] = (uint8_t)i;
+		s = t_set(db, k, strlen(k), big, T_MIB);
+		t_expect(db, k, strlen(k), big, T_MIB, s, AEDB_LATEST);
 	}
+	v = aedb_visible_seq(db);
+	/* one past: -AEDB_ETOOBIG, nothing written */
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, key, 1025, "v", 1, 0, NULL), -AEDB_ETOOBIG);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, "big0", 4, big, T_MIB + 1, 0, NULL), -AEDB_ETOOBIG);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, key, 1025, big, T_MIB + 1, 0, NULL), -AEDB_ETOOBIG);
+	t_assert_rc(aedb_kv_del(db, T_P, T_S, key, 1025, 0, NULL), -AEDB_ETOOBIG);
+	/* lengths are size_t: a huge one must not wrap to a small one */
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, key, ((size_t)1 << 32) + 1, "v", 1, 0, NULL),
+		    -AEDB_ETOOBIG);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, "big0", 4, big, ((size_t)1 << 32) + 1, 0, NULL),
+		    -AEDB_ETOOBIG);
+	assert_int_equal(aedb_visible_seq(db), v);
+	big[0] = 0;
+	t_expect(db, "big0", 4, big, T_MIB, 0, AEDB_LATEST);
+	/* reads with an oversized key are rejected too */
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, key, 1025, AEDB_LATEST, &item), -AEDB_ETOOBIG);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, AEDB_LATEST, &batch), -AEDB_ETOOBIG);
+	t_close(db);
+}
 
-	/* lowered limits */
+/* Lowered limits: 16-byte keys, 100-byte values. */
+static void t_limits_lowered(uint32_t shards, const uint8_t *big, const uint8_t *key)
+{
 	struct aedb_config cfg;
+	struct aedb *db;
+	uint64_t s, v;
 
 	aedb_config_init(&cfg);
 	cfg.max_key_bytes = 16;
 	cfg.max_value_bytes = 100;
+	db = t_open_p(shards, &cfg);
+	s = t_set(db, key, 16, big, 100);
+	t_expect(db, key, 16, big, 100, s, AEDB_LATEST);
+	v = aedb_visible_seq(db);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, key, 17, "v", 1, 0, NULL), -AEDB_ETOOBIG);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, key, 16, big + 1, 101, 0, NULL), -AEDB_ETOOBIG);
+	t_assert_rc(aedb_kv_del(db, T_P, T_S, key, 17, 0, NULL), -AEDB_ETOOBIG);
+	assert_int_equal(aedb_visible_seq(db), v);
+	t_expect(db, key, 16, big, 100, s, AEDB_LATEST);
+	t_close(db);
+}
+
+/* Key and value sizes at, and one past, the limits. */
+static void test_kv_size_limits(void **state)
+{
+	uint8_t *big = malloc(T_MIB + 1);
+	uint8_t *key = malloc(AEDB_KEY_BYTES_LIMIT + 1);
+	uint64_t rng = t_seed(__func__);
+	struct aedb_config cfg;
+
+	(void)state;
+	t_fill_random(big, T_MIB + 1, &rng);
+	t_fill_random(key, AEDB_KEY_BYTES_LIMIT + 1, &rng);
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
-		struct aedb *db = t_open_p(t_shard_counts[si], &cfg);
-		uint64_t s, v;
-
-		s = t_set(db, key, 16, big, 100);
-		t_expect(db, key, 16, big, 100, s, AEDB_LATEST);
-		v = aedb_visible_seq(db);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, key, 17, "v", 1, AEDB_FINALITY_VISIBLE, NULL),
-			    -AEDB_ETOOBIG);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, key, 16, big + 1, 101, AEDB_FINALITY_VISIBLE,
-					NULL), -AEDB_ETOOBIG);
-		t_assert_rc(aedb_kv_del(db, T_P, T_S, key, 17, AEDB_FINALITY_VISIBLE, NULL),
-			    -AEDB_ETOOBIG);
-		assert_int_equal(aedb_visible_seq(db), v);
-		t_expect(db, key, 16, big, 100, s, AEDB_LATEST);
-		t_close(db);
+		t_limits_default(t_shard_counts[si], big, key);
+		t_limits_lowered(t_shard_counts[si], big, key);
 	}
-
 	/* max_value_bytes 0: only empty values */
 	aedb_config_init(&cfg);
 	cfg.max_value_bytes = 0;
-	{
-		struct aedb *db = t_open_p(2, &cfg);
+	struct aedb *db = t_open_p(2, &cfg);
 
-		t_set(db, "k", 1, NULL, 0);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "v", 1, AEDB_FINALITY_VISIBLE, NULL),
-			    -AEDB_ETOOBIG);
-		t_expect(db, "k", 1, "", 0, 0, AEDB_LATEST);
-		t_close(db);
-	}
+	t_set(db, "k", 1, NULL, 0);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "v", 1, 0, NULL), -AEDB_ETOOBIG);
+	t_expect(db, "k", 1, "", 0, 0, AEDB_LATEST);
+	t_close(db);
 	free(key);
 	free(big);
 }
@@ -309,184 +301,197 @@ static void t_expect_unchanged(struct aedb *db, uint64_t v, uint64_t version)
 	t_expect(db, "k", 1, "orig", 4, version, AEDB_LATEST);
 }
 
+/* NULL handle, names, key or value with a length, out pointers. */
+static void t_bad_nulls(struct aedb *db)
+{
+	struct aedb_kv_item *item = NULL;
+	struct aedb_kv_batch *batch = NULL;
+	struct aedb_key keys[2] = { { "k", 1 }, { "x", 1 } };
+	struct aedb_key nullkey[2] = { { "k", 1 }, { NULL, 3 } };
+	uint64_t seq = 0;
+
+	t_assert_rc(aedb_kv_set(NULL, T_P, T_S, "k", 1, "x", 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_set(db, NULL, T_S, "k", 1, "x", 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_set(db, T_P, NULL, "k", 1, "x", 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, NULL, 1, "x", 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, NULL, 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_del(NULL, T_P, T_S, "k", 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_del(db, NULL, T_S, "k", 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_del(db, T_P, NULL, "k", 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_del(db, T_P, T_S, NULL, 1, 0, &seq), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get(NULL, T_P, T_S, "k", 1, AEDB_LATEST, &item), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get(db, NULL, T_S, "k", 1, AEDB_LATEST, &item), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get(db, T_P, NULL, "k", 1, AEDB_LATEST, &item), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, NULL, 1, AEDB_LATEST, &item), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, AEDB_LATEST, NULL), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get_many(NULL, T_P, T_S, keys, 2, AEDB_LATEST, &batch),
+		    -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get_many(db, NULL, T_S, keys, 2, AEDB_LATEST, &batch),
+		    -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get_many(db, T_P, NULL, keys, 2, AEDB_LATEST, &batch),
+		    -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, NULL, 2, AEDB_LATEST, &batch),
+		    -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, AEDB_LATEST, NULL), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, nullkey, 2, AEDB_LATEST, &batch),
+		    -AEDB_EMISUSE);
+}
+
+/* Finality and consistency values, get-many counts. */
+static void t_bad_modes(struct aedb *db, uint64_t v)
+{
+	struct aedb_kv_item *item = NULL;
+	struct aedb_kv_batch *batch = NULL;
+	struct aedb_key keys[2] = { { "k", 1 }, { "x", 1 } };
+	struct aedb_at bad_mode = { 3, 0, 0 }, huge_mode = { 0xffffffffu, 0, 0 };
+	struct aedb_at ckpt = { AEDB_AT_CHECKPOINT, 0, 0 }, padded = { AEDB_AT_LATEST, 1, 0 };
+	uint64_t seq = 0;
+	int rc;
+
+	/* finality: unknown -> EINVAL */
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, 2, &seq), -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, 0xffffffffu, &seq), -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_del(db, T_P, T_S, "k", 1, 7, &seq), -AEDB_EINVAL);
+	/* consistency: unknown mode -> EINVAL, CHECKPOINT -> ENOTSUP, future seq */
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, bad_mode, &item), -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, huge_mode, &item), -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, ckpt, &item), -AEDB_ENOTSUP);
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, AEDB_SEQ(v + 1000), &item),
+		    -AEDB_ESEQFUTURE);
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, AEDB_SEQ(UINT64_MAX), &item),
+		    -AEDB_ESEQFUTURE);
+	rc = aedb_kv_get(db, T_P, T_S, "k", 1, padded, &item);
+	if (rc != -AEDB_EINVAL && rc != -AEDB_EMISUSE)
+		fail_msg("at.pad != 0: %d (%s)", rc, aedb_strerror(rc));
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, bad_mode, &batch), -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, ckpt, &batch), -AEDB_ENOTSUP);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, AEDB_SEQ(v + 1000), &batch),
+		    -AEDB_ESEQFUTURE);
+	/* get-many count: 0 and > max_scan_rows are invalid, max_scan_rows is fine */
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 0, AEDB_LATEST, &batch), -AEDB_EINVAL);
+	struct aedb_key *many = calloc(10001, sizeof(*many));
+
+	for (int i = 0; i < 10001; i++)
+		many[i] = (struct aedb_key){ "k", 1 };
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, many, 10001, AEDB_LATEST, &batch),
+		    -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, many, 10000, AEDB_LATEST, &batch), 10000);
+	assert_int_equal(batch->count, 10000);
+	aedb_kv_batch_free(batch);
+	free(many);
+}
+
 static void test_kv_bad_arguments(void **state)
 {
 	(void)state;
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
 		struct aedb *db = t_open_p(t_shard_counts[si], NULL);
-		struct aedb_kv_item *item = NULL;
-		struct aedb_kv_batch *batch = NULL;
-		struct aedb_key keys[2] = { { "k", 1 }, { "x", 1 } };
-		uint64_t seq = 0xdead, s, v;
+		uint64_t s, v;
 
 		s = t_sets(db, "k", "orig");
 		v = aedb_visible_seq(db);
-
-		/* NULL handle, names, key with a length, value with a length */
-		t_assert_rc(aedb_kv_set(NULL, T_P, T_S, "k", 1, "x", 1, 0, &seq), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_set(db, NULL, T_S, "k", 1, "x", 1, 0, &seq), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_set(db, T_P, NULL, "k", 1, "x", 1, 0, &seq), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, NULL, 1, "x", 1, 0, &seq), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, NULL, 1, 0, &seq), -AEDB_EMISUSE);
+		t_bad_nulls(db);
 		t_expect_unchanged(db, v, s);
-		t_assert_rc(aedb_kv_del(NULL, T_P, T_S, "k", 1, 0, &seq), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_del(db, NULL, T_S, "k", 1, 0, &seq), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_del(db, T_P, NULL, "k", 1, 0, &seq), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_del(db, T_P, T_S, NULL, 1, 0, &seq), -AEDB_EMISUSE);
-		t_expect_unchanged(db, v, s);
-		t_assert_rc(aedb_kv_get(NULL, T_P, T_S, "k", 1, AEDB_LATEST, &item), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get(db, NULL, T_S, "k", 1, AEDB_LATEST, &item), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get(db, T_P, NULL, "k", 1, AEDB_LATEST, &item), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, NULL, 1, AEDB_LATEST, &item), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, AEDB_LATEST, NULL), -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get_many(NULL, T_P, T_S, keys, 2, AEDB_LATEST, &batch),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get_many(db, NULL, T_S, keys, 2, AEDB_LATEST, &batch),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get_many(db, T_P, NULL, keys, 2, AEDB_LATEST, &batch),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, NULL, 2, AEDB_LATEST, &batch),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, AEDB_LATEST, NULL),
-			    -AEDB_EMISUSE);
-		struct aedb_key nullkey[2] = { { "k", 1 }, { NULL, 3 } };
-
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, nullkey, 2, AEDB_LATEST, &batch),
-			    -AEDB_EMISUSE);
-
-		/* finality: unknown -> EINVAL */
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, 2, &seq), -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, 0xffffffffu, &seq),
-			    -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_del(db, T_P, T_S, "k", 1, 7, &seq), -AEDB_EINVAL);
-		t_expect_unchanged(db, v, s);
-
-		/* consistency: unknown mode -> EINVAL, CHECKPOINT -> ENOTSUP, future seq */
-		struct aedb_at bad_mode = { 3, 0, 0 };
-		struct aedb_at huge_mode = { 0xffffffffu, 0, 0 };
-		struct aedb_at ckpt = { AEDB_AT_CHECKPOINT, 0, 0 };
-		struct aedb_at padded = { AEDB_AT_LATEST, 1, 0 };
-
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, bad_mode, &item), -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, huge_mode, &item), -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, ckpt, &item), -AEDB_ENOTSUP);
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, AEDB_SEQ(v + 1000), &item),
-			    -AEDB_ESEQFUTURE);
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, AEDB_SEQ(UINT64_MAX), &item),
-			    -AEDB_ESEQFUTURE);
-		int rc = aedb_kv_get(db, T_P, T_S, "k", 1, padded, &item);
-
-		if (rc != -AEDB_EINVAL && rc != -AEDB_EMISUSE)
-			fail_msg("at.pad != 0: %d (%s)", rc, aedb_strerror(rc));
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, bad_mode, &batch),
-			    -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, ckpt, &batch), -AEDB_ENOTSUP);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, AEDB_SEQ(v + 1000), &batch),
-			    -AEDB_ESEQFUTURE);
-
-		/* get-many count: 0 and > max_scan_rows are invalid */
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 0, AEDB_LATEST, &batch),
-			    -AEDB_EINVAL);
-		struct aedb_key *many = calloc(10001, sizeof(*many));
-
-		for (int i = 0; i < 10001; i++)
-			many[i] = (struct aedb_key){ "k", 1 };
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, many, 10001, AEDB_LATEST, &batch),
-			    -AEDB_EINVAL);
-		/* exactly max_scan_rows is fine */
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, many, 10000, AEDB_LATEST, &batch),
-			    10000);
-		assert_int_equal(batch->count, 10000);
-		aedb_kv_batch_free(batch);
-		free(many);
+		t_bad_modes(db, v);
 		t_expect_unchanged(db, v, s);
 		t_close(db);
 	}
 }
 
+static char t_gkbuf[64][8];
+static struct aedb_key t_gkeys[65]; /* g00..g63, then g00 again */
+
+/* Even keys present, odd absent: order, count, found, snapshot. Returns V. */
+static uint64_t t_get_many_basic(struct aedb *db)
+{
+	struct aedb_kv_batch *batch = NULL;
+	uint64_t seqs[64] = { 0 };
+	uint64_t v0, v1;
+	int rc;
+
+	for (int i = 0; i < 64; i += 2)
+		seqs[i] = t_set(db, t_gkbuf[i], 3, t_gkbuf[i], 3);
+	v0 = aedb_visible_seq(db);
+	rc = aedb_kv_get_many(db, T_P, T_S, t_gkeys, 64, AEDB_LATEST, &batch);
+	v1 = aedb_visible_seq(db);
+	t_assert_rc(rc, 32);
+	assert_int_equal(batch->count, 64);
+	assert_int_equal(batch->found, 32);
+	assert_true(batch->snapshot_seq >= v0 && batch->snapshot_seq <= v1);
+	for (int i = 0; i < 64; i++) {
+		const struct aedb_kv_entry *e = &batch->entries[i];
+
+		if (i % 2) {
+			assert_null(e->key);
+			continue;
+		}
+		assert_non_null(e->key);
+		assert_int_equal(e->key_len, 3);
+		assert_memory_equal(e->key, t_gkbuf[i], 3);
+		assert_int_equal(e->val_len, 3);
+		assert_memory_equal(e->val, t_gkbuf[i], 3);
+		assert_int_equal(e->version, seqs[i]);
+		assert_int_equal(e->created_seq, seqs[i]);
+		assert_true(e->version <= batch->snapshot_seq);
+	}
+	aedb_kv_batch_free(batch);
+	return v0;
+}
+
+/* Reversed order, duplicates, absent keys, one key; an older seq; the cap. */
+static void t_get_many_more(struct aedb *db, uint64_t v0)
+{
+	struct aedb_kv_batch *batch = NULL;
+	struct aedb_key rev[6] = { t_gkeys[10], t_gkeys[3], t_gkeys[10], t_gkeys[0], { "", 0 },
+				   { "zz", 2 } };
+
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, rev, 6, AEDB_LATEST, &batch), 3);
+	assert_int_equal(batch->count, 6);
+	assert_int_equal(batch->found, 3);
+	assert_memory_equal(batch->entries[0].key, "g10", 3);
+	assert_null(batch->entries[1].key);
+	assert_memory_equal(batch->entries[2].key, "g10", 3);
+	assert_memory_equal(batch->entries[3].key, "g00", 3);
+	assert_null(batch->entries[4].key);
+	assert_null(batch->entries[5].key);
+	aedb_kv_batch_free(batch);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, t_gkeys + 1, 1, AEDB_LATEST, &batch), 0);
+	assert_int_equal(batch->count, 1);
+	assert_int_equal(batch->found, 0);
+	assert_null(batch->entries[0].key);
+	aedb_kv_batch_free(batch);
+	/* at an older seq; n == max_scan_rows is fine, one more is not */
+	t_del(db, t_gkbuf[0], 3);
+	t_set(db, t_gkbuf[1], 3, "new", 3);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, t_gkeys, 64, AEDB_SEQ(v0), &batch), 32);
+	assert_int_equal(batch->snapshot_seq, v0);
+	assert_memory_equal(batch->entries[0].key, "g00", 3);
+	assert_null(batch->entries[1].key);
+	aedb_kv_batch_free(batch);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, t_gkeys, 64, AEDB_LATEST, &batch), 32);
+	assert_null(batch->entries[0].key);
+	assert_memory_equal(batch->entries[1].val, "new", 3);
+	aedb_kv_batch_free(batch);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, t_gkeys, 65, AEDB_LATEST, &batch),
+		    -AEDB_EINVAL);
+}
+
 static void test_kv_get_many(void **state)
 {
 	struct aedb_config cfg;
-	char kbuf[64][8];
-	struct aedb_key keys[65];
 
 	(void)state;
 	aedb_config_init(&cfg);
 	cfg.max_scan_rows = 64;
 	for (int i = 0; i < 64; i++) {
-		snprintf(kbuf[i], sizeof(kbuf[i]), "g%02d", i);
-		keys[i] = (struct aedb_key){ kbuf[i], 3 };
+		snprintf(t_gkbuf[i], sizeof(t_gkbuf[i]), "g%02d", i);
+		t_gkeys[i] = (struct aedb_key){ t_gkbuf[i], 3 };
 	}
-	keys[64] = keys[0];
+	t_gkeys[64] = t_gkeys[0];
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
 		struct aedb *db = t_open_p(t_shard_counts[si], &cfg);
-		struct aedb_kv_batch *batch = NULL;
-		uint64_t seqs[64] = { 0 };
-		uint64_t v0, v1;
-		int rc;
 
-		/* present: even indexes; absent: odd */
-		for (int i = 0; i < 64; i += 2)
-			seqs[i] = t_set(db, kbuf[i], 3, kbuf[i], 3);
-		v0 = aedb_visible_seq(db);
-		rc = aedb_kv_get_many(db, T_P, T_S, keys, 64, AEDB_LATEST, &batch);
-		v1 = aedb_visible_seq(db);
-		t_assert_rc(rc, 32);
-		assert_int_equal(batch->count, 64);
-		assert_int_equal(batch->found, 32);
-		assert_true(batch->snapshot_seq >= v0 && batch->snapshot_seq <= v1);
-		for (int i = 0; i < 64; i++) {
-			const struct aedb_kv_entry *e = &batch->entries[i];
-
-			if (i % 2) {
-				assert_null(e->key);
-				continue;
-			}
-			assert_non_null(e->key);
-			assert_int_equal(e->key_len, 3);
-			assert_memory_equal(e->key, kbuf[i], 3);
-			assert_int_equal(e->val_len, 3);
-			assert_memory_equal(e->val, kbuf[i], 3);
-			assert_int_equal(e->version, seqs[i]);
-			assert_int_equal(e->created_seq, seqs[i]);
-			assert_true(e->version <= batch->snapshot_seq);
-		}
-		aedb_kv_batch_free(batch);
-
-		/* reversed order, duplicates, all absent, one key */
-		struct aedb_key rev[6] = { keys[10], keys[3], keys[10], keys[0], { "", 0 },
-					   { "zz", 2 } };
-
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, rev, 6, AEDB_LATEST, &batch), 3);
-		assert_int_equal(batch->count, 6);
-		assert_int_equal(batch->found, 3);
-		assert_memory_equal(batch->entries[0].key, "g10", 3);
-		assert_null(batch->entries[1].key);
-		assert_memory_equal(batch->entries[2].key, "g10", 3);
-		assert_memory_equal(batch->entries[3].key, "g00", 3);
-		assert_null(batch->entries[4].key);
-		assert_null(batch->entries[5].key);
-		aedb_kv_batch_free(batch);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys + 1, 1, AEDB_LATEST, &batch), 0);
-		assert_int_equal(batch->count, 1);
-		assert_int_equal(batch->found, 0);
-		assert_null(batch->entries[0].key);
-		aedb_kv_batch_free(batch);
-
-		/* at an older seq; n == max_scan_rows is fine, one more is not */
-		t_del(db, kbuf[0], 3);
-		t_set(db, kbuf[1], 3, "new", 3);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 64, AEDB_SEQ(v0), &batch), 32);
-		assert_int_equal(batch->snapshot_seq, v0);
-		assert_memory_equal(batch->entries[0].key, "g00", 3);
-		assert_null(batch->entries[1].key);
-		aedb_kv_batch_free(batch);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 64, AEDB_LATEST, &batch), 32);
-		assert_null(batch->entries[0].key);
-		assert_memory_equal(batch->entries[1].val, "new", 3);
-		aedb_kv_batch_free(batch);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 65, AEDB_LATEST, &batch),
-			    -AEDB_EINVAL);
+		t_get_many_more(db, t_get_many_basic(db));
 		t_close(db);
 	}
 }
