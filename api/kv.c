@@ -159,7 +159,7 @@ AEDB_API int aedb_kv_get(struct aedb *db, const char *project, const char *scope
 	ck_epoch_record_t *rec;
 	struct cat_scope *sc;
 	struct aedb_kv_item *item = NULL;
-	uint64_t snap;
+	uint64_t snap = 0;
 	uint8_t *bytes;
 	int rc;
 
@@ -195,7 +195,7 @@ AEDB_API int aedb_kv_get_many(struct aedb *db, const char *project, const char *
 	ck_epoch_record_t *rec;
 	struct cat_scope *sc;
 	size_t bytes = 0;
-	uint64_t snap;
+	uint64_t snap = 0;
 	uint8_t *p;
 	int rc;
 

@@ -191,7 +191,7 @@ int api_kv_scan(struct aedb *db, const struct cat_scope *sc, const struct api_sc
 	const struct aedb_kv_cursor *cur = spec->cursor;
 	struct kvmap_iter *its;
 	struct scan_hit *hits;
-	uint64_t snap;
+	uint64_t snap = 0;
 	uint32_t n;
 	int rc;
 

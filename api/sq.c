@@ -219,7 +219,7 @@ static int sq_read_get(struct ring_client *c, const struct aedb_sqe *sqe)
 	struct aedb_kv_read *rd = sqe->out;
 	const struct kv_version *v;
 	const struct cat_scope *sc;
-	uint64_t snap;
+	uint64_t snap = 0;
 	int rc;
 
 	if (!rd || (!sqe->key && sqe->key_len) || (!rd->buf && rd->buf_len))

@@ -1,18 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core_pool - size classes 16, 32, ..., 4096 bytes, each with a LIFO free
- * list threaded through the free blocks themselves. An empty list is refilled
- * by carving one 64 KiB slab (from malloc) into blocks of that class; slabs
- * are only returned on destroy. Larger blocks go straight to malloc/free.
+ * core_pool - 32 size classes: 16, 32, ..., 256 bytes (every multiple of 16),
+ * then 320, 384, 448, 512, 640, ..., 3584, 4096 (four steps per power of two).
+ * Each class has a LIFO free list threaded through the free blocks themselves.
+ * A class whose list is empty takes its block by bumping a pointer through
+ * the pool's current chunk, which all classes share. Chunks are 1 MiB of
+ * anonymous mmap, so the kernel supplies zero pages on first touch and only
+ * pages that have been handed out are ever faulted in; a chunk is never
+ * carved up front. When the current chunk cannot fit a block, its tail is cut
+ * into blocks of the largest classes that fit and pushed onto their free lists
+ * (nothing is wasted: every size class is a multiple of 16 and the classes up
+ * to 256 B cover every multiple of 16), and a fresh chunk is mapped. Chunks
+ * are unmapped only on destroy. Larger blocks go straight to malloc/free.
  *
- * Under AddressSanitizer free blocks are poisoned, so a use after
- * core_pool_free is reported just as it would be after free().
+ * Under AddressSanitizer free blocks and the unbumped part of the current
+ * chunk are poisoned, so a use after core_pool_free (or past the end of a
+ * block into fresh chunk space) is reported just as it would be after free().
  */
 #include "core/pool.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/assert.h"
 
@@ -25,91 +35,159 @@
 #define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define POOL_SHIFT_MIN 4u        /* 16 B, the smallest class */
-#define POOL_SHIFT_MAX 12u       /* 4096 B == CORE_POOL_SMALL_MAX */
-#define POOL_CLASSES (POOL_SHIFT_MAX - POOL_SHIFT_MIN + 1u)
-#define POOL_SLAB_BYTES (64u * 1024u)
+#define POOL_ALIGN 16u
+#define POOL_FINE_MAX 256u     /* classes below this step by POOL_ALIGN */
+#define POOL_FINE_CLASSES (POOL_FINE_MAX / POOL_ALIGN)
 
-/* Slab header; 16 bytes so that blocks after it keep malloc's alignment. */
-struct pool_slab {
-	struct pool_slab *next;
-	uint64_t class_shift;
+/* Bytes of each class; pool_class() maps a size to its index here. */
+static const uint16_t pool_class_bytes[CORE_POOL_CLASSES] = {
+	16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
+	320, 384, 448, 512, 640, 768, 896, 1024,
+	1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
 };
 
-AEDB_STATIC_ASSERT(sizeof(struct pool_slab) == 16, "slab header keeps 16 B alignment");
-AEDB_STATIC_ASSERT((1u << POOL_SHIFT_MAX) == CORE_POOL_SMALL_MAX, "largest class");
-AEDB_STATIC_ASSERT(POOL_CLASSES <= sizeof(((struct core_pool *)0)->free_lists) /
-		   sizeof(void *), "free_lists has a slot per class");
+/* Chunk header; 16 bytes so that the blocks after it stay 16-byte aligned. */
+struct pool_chunk {
+	struct pool_chunk *next;
+	uint64_t reserved;
+};
 
-/* Class index for a small size: ceil(log2(size)) - 4, sizes <= 16 -> 0. */
+AEDB_STATIC_ASSERT(sizeof(struct pool_chunk) == POOL_ALIGN, "chunk header keeps alignment");
+AEDB_STATIC_ASSERT(sizeof(pool_class_bytes) / sizeof(pool_class_bytes[0]) ==
+		   CORE_POOL_CLASSES, "one entry per class");
+AEDB_STATIC_ASSERT(POOL_FINE_CLASSES + 16u == CORE_POOL_CLASSES,
+		   "16 fine classes, then 4 steps for each of 4 powers of two");
+AEDB_STATIC_ASSERT(CORE_POOL_SMALL_MAX == 4096u, "the class formula ends at 4096");
+AEDB_STATIC_ASSERT(CORE_POOL_CHUNK_BYTES % 4096u == 0, "chunks are whole pages");
+AEDB_STATIC_ASSERT(CORE_POOL_CHUNK_BYTES >= 64u * CORE_POOL_SMALL_MAX,
+		   "a chunk holds many blocks of the largest class");
+
+/*
+ * Class index of a small size, in O(1). Sizes up to 256 round up to a multiple
+ * of 16. Above that, with s = size - 1 and k = floor(log2(s)) in 8..11, size
+ * lies in (2^k, 2^(k+1)], whose four classes are (5 + j) * 2^(k-2), j = 0..3;
+ * the smallest that fits is j = (s >> (k-2)) - 4, the two bits below the top.
+ */
 static unsigned pool_class(size_t size)
 {
-	unsigned shift;
+	size_t s = size - 1;
+	unsigned k, cls;
 
+	AEDB_ASSERT(size >= 1);
 	AEDB_ASSERT(size <= CORE_POOL_SMALL_MAX);
-	if (size <= (1u << POOL_SHIFT_MIN))
-		return 0;
-	shift = 64u - (unsigned)__builtin_clzll((unsigned long long)size - 1u);
-	AEDB_ASSERT(shift > POOL_SHIFT_MIN && shift <= POOL_SHIFT_MAX);
-	return shift - POOL_SHIFT_MIN;
+	if (size <= POOL_FINE_MAX)
+		return (unsigned)(s / POOL_ALIGN);
+	k = 63u - (unsigned)__builtin_clzll((unsigned long long)s);
+	AEDB_ASSERT(k >= 8 && k <= 11);
+	cls = POOL_FINE_CLASSES + (k - 8u) * 4u + (unsigned)((s >> (k - 2u)) & 3u);
+	AEDB_DEBUG_ASSERT(size <= pool_class_bytes[cls]);
+	AEDB_DEBUG_ASSERT(size > pool_class_bytes[cls - 1]);
+	return cls;
 }
 
 void core_pool_init(struct core_pool *pool)
 {
 	AEDB_ASSERT(pool != NULL);
 	memset(pool, 0, sizeof(*pool));
+	AEDB_ASSERT(pool->chunks == NULL);
 }
 
 void core_pool_destroy(struct core_pool *pool)
 {
-	struct pool_slab *slab;
-	uint64_t slab_bytes = 0;
+	struct pool_chunk *chunk;
+	uint64_t chunk_bytes = 0;
 
 	AEDB_ASSERT(pool != NULL);
-	slab = pool->slabs;
-	while (slab) {
-		struct pool_slab *next = slab->next;
+	chunk = pool->chunks;
+	while (chunk) {
+		struct pool_chunk *next = chunk->next;
+		int rc;
 
-		POOL_UNPOISON(slab, POOL_SLAB_BYTES);
-		free(slab);
-		slab_bytes += POOL_SLAB_BYTES;
-		slab = next;
+		/* Clear the shadow, or a later mapping at this address would
+		 * inherit the poison. */
+		POOL_UNPOISON(chunk, CORE_POOL_CHUNK_BYTES);
+		rc = munmap(chunk, CORE_POOL_CHUNK_BYTES);
+		AEDB_ASSERT(rc == 0);
+		chunk_bytes += CORE_POOL_CHUNK_BYTES;
+		chunk = next;
 	}
-	/* Anything reserved beyond the slabs is a large block the caller
+	AEDB_ASSERT(chunk_bytes <= pool->bytes_reserved);
+	/* Anything reserved beyond the chunks is a large block the caller
 	 * should have freed first: a leak, so checked in debug builds only. */
-	AEDB_DEBUG_ASSERT(pool->bytes_reserved == slab_bytes);
-	(void)slab_bytes;
+	AEDB_DEBUG_ASSERT(pool->bytes_reserved == chunk_bytes);
 	memset(pool, 0, sizeof(*pool));
 }
 
-/* Carve a fresh slab into blocks of class @cls. false on out of memory. */
-static bool pool_refill(struct core_pool *pool, unsigned cls)
+/* Push a block that no caller holds onto its class's free list, poisoned. */
+static void pool_push(struct core_pool *pool, void *p, unsigned cls)
 {
-	size_t block = (size_t)1 << (cls + POOL_SHIFT_MIN);
-	size_t count = (POOL_SLAB_BYTES - sizeof(struct pool_slab)) / block;
-	struct pool_slab *slab;
-	char *base;
+	AEDB_ASSERT(cls < CORE_POOL_CLASSES);
+	AEDB_ASSERT(((uintptr_t)p & (POOL_ALIGN - 1u)) == 0);
+	*(void **)p = pool->free_lists[cls];
+	pool->free_lists[cls] = p;
+	POOL_POISON(p, pool_class_bytes[cls]);
+}
 
-	AEDB_ASSERT(pool->free_lists[cls] == NULL);
-	AEDB_ASSERT(count >= 1);
-	slab = malloc(POOL_SLAB_BYTES);
-	if (!slab)
-		return false;
-	slab->next = pool->slabs;
-	slab->class_shift = cls + POOL_SHIFT_MIN;
-	pool->slabs = slab;
-	pool->bytes_reserved += POOL_SLAB_BYTES;
+/*
+ * Cut what is left of the current chunk into blocks of the largest classes
+ * that fit and put them on the free lists. Called only when the tail is too
+ * small for a request, so it is under CORE_POOL_SMALL_MAX and the touch is at
+ * most two pages.
+ */
+static void pool_recycle_tail(struct core_pool *pool)
+{
+	AEDB_ASSERT(pool->bump_left < CORE_POOL_SMALL_MAX);
+	AEDB_ASSERT(pool->bump_left % POOL_ALIGN == 0);
+	while (pool->bump_left > 0) {
+		unsigned cls = pool_class(pool->bump_left);
+		char *p = pool->bump;
 
-	/* Push from the top down so the lowest address is handed out first. */
-	base = (char *)(slab + 1);
-	for (size_t i = count; i-- > 0;) {
-		void *p = base + i * block;
-
-		*(void **)p = pool->free_lists[cls];
-		pool->free_lists[cls] = p;
-		POOL_POISON(p, block);
+		if (pool_class_bytes[cls] > pool->bump_left)
+			cls--; /* cls >= 1: the first class is 16 B */
+		pool->bump += pool_class_bytes[cls];
+		pool->bump_left -= pool_class_bytes[cls];
+		POOL_UNPOISON(p, sizeof(void *));
+		pool_push(pool, p, cls);
 	}
+}
+
+/* Retire the current chunk and map a fresh one. false on out of memory, with
+ * the pool unchanged. */
+static bool pool_chunk_new(struct core_pool *pool)
+{
+	struct pool_chunk *chunk;
+	void *m;
+
+	AEDB_ASSERT(pool->bump_left < CORE_POOL_SMALL_MAX);
+	m = mmap(NULL, CORE_POOL_CHUNK_BYTES, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return false;
+	AEDB_ASSERT(((uintptr_t)m & (POOL_ALIGN - 1u)) == 0);
+	pool_recycle_tail(pool);
+	chunk = m;
+	POOL_UNPOISON(chunk, sizeof(*chunk));
+	chunk->next = pool->chunks;
+	pool->chunks = chunk;
+	pool->bump = (char *)(chunk + 1);
+	pool->bump_left = CORE_POOL_CHUNK_BYTES - sizeof(*chunk);
+	pool->bytes_reserved += CORE_POOL_CHUNK_BYTES;
+	POOL_POISON(pool->bump, pool->bump_left);
 	return true;
+}
+
+static void *pool_alloc_large(struct core_pool *pool, size_t size)
+{
+	void *p;
+
+	AEDB_ASSERT(size > CORE_POOL_SMALL_MAX);
+	p = malloc(size);
+	if (!p)
+		return NULL;
+	AEDB_ASSERT(((uintptr_t)p & (POOL_ALIGN - 1u)) == 0);
+	pool->bytes_reserved += size;
+	pool->bytes_in_use += size;
+	return p;
 }
 
 void *core_pool_alloc(struct core_pool *pool, size_t size)
@@ -121,31 +199,31 @@ void *core_pool_alloc(struct core_pool *pool, size_t size)
 	AEDB_ASSERT(pool != NULL);
 	if (size == 0)
 		size = 1;
-	if (size > CORE_POOL_SMALL_MAX) {
-		p = malloc(size);
-		if (!p)
-			return NULL;
-		pool->bytes_reserved += size;
-		pool->bytes_in_use += size;
-		return p;
-	}
+	if (size > CORE_POOL_SMALL_MAX)
+		return pool_alloc_large(pool, size);
 	cls = pool_class(size);
-	block = (size_t)1 << (cls + POOL_SHIFT_MIN);
-	if (!pool->free_lists[cls] && !pool_refill(pool, cls))
-		return NULL;
+	block = pool_class_bytes[cls];
 	p = pool->free_lists[cls];
-	POOL_UNPOISON(p, block);
-	pool->free_lists[cls] = *(void **)p;
+	if (p) {
+		POOL_UNPOISON(p, block);
+		pool->free_lists[cls] = *(void **)p;
+	} else {
+		if (AEDB_UNLIKELY(block > pool->bump_left) && !pool_chunk_new(pool))
+			return NULL;
+		p = pool->bump;
+		pool->bump += block;
+		pool->bump_left -= block;
+		POOL_UNPOISON(p, block);
+	}
 	pool->bytes_in_use += block;
 	AEDB_ASSERT(pool->bytes_in_use <= pool->bytes_reserved);
-	AEDB_ASSERT(((uintptr_t)p & 15u) == 0);
+	AEDB_ASSERT(((uintptr_t)p & (POOL_ALIGN - 1u)) == 0);
 	return p;
 }
 
 void core_pool_free(struct core_pool *pool, void *p, size_t size)
 {
 	unsigned cls;
-	size_t block;
 
 	AEDB_ASSERT(pool != NULL);
 	if (!p)
@@ -161,11 +239,7 @@ void core_pool_free(struct core_pool *pool, void *p, size_t size)
 		return;
 	}
 	cls = pool_class(size);
-	block = (size_t)1 << (cls + POOL_SHIFT_MIN);
-	AEDB_ASSERT(pool->bytes_in_use >= block);
-	AEDB_ASSERT(((uintptr_t)p & 15u) == 0);
-	pool->bytes_in_use -= block;
-	*(void **)p = pool->free_lists[cls];
-	pool->free_lists[cls] = p;
-	POOL_POISON(p, block);
+	AEDB_ASSERT(pool->bytes_in_use >= pool_class_bytes[cls]);
+	pool->bytes_in_use -= pool_class_bytes[cls];
+	pool_push(pool, p, cls);
 }

@@ -122,7 +122,8 @@ static int rv_list(struct aedb *db, struct rv_shard *sh)
 		}
 	}
 	closedir(d);
-	qsort(sh->segs, sh->nsegs, sizeof(*sh->segs), rv_name_cmp);
+	if (sh->nsegs)
+		qsort(sh->segs, sh->nsegs, sizeof(*sh->segs), rv_name_cmp);
 	return 0;
 }
 
@@ -285,10 +286,13 @@ static int rv_prefix(struct rv_ctx *c)
 	if (!all)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < c->db->nshards; i++) {
-		memcpy(all + at, c->shards[i].frames, c->shards[i].nframes * sizeof(*all));
+		if (c->shards[i].nframes)
+			memcpy(all + at, c->shards[i].frames,
+			       c->shards[i].nframes * sizeof(*all));
 		at += c->shards[i].nframes;
 	}
-	qsort(all, n, sizeof(*all), rv_frame_cmp);
+	if (n)
+		qsort(all, n, sizeof(*all), rv_frame_cmp);
 	for (size_t i = 0; i < n && all[i].first_seq <= next; i++) {
 		if (all[i].first_seq < next) {
 			c->rep->corrupt = 1;
