@@ -49,14 +49,14 @@ static void api_teardown(struct aedb *db)
 		shard_stop_and_join(&db->shards[i]);
 	/* Threads are gone: this thread now owns every shard's record. */
 	for (uint32_t i = 0; db->shards && i < db->nshards; i++)
-		if (db->shards[i].inbox_buf)
+		if (db->shards[i].inbox.cells)
 			ck_epoch_barrier(&db->shards[i].erec);
 	for (uint32_t i = 0; cat && i < cat->nscopes; i++)
 		for (uint32_t k = 0; k < db->nshards; k++)
 			if (cat->scopes[i]->parts[k])
 				kvmap_destroy(cat->scopes[i]->parts[k]);
 	for (uint32_t i = 0; db->shards && i < db->nshards; i++) {
-		if (db->shards[i].inbox_buf)
+		if (db->shards[i].inbox.cells)
 			ck_epoch_barrier(&db->shards[i].erec);
 		core_pool_destroy(&db->shards[i].pool);
 		shard_destroy(&db->shards[i]);
@@ -279,7 +279,7 @@ AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out)
 			__atomic_load_n(&s->kstats.versions_collected, __ATOMIC_RELAXED);
 		out->keys_live += __atomic_load_n(&s->kstats.keys_live, __ATOMIC_RELAXED);
 		out->gc_backlog += __atomic_load_n(&s->kstats.gc_backlog, __ATOMIC_RELAXED);
-		out->inbox_depth += ck_ring_size(&s->inbox);
+		out->inbox_depth += shard_inbox_depth_any(&s->inbox);
 	}
 	for (uint32_t i = 0; i < db->nshards; i++) {
 		struct wal_log *w = &db->shards[i].wal;

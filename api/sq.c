@@ -16,7 +16,6 @@
 #include "shard/kvmap.h"
 #include "shard/shard.h"
 
-CK_RING_PROTOTYPE(aedb_cqe, aedb_cqe)
 
 #define SQ_ENTRIES_MAX 4096u
 
@@ -38,7 +37,7 @@ static void sq_client_free(struct ring_client *c)
 {
 	if (c->efd >= 0)
 		close(c->efd);
-	free(c->cq_buf);
+	ring_cq_fini(&c->cq);
 	free(c->slots);
 	free(c);
 }
@@ -64,12 +63,10 @@ AEDB_API int aedb_ring_init(struct aedb *db, unsigned entries, struct aedb_ring 
 	c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->cq_cap = 2 * n;
 	c->nslots = 2 * n;
-	/* A ck_ring of size S holds S - 1 entries. */
-	c->cq_buf = calloc(4 * n, sizeof(*c->cq_buf));
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
 	ring->sqes = calloc(n, sizeof(*ring->sqes));
 	c->rec = api_reader_get(db);
-	if (c->efd < 0 || !c->cq_buf || !c->slots || !ring->sqes || !c->rec) {
+	if (c->efd < 0 || ring_cq_init(&c->cq, 2 * n) < 0 || !c->slots || !ring->sqes || !c->rec) {
 		int rc = c->efd < 0 ? -errno : -ENOMEM;
 
 		if (c->rec)
@@ -79,7 +76,6 @@ AEDB_API int aedb_ring_init(struct aedb *db, unsigned entries, struct aedb_ring 
 		sq_client_free(c);
 		return rc;
 	}
-	ck_ring_init(&c->cq, 4 * n);
 	c->flags = flags;
 	c->need_signal = (flags & AEDB_RING_EVENTFD_ALWAYS) ? 1 : 0;
 	ring->sq_entries = n;
@@ -93,9 +89,8 @@ static int sq_dequeue(struct ring_client *c)
 {
 	if (c->has_cur)
 		return 1;
-	if (!ck_ring_dequeue_mpsc_aedb_cqe(&c->cq, c->cq_buf, &c->cur))
+	if (!ring_cq_pop(&c->cq, &c->cur))
 		return 0;
-	CORE_TSAN_ACQUIRE(c);
 	c->has_cur = 1;
 	return 1;
 }

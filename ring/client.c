@@ -12,7 +12,6 @@
 #include "core/clock.h"
 #include "core/tsan.h"
 
-CK_RING_PROTOTYPE(aedb_cqe, aedb_cqe)
 
 static void ring_futex_wake(uint32_t *addr)
 {
@@ -29,9 +28,8 @@ void ring_client_post(struct ring_client *c, uint64_t user_data, int32_t res, ui
 	struct aedb_cqe cqe = { .user_data = user_data, .res = res, .flags = flags };
 	uint64_t one = 1;
 
-	CORE_TSAN_RELEASE(c);
 	/* Capacity is reserved at submission: this cannot fail. */
-	AEDB_ASSERT(ck_ring_enqueue_mpsc_aedb_cqe(&c->cq, c->cq_buf, &cqe));
+	AEDB_ASSERT(ring_cq_push_mpsc(&c->cq, cqe));
 	/* Dekker with the owner: post, fence, then look at need_signal. */
 	CORE_FENCE_SEQ_CST();
 	if (__atomic_load_n(&c->need_signal, __ATOMIC_RELAXED) &&

@@ -2,7 +2,7 @@
 /*
  * ring_client - the engine side of a struct aedb_ring (its priv pointer).
  *
- * The completion queue is an MPSC ck_ring of struct aedb_cqe: shards post
+ * The completion queue is an MPSC queue (ring/mpsc.h) of CQEs: shards post
  * write completions, the owner posts read completions, only the owner
  * consumes. In-flight requests (submitted, CQE not yet seen) are capped at
  * cq_cap, so posting never fails. Write requests live in `slots`, owned by
@@ -17,16 +17,17 @@
 #define AEDB_RING_CLIENT_H
 
 #include <ck_epoch.h>
-#include <ck_ring.h>
 #include <stdint.h>
 
 #include "aedb.h"
+#include "ring/mpsc.h"
 #include "ring/req.h"
+
+RING_MPSC_DEFINE(ring_cq, struct aedb_cqe)
 
 struct ring_client {
 	struct aedb *db;
-	ck_ring_t cq;
-	struct aedb_cqe *cq_buf;
+	struct ring_cq cq;        /* completions: shards and the owner post */
 	uint32_t cq_cap;          /* most requests in flight */
 	uint32_t nslots;
 	struct req *slots;

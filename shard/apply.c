@@ -14,7 +14,7 @@
 #include "core/assert.h"
 #include "shard/shard.h"
 
-#define SHARD_GC_BUDGET 4096u
+#define SHARD_GC_BUDGET 256u /* GC entries per loop pass */
 
 static struct kvmap *shard_part(struct shard *s, struct cat_scope *sc)
 {
@@ -190,34 +190,57 @@ static void shard_gc_grace_done(ck_epoch_entry_t *e)
 	s->gc_waiting = 0;
 }
 
-void shard_gc_tick(struct shard *s, uint64_t now)
+/* Collect up to SHARD_GC_BUDGET due entries over this shard's partitions;
+ * returns how many were processed. */
+static uint32_t shard_gc_collect(struct shard *s)
 {
-	struct aedb *db = s->db;
 	struct catalog *cat;
-	uint64_t floor;
+	uint32_t done = 0;
 
-	if (now < s->gc_next_ns)
-		return;
-	floor = wm_raise_floor(&db->wm, shard_gc_candidate(s, now, wm_visible_any(&db->wm)));
-	/* Readers that saw an older floor may still read below it: collect
-	 * only after a grace period. */
-	if (!s->gc_waiting && floor > s->gc_safe) {
-		s->gc_pending = floor;
-		s->gc_waiting = 1;
-		ck_epoch_call(&s->erec, &s->gc_entry, shard_gc_grace_done);
-	}
-	ck_epoch_poll(&s->erec);
+	if (!s->gc_safe)
+		return 0;
 	ck_epoch_begin(&s->erec, NULL);
-	cat = api_catalog_any(db);
-	for (uint32_t i = 0; s->gc_safe && i < cat->nscopes; i++) {
+	cat = api_catalog_any(s->db);
+	for (uint32_t i = 0; done < SHARD_GC_BUDGET && i < cat->nscopes; i++) {
 		struct kvmap *m = cat->scopes[i]->parts[s->id];
 
-		if (m && !__atomic_load_n(&cat->scopes[i]->dropped, __ATOMIC_ACQUIRE)) {
-			kvmap_gc(m, s->gc_safe, SHARD_GC_BUDGET);
-		}
+		if (m && !__atomic_load_n(&cat->scopes[i]->dropped, __ATOMIC_ACQUIRE))
+			done += kvmap_gc(m, s->gc_safe, SHARD_GC_BUDGET - done);
 	}
 	ck_epoch_end(&s->erec, NULL);
-	s->gc_next_ns = now + (uint64_t)db->cfg.gc_interval_ms * 1000000ull;
+	return done;
+}
+
+/*
+ * Every gc_interval_ms: move the floor and start a grace period for it. Every
+ * pass while a backlog is due: collect a bounded batch, so collection keeps
+ * pace with ingest (hot keys) without ever stalling the loop.
+ */
+uint32_t shard_gc_tick(struct shard *s, uint64_t now)
+{
+	struct aedb *db = s->db;
+	uint64_t floor;
+	uint32_t done;
+
+	if (now >= s->gc_next_ns) {
+		floor = wm_raise_floor(&db->wm,
+				       shard_gc_candidate(s, now, wm_visible_any(&db->wm)));
+		/* Readers that saw an older floor may still read below it:
+		 * collect only after a grace period. */
+		if (!s->gc_waiting && floor > s->gc_safe) {
+			s->gc_pending = floor;
+			s->gc_waiting = 1;
+			ck_epoch_call(&s->erec, &s->gc_entry, shard_gc_grace_done);
+		}
+		ck_epoch_poll(&s->erec);
+		s->gc_next_ns = now + (uint64_t)db->cfg.gc_interval_ms * 1000000ull;
+		s->gc_more = 1;
+	}
+	if (!s->gc_more)
+		return 0;
+	done = shard_gc_collect(s);
+	s->gc_more = done == SHARD_GC_BUDGET;
+	return done;
 }
 
 void shard_retire_scope(struct shard *s, struct cat_scope *sc)

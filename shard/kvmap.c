@@ -62,9 +62,12 @@ AEDB_STATIC_ASSERT(KV_VPREFIX % _Alignof(struct kv_version) == 0,
 		   "a version behind the prefix stays aligned");
 AEDB_STATIC_ASSERT(sizeof(struct kv_node) == 48, "node header layout");
 
+/* One superseded version: @version replaced an older one at version->seq.
+ * Entries are FIFO in seq order, and only a later entry of the same node can
+ * free @version, so it is alive when its entry is processed. */
 struct kv_gc_entry {
 	struct kv_node *node;
-	uint64_t seq;                   /* seq of the superseding version */
+	struct kv_version *version;     /* the superseding version */
 };
 
 struct kvmap {
@@ -318,14 +321,15 @@ static bool kv_gcq_reserve(struct kvmap *map)
 	return true;
 }
 
-static void kv_gcq_push(struct kvmap *map, struct kv_node *node, uint64_t seq)
+static void kv_gcq_push(struct kvmap *map, struct kv_node *node, struct kv_version *v)
 {
+	uint64_t seq = v->seq;
 	uint64_t mask = map->gcq_cap - 1;
 
 	AEDB_ASSERT(map->gcq_tail - map->gcq_head < map->gcq_cap);
 	AEDB_ASSERT(map->gcq_tail == map->gcq_head ||
-		    map->gcq[(map->gcq_tail - 1) & mask].seq < seq);
-	map->gcq[map->gcq_tail & mask] = (struct kv_gc_entry){ .node = node, .seq = seq };
+		    map->gcq[(map->gcq_tail - 1) & mask].version->seq < seq);
+	map->gcq[map->gcq_tail & mask] = (struct kv_gc_entry){ .node = node, .version = v };
 	map->gcq_tail++;
 	node->gc_refs++;
 	AEDB_ASSERT(node->gc_refs != 0);
@@ -433,7 +437,7 @@ static int kv_put_existing(struct kvmap *map, struct kv_node *node, const void *
 	v->older = old;
 	KV_STORE_REL(&node->newest, v);
 	if (old)
-		kv_gcq_push(map, node, seq);
+		kv_gcq_push(map, node, v);
 	return 0;
 }
 
@@ -509,34 +513,31 @@ static void kv_retire_chain(struct kvmap *map, struct kv_version *drop)
 	ck_epoch_call(map->env->record, &drop->epoch_entry, kv_chain_retire_done);
 }
 
-static void kv_gc_node(struct kvmap *map, struct kv_node *node, uint64_t horizon)
+/*
+ * @e.version (seq <= horizon) superseded an older version: every snapshot at
+ * or above the horizon sees it or something newer, so everything older is
+ * garbage. O(1) plus what is freed. A tombstone that is still the newest
+ * version, with no later entry queued for its node, makes the key absent for
+ * every such snapshot whether it stays or not: the node goes too. A tombstone
+ * that is not the newest is cut by the later entry that superseded it.
+ */
+static void kv_gc_entry(struct kvmap *map, const struct kv_gc_entry *e)
 {
-	struct kv_version *newer = NULL;
-	struct kv_version *drop = NULL;
-	struct kv_version *v;
+	struct kv_node *node = e->node;
+	struct kv_version *v = e->version;
+	struct kv_version *drop = KV_LOAD_OWN(&v->older);
 
 	AEDB_ASSERT(node->gc_refs > 0);
 	node->gc_refs--;
-	v = KV_LOAD_OWN(&node->newest);
-	while (v && v->seq > horizon) {
-		newer = v;
-		v = KV_LOAD_OWN(&v->older);
-	}
-	if (v && (v->flags & KV_VERSION_TOMBSTONE)) {
-		/* Every snapshot >= horizon sees the key absent whether it
-		 * stops at the tombstone or at the end of the chain. */
-		drop = v;
-		if (newer)
-			KV_STORE_REL(&newer->older, NULL);
-		else
-			KV_STORE_REL(&node->newest, NULL);
-	} else if (v) {
-		drop = KV_LOAD_OWN(&v->older);
-		if (drop)
-			KV_STORE_REL(&v->older, NULL);
-	}
-	if (drop)
+	if (drop) {
+		KV_STORE_REL(&v->older, NULL);
 		kv_retire_chain(map, drop);
+	}
+	if ((v->flags & KV_VERSION_TOMBSTONE) && node->gc_refs == 0 &&
+	    KV_LOAD_OWN(&node->newest) == v) {
+		KV_STORE_REL(&node->newest, NULL);
+		kv_retire_chain(map, v);
+	}
 	if (!KV_LOAD_OWN(&node->newest) && node->gc_refs == 0)
 		kv_unlink(map, node);
 }
@@ -550,11 +551,11 @@ uint32_t kvmap_gc(struct kvmap *map, uint64_t horizon, uint32_t budget)
 	while (done < budget && map->gcq_head != map->gcq_tail) {
 		struct kv_gc_entry e = map->gcq[map->gcq_head & (map->gcq_cap - 1)];
 
-		if (e.seq > horizon)
+		if (e.version->seq > horizon)
 			break;
 		map->gcq_head++;
 		done++;
-		kv_gc_node(map, e.node, horizon);
+		kv_gc_entry(map, &e);
 	}
 	if (done)
 		kv_stat_sub(&map->env->stats->gc_backlog, done);

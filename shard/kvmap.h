@@ -18,10 +18,11 @@
  * understands it.
  *
  * Garbage collection: when a version supersedes an older one (or a delete
- * writes a tombstone), the map queues (node, seq). kvmap_gc(horizon) then
- * drops every version no reader at a snapshot >= horizon can see, and unlinks
- * keys whose newest visible version at the horizon is a tombstone with nothing
- * newer. Freed memory goes back to the pool after an epoch grace period
+ * writes a tombstone), the map queues (node, that version). kvmap_gc(horizon)
+ * takes entries in seq order while their version is at or below the horizon
+ * and drops everything older than it: O(1) per entry however long the chain
+ * (hot keys). A tombstone that is still the newest version, with no later
+ * entry for its key, goes with the key's node. Freed memory goes back to the pool after an epoch grace period
  * (ck_epoch_call on the writer's record; the writer runs ck_epoch_poll).
  */
 #ifndef AEDB_SHARD_KVMAP_H

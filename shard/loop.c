@@ -38,11 +38,9 @@ int shard_init(struct shard *s, struct aedb *db, uint32_t id)
 	s->wal.fd = s->wal.dirfd = -1;
 	s->db = db;
 	s->id = id;
-	s->inbox_buf = calloc(n, sizeof(*s->inbox_buf));
 	s->round = calloc(db->cfg.batch_max, sizeof(*s->round));
-	if (!s->inbox_buf || !s->round)
+	if (!s->round || shard_inbox_init(&s->inbox, n) < 0)
 		return -ENOMEM;
-	ck_ring_init(&s->inbox, n);
 	rc = io_shard_init(&s->io, SHARD_IO_ENTRIES);
 	if (rc < 0)
 		return rc;
@@ -65,10 +63,9 @@ void shard_destroy(struct shard *s)
 	io_shard_exit(&s->io);
 	wal_log_close(&s->wal);
 	wal_batch_free(&s->batch);
-	free(s->inbox_buf);
+	shard_inbox_fini(&s->inbox);
 	free(s->round);
 	free(s->ddl.victims);
-	s->inbox_buf = NULL;
 	s->round = NULL;
 }
 
@@ -84,8 +81,7 @@ void shard_wake_any(struct shard *s)
 
 int shard_enqueue_mpsc(struct shard *s, struct req *r)
 {
-	CORE_TSAN_RELEASE(r);
-	if (!ck_ring_enqueue_mpsc(&s->inbox, s->inbox_buf, r))
+	if (!shard_inbox_push_mpsc(&s->inbox, r))
 		return -AEDB_EBUSY;
 	shard_wake_any(s);
 	return 0;
@@ -116,12 +112,9 @@ static uint32_t shard_drain_inbox(struct shard *s)
 {
 	uint32_t max = s->db->cfg.batch_max, n = 0, got = 0;
 	int stopping = __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE);
-	void *p;
+	struct req *r;
 
-	while (got < max && ck_ring_dequeue_mpsc(&s->inbox, s->inbox_buf, &p)) {
-		struct req *r = p;
-
-		CORE_TSAN_ACQUIRE(r);
+	while (got < max && shard_inbox_pop(&s->inbox, &r)) {
 		got++;
 		if (stopping) {
 			r->cqe_flags |= AEDB_CQE_F_CLOSED;
@@ -173,7 +166,7 @@ static uint32_t shard_poll_once(struct shard *s, uint64_t now)
 	work += shard_drain_inbox(s);
 	shard_wal_kick(s, now);
 	ring_mesh_flush(s->db->mesh, s->id);
-	shard_gc_tick(s, now);
+	work += shard_gc_tick(s, now);
 	return work;
 }
 
@@ -181,7 +174,7 @@ static int shard_has_work(struct shard *s)
 {
 	struct aedb *db = s->db;
 
-	if (ck_ring_size(&s->inbox) > 0)
+	if (shard_inbox_ready(&s->inbox))
 		return 1;
 	for (uint32_t src = 0; src < db->nshards; src++) {
 		if (src != s->id && ring_mesh_pending(db->mesh, src, s->id))
@@ -224,7 +217,7 @@ static void shard_sleep(struct shard *s, uint64_t now)
 static int shard_idle_now(struct shard *s)
 {
 	return !s->vis_head && !s->dur_head && !s->ddl.active && !s->ddl.queue_head &&
-	       ck_ring_size(&s->inbox) == 0 && (s->wal.error || wal_log_idle(&s->wal));
+	       !shard_inbox_ready(&s->inbox) && (s->wal.error || wal_log_idle(&s->wal));
 }
 
 static void shard_pin(struct shard *s)

@@ -9,12 +9,12 @@
 #define AEDB_SHARD_SHARD_H
 
 #include <ck_epoch.h>
-#include <ck_ring.h>
 #include <pthread.h>
 #include <stdint.h>
 
 #include "core/pool.h"
 #include "io/uring.h"
+#include "ring/mpsc.h"
 #include "ring/req.h"
 #include "shard/kvmap.h"
 #include "ring/ring_msg.h"
@@ -26,6 +26,8 @@ struct cat_scope;
 struct catalog;
 
 #define SHARD_GC_SAMPLES 64
+
+RING_MPSC_DEFINE(shard_inbox, struct req *)
 
 /* Shard 0's DDL coordinator state: one DDL in progress at a time. */
 struct ddl_state {
@@ -44,8 +46,7 @@ struct shard {
 	pthread_t thread;
 	int started;
 
-	ck_ring_t inbox;                 /* struct req * from clients (MPSC) */
-	ck_ring_buffer_t *inbox_buf;
+	struct shard_inbox inbox;        /* requests from clients (MPSC) */
 	uint32_t sleeping;               /* atomic: about to sleep / asleep */
 	uint32_t stop;                   /* atomic: refuse new work, finish the rest */
 	uint32_t quiesced;               /* atomic: stopping and nothing left */
@@ -67,6 +68,7 @@ struct shard {
 	uint64_t gc_safe;                /* horizon that is safe to collect to */
 	uint64_t gc_pending;             /* floor waiting for its grace period */
 	int gc_waiting;                  /* gc_entry is queued on the epoch */
+	int gc_more;                     /* the last collection hit its budget */
 	ck_epoch_entry_t gc_entry;
 	struct { uint64_t t_ns, v; } samples[SHARD_GC_SAMPLES];
 	uint32_t nsamples;
@@ -107,8 +109,9 @@ void shard_finish(struct shard *s, struct req *r, uint64_t v);
 void shard_wake_vis_waiters(struct shard *s);
 /* Complete VISIBLE requests whose seq is now visible. Returns count. */
 uint32_t shard_complete_visible(struct shard *s);
-/* Collect garbage if the GC tick is due. */
-void shard_gc_tick(struct shard *s, uint64_t now_ns);
+/* Move the GC floor when the tick is due; collect a bounded batch while a
+ * backlog is due. Returns GC entries processed. */
+uint32_t shard_gc_tick(struct shard *s, uint64_t now_ns);
 /* Retire this shard's partitions of @scope (drop). */
 void shard_retire_scope(struct shard *s, struct cat_scope *scope);
 

@@ -137,7 +137,7 @@ static int wal_rotate(struct wal_log *log, uint64_t first_seq, size_t need)
 	log->fd = fd;
 	log->seg_alloc = alloc;
 	log->off = log->written = log->synced = WAL_SEG_HDR_BYTES;
-	log->segments++;
+	__atomic_store_n(&log->segments, log->segments + 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -239,9 +239,11 @@ int wal_log_kick(struct wal_log *log, struct io_uring *ring, int want_sync, uint
 static void wal_write_done(struct wal_log *log)
 {
 	log->written += log->busy.len;
-	log->bytes_written += log->busy.len;
+	/* Stats are read by aedb_stats() from other threads. */
+	__atomic_store_n(&log->bytes_written, log->bytes_written + log->busy.len,
+			 __ATOMIC_RELAXED);
 	log->bytes_since_sync += log->busy.len;
-	log->frames_written++;
+	__atomic_store_n(&log->frames_written, log->frames_written + 1, __ATOMIC_RELAXED);
 	if (log->busy_has_sync)
 		return; /* durable once the linked fsync completes */
 	if (!log->unsynced_lo)

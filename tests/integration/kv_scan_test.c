@@ -52,7 +52,8 @@ static struct t_model t_model_make(uint32_t n, uint64_t *rng)
 		for (uint32_t i = 0; i < e->key_len; i++) {
 			uint64_t r = t_rand(rng);
 
-			e->key[i] = (r & 3) ? t_alpha[(r >> 8) % sizeof(t_alpha)] : (uint8_t)(r >> 16);
+			e->key[i] = (r & 3) ? t_alpha[(r >> 8) % sizeof(t_alpha)]
+					    : (uint8_t)(r >> 16);
 		}
 		got++;
 		if (got == n) {
@@ -366,8 +367,8 @@ static void test_kv_scan_bytewise_order(void **state)
 		for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
 			t_sets(db, users[i], "v");
 		t_scan_keys(db, "user:", 5, want, 7);
-		t_scan_keys(db, "user:1", 6, (const char *const[]){ "user:1", "user:10", "user:100" },
-			    3);
+		t_scan_keys(db, "user:1", 6,
+			    (const char *const[]){ "user:1", "user:10", "user:100" }, 3);
 		t_scan_keys(db, "user:100", 8, (const char *const[]){ "user:100" }, 1);
 		t_scan_keys(db, "user:1000", 9, NULL, 0);
 		t_scan_keys(db, "zzz", 3, NULL, 0);
@@ -429,6 +430,31 @@ static int t_range(struct aedb *db, const char *s, uint32_t sk, const char *e, u
 	return rc;
 }
 
+/* The empty key as a bound, included and excluded (k10..k59 also present). */
+static void t_empty_key_bounds(struct aedb *db)
+{
+	struct aedb_kv_page *page = NULL;
+	struct aedb_kv_bound ei = { "", 0, AEDB_BOUND_INCLUDED };
+	struct aedb_kv_bound ee = { NULL, 0, AEDB_BOUND_EXCLUDED };
+
+	t_set(db, "", 0, "empty", 5);
+
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &ei, NULL, 100, NULL, AEDB_LATEST,
+				       &page), 51);
+	assert_int_equal(page->entries[0].key_len, 0);
+	aedb_kv_page_free(page);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &ee, NULL, 100, NULL, AEDB_LATEST,
+				       &page), 50);
+	assert_int_equal(page->entries[0].key_len, 3);
+	aedb_kv_page_free(page);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, NULL, &ei, 100, NULL, AEDB_LATEST,
+				       &page), 1);
+	aedb_kv_page_free(page);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, NULL, &ee, 100, NULL, AEDB_LATEST,
+				       &page), 0);
+	aedb_kv_page_free(page);
+}
+
 /* Included, excluded and unbounded ends on keys k10..k59. */
 static void test_kv_scan_range_bounds(void **state)
 {
@@ -483,24 +509,7 @@ static void test_kv_scan_range_bounds(void **state)
 		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, NULL, &s, 100, NULL, AEDB_LATEST,
 					       &page), 49);
 		aedb_kv_page_free(page);
-		/* the empty key as a bound */
-		t_set(db, "", 0, "empty", 5);
-		struct aedb_kv_bound ei = { "", 0, INC }, ee = { NULL, 0, EXC };
-
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &ei, NULL, 100, NULL, AEDB_LATEST,
-					       &page), 51);
-		assert_int_equal(page->entries[0].key_len, 0);
-		aedb_kv_page_free(page);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &ee, NULL, 100, NULL, AEDB_LATEST,
-					       &page), 50);
-		assert_int_equal(page->entries[0].key_len, 3);
-		aedb_kv_page_free(page);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, NULL, &ei, 100, NULL, AEDB_LATEST,
-					       &page), 1);
-		aedb_kv_page_free(page);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, NULL, &ee, 100, NULL, AEDB_LATEST,
-					       &page), 0);
-		aedb_kv_page_free(page);
+		t_empty_key_bounds(db);
 		t_close(db);
 	}
 }
@@ -509,95 +518,93 @@ static void test_kv_scan_range_bounds(void **state)
  * Pages after the first read the first page's snapshot: writes made between
  * pages (inserts, overwrites, deletes ahead of the cursor) are not seen.
  */
+/* Check @page's entries against the live entries of @snap_model from *@idx on. */
+static void t_expect_page_at(const struct aedb_kv_page *page, const struct t_model *snap_model,
+			     uint32_t *idx, uint64_t snap)
+{
+	assert_int_equal(page->snapshot_seq, snap);
+	for (uint32_t i = 0; i < page->count; i++) {
+		while (*idx < snap_model->n && !snap_model->e[*idx].live)
+			(*idx)++;
+		assert_true(*idx < snap_model->n);
+		t_expect_entry(&page->entries[i], &snap_model->e[*idx], snap);
+		(*idx)++;
+	}
+}
+
+/* Overwrite, delete and re-create keys from index @from on (and a few before). */
+static void t_churn_after(struct aedb *db, struct t_model *m, uint32_t from, uint64_t *rng)
+{
+	for (uint32_t i = 0; i < m->n; i++) {
+		uint64_t r = t_rand(rng) % 4;
+
+		if (i < from && r != 0)
+			continue;
+		if (r == 0 || (r == 2 && !m->e[i].live))
+			t_model_set(db, m, i, rng);
+		else if (r == 1 && m->e[i].live)
+			t_model_del(db, m, i);
+	}
+}
+
+/* With a cursor, the at of the call is overridden by the cursor's snapshot. */
+static void t_cursor_overrides_at(struct aedb *db, uint64_t snap)
+{
+	struct aedb_kv_page *p1 = NULL, *p2 = NULL;
+
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 10, NULL, AEDB_SEQ(snap), &p1),
+		    10);
+	assert_int_equal(p1->snapshot_seq, snap);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 10, &p1->cursor, AEDB_LATEST,
+					&p2), 10);
+	assert_int_equal(p2->snapshot_seq, snap);
+	aedb_kv_page_free(p2);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 10, &p1->cursor,
+					AEDB_SEQ(snap + 1), &p2), 10);
+	assert_int_equal(p2->snapshot_seq, snap);
+	aedb_kv_page_free(p2);
+	aedb_kv_page_free(p1);
+}
+
 static void test_kv_scan_cursor_stable_snapshot(void **state)
 {
 	uint64_t seed = t_seed(__func__);
+	struct t_query all = { .is_prefix = true };
 
 	(void)state;
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
 		uint64_t rng = seed + (uint64_t)si;
 		struct aedb *db = t_open_p(t_shard_counts[si], NULL);
 		struct t_model m = t_model_make(1500, &rng);
-		struct t_model snap_model;
+		struct t_model snap_model = { malloc(m.n * sizeof(*m.e)), m.n };
 		struct aedb_kv_page *page = NULL, *next = NULL;
-		uint32_t pos = 0, nlive = 0;
+		uint32_t pos, nlive = 0, idx = 0;
 		uint64_t snap;
 
 		t_model_load(db, &m, &rng);
-		snap_model.n = m.n;
-		snap_model.e = malloc(m.n * sizeof(*m.e));
 		memcpy(snap_model.e, m.e, m.n * sizeof(*m.e));
 		for (uint32_t i = 0; i < m.n; i++)
 			nlive += m.e[i].live;
-
 		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 100, NULL, AEDB_LATEST,
 						&page), 100);
 		snap = page->snapshot_seq;
 		assert_int_equal(page->truncated, 1);
-		/* the ordinal positions of the first page's entries in the model */
-		uint32_t idx = 0;
-
-		for (uint32_t i = 0; i < page->count; i++) {
-			while (!snap_model.e[idx].live)
-				idx++;
-			t_expect_entry(&page->entries[i], &snap_model.e[idx], snap);
-			idx++;
-		}
-		/* change keys after the cursor: overwrite, delete, insert (re-create a
-		 * key deleted before the snapshot), and some before it */
-		for (uint32_t i = 0; i < m.n; i++) {
-			uint64_t r = t_rand(&rng) % 4;
-
-			if (i < idx && r != 0)
-				continue;
-			if (r == 0 || (r == 2 && !m.e[i].live))
-				t_model_set(db, &m, i, &rng);
-			else if (r == 1 && m.e[i].live)
-				t_model_del(db, &m, i);
-		}
+		t_expect_page_at(page, &snap_model, &idx, snap);
+		/* writes after the first page: not seen through its cursor */
+		t_churn_after(db, &m, idx, &rng);
 		assert_true(aedb_visible_seq(db) > snap);
-		/* the rest through the cursor, at snap */
-		pos = page->count;
-		for (;;) {
-			int rc = aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 100, &page->cursor,
-						     AEDB_LATEST, &next);
-
-			assert_true(rc >= 0);
-			assert_int_equal(next->snapshot_seq, snap);
-			for (uint32_t i = 0; i < next->count; i++) {
-				while (!snap_model.e[idx].live)
-					idx++;
-				t_expect_entry(&next->entries[i], &snap_model.e[idx], snap);
-				idx++;
-			}
-			pos += next->count;
+		for (pos = page->count; page->truncated; pos += page->count) {
+			assert_true(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 100, &page->cursor,
+							AEDB_LATEST, &next) >= 0);
+			t_expect_page_at(next, &snap_model, &idx, snap);
 			aedb_kv_page_free(page);
 			page = next;
-			if (!page->truncated)
-				break;
 		}
 		aedb_kv_page_free(page);
 		assert_int_equal(pos, nlive);
-
 		/* a fresh scan sees the new state */
-		struct t_query all = { .is_prefix = true };
-
 		t_check_scan(db, &m, &all, 333, 10000, false);
-		/* with a cursor, the at of the call is overridden by the cursor's */
-		struct aedb_kv_page *p1 = NULL, *p2 = NULL;
-
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 10, NULL, AEDB_SEQ(snap),
-						&p1), 10);
-		assert_int_equal(p1->snapshot_seq, snap);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 10, &p1->cursor, AEDB_LATEST,
-						&p2), 10);
-		assert_int_equal(p2->snapshot_seq, snap);
-		aedb_kv_page_free(p2);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 10, &p1->cursor,
-						AEDB_SEQ(snap + 1), &p2), 10);
-		assert_int_equal(p2->snapshot_seq, snap);
-		aedb_kv_page_free(p2);
-		aedb_kv_page_free(p1);
+		t_cursor_overrides_at(db, snap);
 		free(snap_model.e);
 		free(m.e);
 		t_close(db);
@@ -668,18 +675,82 @@ static void test_kv_scan_limit_clamp_and_truncated(void **state)
 	}
 }
 
+/* Limit 0, NULL arguments, bad bound kinds and consistency modes. */
+static void t_scan_bad_args(struct aedb *db, uint64_t v)
+{
+	struct aedb_kv_page *page = NULL;
+	struct aedb_kv_bound s = { "a", 1, AEDB_BOUND_INCLUDED };
+	struct aedb_kv_bound e = { "m", 1, AEDB_BOUND_INCLUDED };
+	struct aedb_kv_bound badkind = { "a", 1, 3 };
+	struct aedb_kv_bound nullkey = { NULL, 1, AEDB_BOUND_INCLUDED };
+	struct aedb_at bad_mode = { 9, 0, 0 }, ckpt = { AEDB_AT_CHECKPOINT, 0, 0 };
+	const struct aedb_at L = AEDB_LATEST;
+
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 0, NULL, L, &page), -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 0, NULL, L, &page), -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_scan_prefix(NULL, T_P, T_S, "a", 1, 5, NULL, L, &page), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_prefix(db, NULL, T_S, "a", 1, 5, NULL, L, &page), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, NULL, "a", 1, 5, NULL, L, &page), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, L, NULL), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 1, 5, NULL, L, &page), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_range(NULL, T_P, T_S, &s, &e, 5, NULL, L, &page), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_range(db, NULL, T_S, &s, &e, 5, NULL, L, &page), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, NULL, &s, &e, 5, NULL, L, &page), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, NULL, L, NULL), -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &nullkey, &e, 5, NULL, L, &page),
+		    -AEDB_EMISUSE);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &badkind, &e, 5, NULL, L, &page),
+		    -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &badkind, 5, NULL, L, &page),
+		    -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, bad_mode, &page),
+		    -AEDB_EINVAL);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, ckpt, &page),
+		    -AEDB_ENOTSUP);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, AEDB_SEQ(v + 1000), &page),
+		    -AEDB_ESEQFUTURE);
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, NULL, AEDB_SEQ(v + 1000), &page),
+		    -AEDB_ESEQFUTURE);
+}
+
+/* Cursors that do not belong to the scan get -AEDB_ECURSOR. */
+static void t_scan_bad_cursors(struct aedb *db)
+{
+	struct aedb_kv_page *page = NULL, *first = NULL;
+	struct aedb_kv_bound s = { "a", 1, AEDB_BOUND_INCLUDED };
+	struct aedb_kv_bound e = { "m", 1, AEDB_BOUND_INCLUDED };
+	const struct aedb_at L = AEDB_LATEST;
+	struct aedb_kv_cursor forged;
+
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 1, NULL, L, &first), 1);
+	assert_int_equal(first->truncated, 1);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "b", 1, 5, &first->cursor, L, &page),
+		    -AEDB_ECURSOR);
+	forged = first->cursor;
+	forged.last_key = (const uint8_t *)"z1";
+	forged.last_key_len = 2;
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, &forged, L, &page),
+		    -AEDB_ECURSOR);
+	/* past the end of a range, and before its start */
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, &forged, L, &page),
+		    -AEDB_ECURSOR);
+	forged.last_key = (const uint8_t *)"0";
+	forged.last_key_len = 1;
+	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, &forged, L, &page),
+		    -AEDB_ECURSOR);
+	/* the genuine cursor still works */
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, &first->cursor, L, &page), 1);
+	assert_memory_equal(page->entries[0].key, "a2", 2);
+	assert_int_equal(page->truncated, 0);
+	aedb_kv_page_free(page);
+	aedb_kv_page_free(first);
+}
+
 static void test_kv_scan_bad_arguments(void **state)
 {
 	(void)state;
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
 		struct aedb *db = t_open_p(t_shard_counts[si], NULL);
-		struct aedb_kv_page *page = NULL, *first = NULL;
-		struct aedb_kv_bound s = { "a", 1, AEDB_BOUND_INCLUDED };
-		struct aedb_kv_bound e = { "m", 1, AEDB_BOUND_INCLUDED };
-		struct aedb_kv_bound badkind = { "a", 1, 3 };
-		struct aedb_kv_bound nullkey = { NULL, 1, AEDB_BOUND_INCLUDED };
-		struct aedb_at bad_mode = { 9, 0, 0 };
-		struct aedb_at ckpt = { AEDB_AT_CHECKPOINT, 0, 0 };
 		uint64_t v;
 
 		t_sets(db, "a1", "v");
@@ -687,73 +758,8 @@ static void test_kv_scan_bad_arguments(void **state)
 		t_sets(db, "b1", "v");
 		t_sets(db, "z1", "v");
 		v = aedb_visible_seq(db);
-
-		/* limit 0 */
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 0, NULL, AEDB_LATEST, &page),
-			    -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 0, NULL, AEDB_LATEST, &page),
-			    -AEDB_EINVAL);
-		/* NULL handle, names, out, prefix with a length */
-		t_assert_rc(aedb_kv_scan_prefix(NULL, T_P, T_S, "a", 1, 5, NULL, AEDB_LATEST, &page),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_prefix(db, NULL, T_S, "a", 1, 5, NULL, AEDB_LATEST, &page),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, NULL, "a", 1, 5, NULL, AEDB_LATEST, &page),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, AEDB_LATEST, NULL),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 1, 5, NULL, AEDB_LATEST, &page),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_range(NULL, T_P, T_S, &s, &e, 5, NULL, AEDB_LATEST, &page),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_range(db, NULL, T_S, &s, &e, 5, NULL, AEDB_LATEST, &page),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, NULL, &s, &e, 5, NULL, AEDB_LATEST, &page),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, NULL, AEDB_LATEST, NULL),
-			    -AEDB_EMISUSE);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &nullkey, &e, 5, NULL, AEDB_LATEST,
-					       &page), -AEDB_EMISUSE);
-		/* bad bound kind, consistency */
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &badkind, &e, 5, NULL, AEDB_LATEST,
-					       &page), -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &badkind, 5, NULL, AEDB_LATEST,
-					       &page), -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, bad_mode, &page),
-			    -AEDB_EINVAL);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, ckpt, &page),
-			    -AEDB_ENOTSUP);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, AEDB_SEQ(v + 1000),
-						&page), -AEDB_ESEQFUTURE);
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, NULL, AEDB_SEQ(v + 1000),
-					       &page), -AEDB_ESEQFUTURE);
-
-		/* cursors that do not belong to the scan */
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 1, NULL, AEDB_LATEST, &first),
-			    1);
-		assert_int_equal(first->truncated, 1);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "b", 1, 5, &first->cursor,
-						AEDB_LATEST, &page), -AEDB_ECURSOR);
-		struct aedb_kv_cursor forged = first->cursor;
-
-		forged.last_key = (const uint8_t *)"z1";
-		forged.last_key_len = 2;
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, &forged, AEDB_LATEST,
-						&page), -AEDB_ECURSOR);
-		/* past the end of a range, and before its start */
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, &forged, AEDB_LATEST, &page),
-			    -AEDB_ECURSOR);
-		forged.last_key = (const uint8_t *)"0";
-		forged.last_key_len = 1;
-		t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, &forged, AEDB_LATEST, &page),
-			    -AEDB_ECURSOR);
-		/* the genuine cursor still works */
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, &first->cursor, AEDB_LATEST,
-						&page), 1);
-		assert_memory_equal(page->entries[0].key, "a2", 2);
-		assert_int_equal(page->truncated, 0);
-		aedb_kv_page_free(page);
-		aedb_kv_page_free(first);
+		t_scan_bad_args(db, v);
+		t_scan_bad_cursors(db);
 		/* nothing was written by any of it */
 		assert_int_equal(aedb_visible_seq(db), v);
 		t_close(db);

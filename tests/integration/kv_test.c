@@ -505,6 +505,41 @@ struct t_mentry {
 	uint64_t created;
 };
 
+/* Key @k of the model: 1..5 bytes, first byte k, others spread over 0..255. */
+static uint32_t t_model_key(uint32_t k, uint8_t *key)
+{
+	uint32_t klen = 1 + k % 5;
+
+	for (uint32_t b = 0; b < klen; b++)
+		key[b] = (uint8_t)(k * 37 + b * 101);
+	key[0] = (uint8_t)k;
+	return klen;
+}
+
+/* Every model key reads as the model says, created_seq included. */
+static void t_model_check_all(struct aedb *db, const struct t_mentry *model, uint32_t nkeys)
+{
+	uint8_t key[8];
+
+	for (uint32_t k = 0; k < nkeys; k++) {
+		struct aedb_kv_item *item = NULL;
+		uint32_t klen = t_model_key(k, key);
+		int rc = aedb_kv_get(db, T_P, T_S, key, klen, AEDB_LATEST, &item);
+
+		if (!model[k].live) {
+			t_assert_rc(rc, -AEDB_ENOTFOUND);
+			continue;
+		}
+		t_assert_rc(rc, 0);
+		assert_int_equal(item->entry.val_len, model[k].val_len);
+		if (model[k].val_len)
+			assert_memory_equal(item->entry.val, model[k].val, model[k].val_len);
+		assert_int_equal(item->entry.version, model[k].version);
+		assert_int_equal(item->entry.created_seq, model[k].created);
+		aedb_kv_item_free(item);
+	}
+}
+
 static void test_kv_random_model(void **state)
 {
 	enum { NKEYS = 200, NOPS = 2500 };
@@ -521,15 +556,10 @@ static void test_kv_random_model(void **state)
 		for (int op = 0; op < NOPS; op++) {
 			uint32_t k = (uint32_t)(t_rand(&rng) % NKEYS);
 			uint32_t what = (uint32_t)(t_rand(&rng) % 10);
+			uint32_t klen = t_model_key(k, key);
 			struct t_mentry *m = &model[k];
 			uint64_t seq;
 
-			/* keys of 1..5 bytes incl. 0x00 and 0xff bytes */
-			uint32_t klen = 1 + k % 5;
-
-			for (uint32_t b = 0; b < klen; b++)
-				key[b] = (uint8_t)(k * 37 + b * 101);
-			key[0] = (uint8_t)k;
 			if (what < 5) {
 				uint8_t val[24];
 				uint32_t vlen = (uint32_t)(t_rand(&rng) % sizeof(val));
@@ -554,28 +584,7 @@ static void test_kv_random_model(void **state)
 			assert_true(seq > last);
 			last = seq;
 		}
-		/* final full check, including created_seq */
-		for (uint32_t k = 0; k < NKEYS; k++) {
-			struct aedb_kv_item *item = NULL;
-			uint32_t klen = 1 + k % 5;
-			int rc;
-
-			for (uint32_t b = 0; b < klen; b++)
-				key[b] = (uint8_t)(k * 37 + b * 101);
-			key[0] = (uint8_t)k;
-			rc = aedb_kv_get(db, T_P, T_S, key, klen, AEDB_LATEST, &item);
-			if (!model[k].live) {
-				t_assert_rc(rc, -AEDB_ENOTFOUND);
-				continue;
-			}
-			t_assert_rc(rc, 0);
-			assert_int_equal(item->entry.val_len, model[k].val_len);
-			if (model[k].val_len)
-				assert_memory_equal(item->entry.val, model[k].val, model[k].val_len);
-			assert_int_equal(item->entry.version, model[k].version);
-			assert_int_equal(item->entry.created_seq, model[k].created);
-			aedb_kv_item_free(item);
-		}
+		t_model_check_all(db, model, NKEYS);
 		free(model);
 		t_close(db);
 	}

@@ -157,23 +157,29 @@ static void test_namespace_list_sorted(void **state)
 	t_close(db);
 }
 
+/* Scope calls on a project that does not exist. */
+static void t_scope_no_project(struct aedb *db)
+{
+	struct aedb_names *names = NULL;
+	uint32_t id;
+
+	t_assert_rc(aedb_create_scope(db, "p", "s1"), -AEDB_ENOPROJECT);
+	t_assert_rc(aedb_drop_scope(db, "p", "s1"), -AEDB_ENOPROJECT);
+	t_assert_rc(aedb_list_scopes(db, "p", &names), -AEDB_ENOPROJECT);
+	t_assert_rc(aedb_scope_exists(db, "p", "s1"), 0);
+	t_assert_rc(aedb_scope_exists(db, "p", "app"), 0);
+	t_assert_rc(aedb_scope_id(db, "p", "app", &id), -AEDB_ENOPROJECT);
+}
+
 static void test_namespace_scope_lifecycle(void **state)
 {
 	(void)state;
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
 		struct aedb *db = t_open(t_shard_counts[si], NULL);
-		struct aedb_names *names = NULL;
 		uint32_t id_app, id_app2, id_s1, id_s1b, id_q, id;
 		uint64_t v;
 
-		/* no project */
-		t_assert_rc(aedb_create_scope(db, "p", "s1"), -AEDB_ENOPROJECT);
-		t_assert_rc(aedb_drop_scope(db, "p", "s1"), -AEDB_ENOPROJECT);
-		t_assert_rc(aedb_list_scopes(db, "p", &names), -AEDB_ENOPROJECT);
-		t_assert_rc(aedb_scope_exists(db, "p", "s1"), 0);
-		t_assert_rc(aedb_scope_exists(db, "p", "app"), 0);
-		t_assert_rc(aedb_scope_id(db, "p", "app", &id), -AEDB_ENOPROJECT);
-
+		t_scope_no_project(db);
 		t_assert_rc(aedb_create_project(db, "p"), 1);
 		t_assert_rc(aedb_create_project(db, "q"), 1);
 		t_assert_rc(aedb_scope_id(db, "p", "s1", &id), -AEDB_ENOSCOPE);
@@ -201,8 +207,7 @@ static void test_namespace_scope_lifecycle(void **state)
 		assert_int_equal(id_app, id_app2);
 
 		/* data, then drop the scope */
-		t_assert_rc(aedb_kv_set(db, "p", "s1", "k", 1, "v1", 2, AEDB_FINALITY_VISIBLE, NULL),
-			    0);
+		t_assert_rc(aedb_kv_set(db, "p", "s1", "k", 1, "v1", 2, 0, NULL), 0);
 		v = aedb_visible_seq(db);
 		t_assert_rc(aedb_drop_scope(db, "p", "s1"), 1);
 		assert_true(aedb_visible_seq(db) > v);
@@ -222,7 +227,8 @@ static void test_namespace_scope_lifecycle(void **state)
 		assert_int_not_equal(id_s1b, id_s1);
 		assert_int_not_equal(id_s1b, id_app);
 		assert_int_not_equal(id_s1b, id_q);
-		t_assert_rc(aedb_kv_get(db, "p", "s1", "k", 1, AEDB_LATEST, &item), -AEDB_ENOTFOUND);
+		t_assert_rc(aedb_kv_get(db, "p", "s1", "k", 1, AEDB_LATEST, &item),
+			    -AEDB_ENOTFOUND);
 		struct aedb_kv_page *page = NULL;
 
 		t_assert_rc(aedb_kv_scan_prefix(db, "p", "s1", NULL, 0, 100, NULL, AEDB_LATEST,
@@ -278,31 +284,36 @@ static int t_sqe_get(struct aedb *db, uint32_t ns, const char *key, char *buf, u
 	return res;
 }
 
-static void test_namespace_drop_project_cascades(void **state)
+/* Project "p" with scopes app, s1, s2 of 64 keys each; their ids in @ids. */
+static void t_fill_project(struct aedb *db, const char *const scopes[3], uint32_t ids[3])
 {
 	char key[32], val[32];
 
+	t_assert_rc(aedb_create_project(db, "p"), 1);
+	t_assert_rc(aedb_create_scope(db, "p", "s1"), 1);
+	t_assert_rc(aedb_create_scope(db, "p", "s2"), 1);
+	for (int s = 0; s < 3; s++) {
+		t_assert_rc(aedb_scope_id(db, "p", scopes[s], &ids[s]), 0);
+		for (int i = 0; i < 64; i++) {
+			snprintf(key, sizeof(key), "k%03d", i);
+			snprintf(val, sizeof(val), "%s-%d", scopes[s], i);
+			t_assert_rc(aedb_kv_set(db, "p", scopes[s], key, strlen(key), val,
+						strlen(val), AEDB_FINALITY_VISIBLE, NULL), 0);
+		}
+	}
+}
+
+static void test_namespace_drop_project_cascades(void **state)
+{
 	(void)state;
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
 		struct aedb *db = t_open(t_shard_counts[si], NULL);
-		const char *scopes[] = { "app", "s1", "s2" };
+		static const char *const scopes[] = { "app", "s1", "s2" };
 		uint32_t old_ids[3], new_id;
 		char buf[32];
 
-		t_assert_rc(aedb_create_project(db, "p"), 1);
 		t_assert_rc(aedb_create_project(db, "keep"), 1);
-		t_assert_rc(aedb_create_scope(db, "p", "s1"), 1);
-		t_assert_rc(aedb_create_scope(db, "p", "s2"), 1);
-		for (int s = 0; s < 3; s++) {
-			t_assert_rc(aedb_scope_id(db, "p", scopes[s], &old_ids[s]), 0);
-			for (int i = 0; i < 64; i++) {
-				snprintf(key, sizeof(key), "k%03d", i);
-				snprintf(val, sizeof(val), "%s-%d", scopes[s], i);
-				t_assert_rc(aedb_kv_set(db, "p", scopes[s], key, strlen(key), val,
-							strlen(val), AEDB_FINALITY_VISIBLE, NULL),
-					    0);
-			}
-		}
+		t_fill_project(db, scopes, old_ids);
 		t_assert_rc(aedb_kv_set(db, "keep", "app", "k000", 4, "kept", 4,
 					AEDB_FINALITY_VISIBLE, NULL), 0);
 		t_assert_rc(t_sqe_get(db, old_ids[1], "k001", buf, sizeof(buf)), 4); /* "s1-1" */
@@ -525,6 +536,26 @@ static const char *const t_bad_names[] = {
 	"\xff", "\x7f", "a\tb", "a\nb", "a*", "a@b", "a+b", "(a)", "\xc3\xa9t\xc3\xa9", NULL,
 };
 
+/* Names at the edges of the rules that must work. */
+static void t_good_names(struct aedb *db)
+{
+	struct aedb_kv_item *item = NULL;
+
+	/* 128 bytes is fine for projects and scopes, KV included */
+	t_assert_rc(aedb_create_project(db, t_name128), 1);
+	t_assert_rc(aedb_create_scope(db, t_name128, t_name128), 1);
+	t_assert_rc(aedb_kv_set(db, t_name128, t_name128, "k", 1, "v", 1, 0, NULL), 0);
+	t_assert_rc(aedb_kv_get(db, t_name128, t_name128, "k", 1, AEDB_LATEST, &item), 0);
+	aedb_kv_item_free(item);
+	/* every allowed character class */
+	t_assert_rc(aedb_create_project(db, "AZaz09_-"), 1);
+	t_assert_rc(aedb_create_scope(db, "AZaz09_-", "-_90zaZA"), 1);
+	t_assert_rc(aedb_project_exists(db, "AZaz09_-"), 1);
+	/* names are case-sensitive */
+	t_assert_rc(aedb_project_exists(db, "azaz09_-"), 0);
+	t_assert_rc(aedb_create_project(db, "P"), 1);
+}
+
 static void test_namespace_bad_names_rejected(void **state)
 {
 	struct aedb *db = t_open(2, NULL);
@@ -581,21 +612,7 @@ static void test_namespace_bad_names_rejected(void **state)
 	assert_int_equal(item->entry.val_len, 2);
 	assert_memory_equal(item->entry.val, "v0", 2);
 	aedb_kv_item_free(item);
-
-	/* 128 bytes is fine for projects and scopes, KV included */
-	t_assert_rc(aedb_create_project(db, t_name128), 1);
-	t_assert_rc(aedb_create_scope(db, t_name128, t_name128), 1);
-	t_assert_rc(aedb_kv_set(db, t_name128, t_name128, "k", 1, "v", 1, AEDB_FINALITY_VISIBLE,
-				NULL), 0);
-	t_assert_rc(aedb_kv_get(db, t_name128, t_name128, "k", 1, AEDB_LATEST, &item), 0);
-	aedb_kv_item_free(item);
-	/* every allowed character class */
-	t_assert_rc(aedb_create_project(db, "AZaz09_-"), 1);
-	t_assert_rc(aedb_create_scope(db, "AZaz09_-", "-_90zaZA"), 1);
-	t_assert_rc(aedb_project_exists(db, "AZaz09_-"), 1);
-	/* names are case-sensitive */
-	t_assert_rc(aedb_project_exists(db, "azaz09_-"), 0);
-	t_assert_rc(aedb_create_project(db, "P"), 1);
+	t_good_names(db);
 	free(long_name);
 	t_close(db);
 }
@@ -694,7 +711,8 @@ static void test_namespace_concurrent_create(void **state)
 
 			for (int i = 0; i < N; i++) {
 				r[i] = (struct t_race){ db, round ? distinct[i] : "same", -1 };
-				assert_int_equal(pthread_create(&th[i], NULL, t_race_create, &r[i]), 0);
+				assert_int_equal(pthread_create(&th[i], NULL, t_race_create, &r[i]),
+						 0);
 			}
 			for (int i = 0; i < N; i++) {
 				pthread_join(th[i], NULL);

@@ -10,6 +10,76 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Point reads of 8 keys x 5 versions (and a delete) at every interesting seq. */
+static void t_at_seq_points(struct aedb *db, uint64_t seq[5][8], uint64_t before,
+			    uint64_t del_seq)
+{
+	char key[16], val[16];
+
+	/* before the first write: absent */
+	t_expect(db, "key0", 4, NULL, 0, 0, AEDB_SEQ(before));
+	for (int r = 0; r < 5; r++)
+		for (int k = 0; k < 8; k++) {
+			uint64_t next = r < 4 ? seq[r + 1][k] : del_seq;
+
+			snprintf(key, sizeof(key), "key%d", k);
+			snprintf(val, sizeof(val), "r%d-k%d", r, k);
+			/* exactly at the write, and just before the next one */
+			t_expect(db, key, 4, val, strlen(val), seq[r][k], AEDB_SEQ(seq[r][k]));
+			t_expect(db, key, 4, val, strlen(val), seq[r][k], AEDB_SEQ(next - 1));
+		}
+	/* key3 is gone from del_seq on, still there before */
+	t_expect(db, "key3", 4, NULL, 0, 0, AEDB_SEQ(del_seq));
+	t_expect(db, "key3", 4, NULL, 0, 0, AEDB_LATEST);
+	t_expect(db, "key3", 4, "r4-k3", 5, seq[4][3], AEDB_SEQ(del_seq - 1));
+}
+
+/* Scans at old seqs; AT_LATEST bracketed by V; V + 1 is the future. */
+static void t_at_seq_scans_latest(struct aedb *db, uint64_t seq[5][8], uint64_t before)
+{
+	struct aedb_kv_page *page = NULL;
+	struct aedb_kv_item *item = NULL;
+	struct aedb_kv_batch *batch = NULL;
+	struct aedb_key keys[1] = { { "key0", 4 } };
+	uint64_t s = seq[2][5]; /* round 2 done up to key5 */
+	char val[16];
+
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "key", 3, 100, NULL, AEDB_SEQ(s), &page),
+		    8);
+	assert_int_equal(page->snapshot_seq, s);
+	for (int k = 0; k < 8; k++) {
+		int r = k <= 5 ? 2 : 1;
+
+		snprintf(val, sizeof(val), "r%d-k%d", r, k);
+		assert_int_equal(page->entries[k].version, seq[r][k]);
+		assert_memory_equal(page->entries[k].val, val, strlen(val));
+	}
+	aedb_kv_page_free(page);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "key", 3, 100, NULL, AEDB_SEQ(before),
+					&page), 0);
+	assert_int_equal(page->snapshot_seq, before);
+	aedb_kv_page_free(page);
+	for (int i = 0; i < 10; i++) {
+		uint64_t v0 = aedb_visible_seq(db), v1;
+
+		t_assert_rc(aedb_kv_get(db, T_P, T_S, "key0", 4, AEDB_LATEST, &item), 0);
+		v1 = aedb_visible_seq(db);
+		assert_true(item->snapshot_seq >= v0 && item->snapshot_seq <= v1);
+		aedb_kv_item_free(item);
+	}
+	uint64_t v = aedb_visible_seq(db);
+
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "key0", 4, AEDB_SEQ(v), &item), 0);
+	assert_int_equal(item->snapshot_seq, v);
+	aedb_kv_item_free(item);
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "key0", 4, AEDB_SEQ(v + 1), &item),
+		    -AEDB_ESEQFUTURE);
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 1, NULL, AEDB_SEQ(v + 1), &page),
+		    -AEDB_ESEQFUTURE);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 1, AEDB_SEQ(v + 1), &batch),
+		    -AEDB_ESEQFUTURE);
+}
+
 static void test_snapshot_at_seq_reads_old_values(void **state)
 {
 	char key[16], val[16];
@@ -20,80 +90,16 @@ static void test_snapshot_at_seq_reads_old_values(void **state)
 		uint64_t seq[5][8];
 		uint64_t before = aedb_visible_seq(db), del_seq;
 
-		/* 8 keys (spread over shards) x 5 versions each */
+		/* 8 keys (spread over shards) x 5 versions each, then key3 deleted */
 		for (int r = 0; r < 5; r++)
 			for (int k = 0; k < 8; k++) {
 				snprintf(key, sizeof(key), "key%d", k);
 				snprintf(val, sizeof(val), "r%d-k%d", r, k);
 				seq[r][k] = t_sets(db, key, val);
 			}
-		snprintf(key, sizeof(key), "key%d", 3);
-		del_seq = t_del(db, key, 4);
-
-		/* before the first write: absent */
-		t_expect(db, "key0", 4, NULL, 0, 0, AEDB_SEQ(before));
-		for (int r = 0; r < 5; r++)
-			for (int k = 0; k < 8; k++) {
-				snprintf(key, sizeof(key), "key%d", k);
-				snprintf(val, sizeof(val), "r%d-k%d", r, k);
-				/* exactly at the write */
-				t_expect(db, key, 4, val, strlen(val), seq[r][k], AEDB_SEQ(seq[r][k]));
-				/* just before the next write of this key */
-				uint64_t next = r < 4 ? seq[r + 1][k] : del_seq;
-
-				t_expect(db, key, 4, val, strlen(val), seq[r][k], AEDB_SEQ(next - 1));
-			}
-		/* key3 is gone from del_seq on, still there before */
-		t_expect(db, "key3", 4, NULL, 0, 0, AEDB_SEQ(del_seq));
-		t_expect(db, "key3", 4, NULL, 0, 0, AEDB_LATEST);
-		t_expect(db, "key3", 4, "r4-k3", 5, seq[4][3], AEDB_SEQ(del_seq - 1));
-
-		/* scans and get-many at an old seq */
-		struct aedb_kv_page *page = NULL;
-		uint64_t s = seq[2][5]; /* round 2 done up to key5 */
-
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "key", 3, 100, NULL, AEDB_SEQ(s),
-						&page), 8);
-		assert_int_equal(page->snapshot_seq, s);
-		for (int k = 0; k < 8; k++) {
-			int r = k <= 5 ? 2 : 1;
-
-			snprintf(val, sizeof(val), "r%d-k%d", r, k);
-			assert_int_equal(page->entries[k].version, seq[r][k]);
-			assert_memory_equal(page->entries[k].val, val, strlen(val));
-		}
-		aedb_kv_page_free(page);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "key", 3, 100, NULL, AEDB_SEQ(before),
-						&page), 0);
-		assert_int_equal(page->snapshot_seq, before);
-		aedb_kv_page_free(page);
-
-		/* AT_LATEST: V before <= snapshot <= V after, and every version <= it */
-		for (int i = 0; i < 10; i++) {
-			struct aedb_kv_item *item = NULL;
-			uint64_t v0 = aedb_visible_seq(db), v1;
-
-			t_assert_rc(aedb_kv_get(db, T_P, T_S, "key0", 4, AEDB_LATEST, &item), 0);
-			v1 = aedb_visible_seq(db);
-			assert_true(item->snapshot_seq >= v0 && item->snapshot_seq <= v1);
-			aedb_kv_item_free(item);
-		}
-		/* AT_SEQ(V) works, V + 1 is the future */
-		uint64_t v = aedb_visible_seq(db);
-		struct aedb_kv_item *item = NULL;
-
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, "key0", 4, AEDB_SEQ(v), &item), 0);
-		assert_int_equal(item->snapshot_seq, v);
-		aedb_kv_item_free(item);
-		t_assert_rc(aedb_kv_get(db, T_P, T_S, "key0", 4, AEDB_SEQ(v + 1), &item),
-			    -AEDB_ESEQFUTURE);
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 1, NULL, AEDB_SEQ(v + 1),
-						&page), -AEDB_ESEQFUTURE);
-		struct aedb_key keys[1] = { { "key0", 4 } };
-		struct aedb_kv_batch *batch = NULL;
-
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 1, AEDB_SEQ(v + 1), &batch),
-			    -AEDB_ESEQFUTURE);
+		del_seq = t_del(db, "key3", 4);
+		t_at_seq_points(db, seq, before, del_seq);
+		t_at_seq_scans_latest(db, seq, before);
 		t_close(db);
 	}
 }
@@ -123,6 +129,74 @@ static bool t_versions_bounded(struct aedb *db, uint64_t max)
 	return st.versions_live <= max;
 }
 
+#define T_GKEYS 50
+#define T_GROUNDS 20
+#define T_GRETAIN 8
+
+/* The oldest seq expires for every kind of read, and GC bounds versions_live. */
+static void t_gc_expired(struct aedb *db, uint64_t first, uint64_t v)
+{
+	struct aedb_kv_page *page = NULL;
+	struct aedb_kv_batch *batch = NULL;
+	struct aedb_key keys[1] = { { "g00", 3 } };
+	const uint64_t bound = T_GKEYS + 2 * T_GRETAIN;
+	struct aedb_stats st;
+	bool ok;
+
+	T_WAIT_UNTIL(10000, ok, t_get_rc(db, "g00", AEDB_SEQ(first)) == -AEDB_ESEQGC);
+	if (!ok)
+		fail_msg("AT_SEQ(%llu) still readable %llu commits later: %s",
+			 (unsigned long long)first, (unsigned long long)(v - first),
+			 aedb_strerror(t_get_rc(db, "g00", AEDB_SEQ(first))));
+	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 10, NULL, AEDB_SEQ(first), &page),
+		    -AEDB_ESEQGC);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 1, AEDB_SEQ(first), &batch),
+		    -AEDB_ESEQGC);
+	/* superseded versions are collected: about one per key, plus the window */
+	T_WAIT_UNTIL(10000, ok, t_versions_bounded(db, bound));
+	if (!ok)
+		fail_msg("versions_live %llu after GC (want <= %llu)",
+			 (unsigned long long)t_stats(db).versions_live, (unsigned long long)bound);
+	st = t_stats(db);
+	assert_true(st.versions_collected >= (uint64_t)T_GROUNDS * T_GKEYS - bound);
+	assert_int_equal(st.keys_live, T_GKEYS);
+	assert_true(st.gc_floor_seq > first);
+	assert_true(st.gc_floor_seq <= v - T_GRETAIN + 1);
+	assert_int_equal(st.visible_seq, v);
+}
+
+/* The last T_GRETAIN commits read exactly; the floor reads, one below does not. */
+static void t_gc_window(struct aedb *db, uint64_t seqs[T_GROUNDS][T_GKEYS])
+{
+	char key[16], val[16];
+	struct aedb_stats st;
+
+	for (int back = 0; back < T_GRETAIN; back++) {
+		int idx = T_GROUNDS * T_GKEYS - 1 - back;
+		int r = idx / T_GKEYS, k = idx % T_GKEYS;
+		int k2 = (k + 1) % T_GKEYS, r2 = k2 > k ? r - 1 : r;
+		uint64_t s = seqs[r][k];
+
+		snprintf(key, sizeof(key), "g%02d", k);
+		snprintf(val, sizeof(val), "%d/%d", r, k);
+		t_expect(db, key, 3, val, strlen(val), s, AEDB_SEQ(s));
+		/* a key last written before s reads its older value */
+		snprintf(key, sizeof(key), "g%02d", k2);
+		snprintf(val, sizeof(val), "%d/%d", r2, k2);
+		t_expect(db, key, 3, val, strlen(val), seqs[r2][k2], AEDB_SEQ(s));
+	}
+	st = t_stats(db);
+	t_assert_rc(t_get_rc(db, "g00", AEDB_SEQ(st.gc_floor_seq)), 0);
+	if (st.gc_floor_seq > 1)
+		t_assert_rc(t_get_rc(db, "g00", AEDB_SEQ(st.gc_floor_seq - 1)), -AEDB_ESEQGC);
+	/* latest values are intact */
+	for (int k = 0; k < T_GKEYS; k++) {
+		snprintf(key, sizeof(key), "g%02d", k);
+		snprintf(val, sizeof(val), "%d/%d", T_GROUNDS - 1, k);
+		t_expect(db, key, 3, val, strlen(val), seqs[T_GROUNDS - 1][k], AEDB_LATEST);
+	}
+}
+
 /*
  * Overwrites far beyond retain_commits with retain_ms 0: old seqs expire
  * (-AEDB_ESEQGC), the last retain_commits seqs still read correctly, and GC
@@ -130,90 +204,29 @@ static bool t_versions_bounded(struct aedb *db, uint64_t max)
  */
 static void test_snapshot_gc_expires_old_seqs(void **state)
 {
-	enum { NKEYS = 50, ROUNDS = 20, RETAIN = 8 };
+	static uint64_t seqs[T_GROUNDS][T_GKEYS];
 	struct aedb_config cfg;
 	char key[16], val[16];
 
 	(void)state;
 	aedb_config_init(&cfg);
-	cfg.retain_commits = RETAIN;
+	cfg.retain_commits = T_GRETAIN;
 	cfg.retain_ms = 0;
 	cfg.gc_interval_ms = 1;
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
 		struct aedb *db = t_open_p(t_shard_counts[si], &cfg);
-		static uint64_t seqs[ROUNDS][NKEYS];
-		struct aedb_stats st;
-		uint64_t first, v;
+		uint64_t v;
 
-		for (int r = 0; r < ROUNDS; r++)
-			for (int k = 0; k < NKEYS; k++) {
+		for (int r = 0; r < T_GROUNDS; r++)
+			for (int k = 0; k < T_GKEYS; k++) {
 				snprintf(key, sizeof(key), "g%02d", k);
 				snprintf(val, sizeof(val), "%d/%d", r, k);
 				seqs[r][k] = t_sets(db, key, val);
 			}
-		first = seqs[0][0];
 		v = aedb_visible_seq(db);
-		assert_int_equal(v, seqs[ROUNDS - 1][NKEYS - 1]);
-
-		/* the first write's snapshot expires */
-		bool ok;
-
-		T_WAIT_UNTIL(10000, ok, t_get_rc(db, "g00", AEDB_SEQ(first)) == -AEDB_ESEQGC);
-		if (!ok)
-			fail_msg("AT_SEQ(%llu) still readable %llu commits later: %s",
-				 (unsigned long long)first, (unsigned long long)(v - first),
-				 aedb_strerror(t_get_rc(db, "g00", AEDB_SEQ(first))));
-		/* scans and get-many at that seq too */
-		struct aedb_kv_page *page = NULL;
-		struct aedb_kv_batch *batch = NULL;
-		struct aedb_key keys[1] = { { "g00", 3 } };
-
-		t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, NULL, 0, 10, NULL, AEDB_SEQ(first),
-						&page), -AEDB_ESEQGC);
-		t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 1, AEDB_SEQ(first), &batch),
-			    -AEDB_ESEQGC);
-
-		/* superseded versions are collected: ~one per key plus the window */
-		T_WAIT_UNTIL(10000, ok, t_versions_bounded(db, NKEYS + 2 * RETAIN));
-		if (!ok)
-			fail_msg("versions_live %llu after GC (want <= %d)",
-				 (unsigned long long)t_stats(db).versions_live, NKEYS + 2 * RETAIN);
-		st = t_stats(db);
-		assert_true(st.versions_collected >= (uint64_t)(ROUNDS * NKEYS - NKEYS - 2 * RETAIN));
-		assert_int_equal(st.keys_live, NKEYS);
-		assert_true(st.gc_floor_seq > first);
-		assert_true(st.gc_floor_seq <= v - RETAIN + 1);
-		assert_int_equal(st.visible_seq, v);
-
-		/* the window: the last RETAIN commits read exactly */
-		for (int back = 0; back < RETAIN; back++) {
-			int idx = ROUNDS * NKEYS - 1 - back;
-			int r = idx / NKEYS, k = idx % NKEYS;
-			uint64_t s = seqs[r][k];
-
-			snprintf(key, sizeof(key), "g%02d", k);
-			snprintf(val, sizeof(val), "%d/%d", r, k);
-			t_expect(db, key, 3, val, strlen(val), s, AEDB_SEQ(s));
-			/* and a key last written before s reads its older value */
-			int k2 = (k + 1) % NKEYS;
-			int r2 = k2 > k ? r - 1 : r;
-
-			snprintf(key, sizeof(key), "g%02d", k2);
-			snprintf(val, sizeof(val), "%d/%d", r2, k2);
-			t_expect(db, key, 3, val, strlen(val), seqs[r2][k2], AEDB_SEQ(s));
-		}
-		/* the floor itself reads; one below it does not */
-		st = t_stats(db);
-		t_assert_rc(t_get_rc(db, "g00", AEDB_SEQ(st.gc_floor_seq)), 0);
-		if (st.gc_floor_seq > 1)
-			t_assert_rc(t_get_rc(db, "g00", AEDB_SEQ(st.gc_floor_seq - 1)),
-				    -AEDB_ESEQGC);
-		/* latest values are intact */
-		for (int k = 0; k < NKEYS; k++) {
-			snprintf(key, sizeof(key), "g%02d", k);
-			snprintf(val, sizeof(val), "%d/%d", ROUNDS - 1, k);
-			t_expect(db, key, 3, val, strlen(val), seqs[ROUNDS - 1][k], AEDB_LATEST);
-		}
+		assert_int_equal(v, seqs[T_GROUNDS - 1][T_GKEYS - 1]);
+		t_gc_expired(db, seqs[0][0], v);
+		t_gc_window(db, seqs);
 		t_close(db);
 	}
 }
@@ -601,6 +614,80 @@ static void t_expected(const struct t_iso *t, uint32_t w, uint32_t j, uint64_t s
 	want->version = t->seq[w][j][r];
 }
 
+/* Run T_W writers and T_R readers for T_ISO_MS, then join them. */
+static void t_iso_run(struct t_iso *t)
+{
+	pthread_t wth[T_W], rth[T_R];
+	struct t_iso_arg wa[T_W], ra[T_R];
+
+	atomic_store(&t->writers_left, T_W);
+	atomic_store(&t_thread_fail, 0);
+	for (uint32_t i = 0; i < T_W; i++) {
+		wa[i] = (struct t_iso_arg){ t, i };
+		assert_int_equal(pthread_create(&wth[i], NULL, t_iso_writer, &wa[i]), 0);
+	}
+	for (uint32_t i = 0; i < T_R; i++) {
+		ra[i] = (struct t_iso_arg){ t, i };
+		assert_int_equal(pthread_create(&rth[i], NULL, t_iso_reader, &ra[i]), 0);
+	}
+	t_sleep_ms(T_ISO_MS);
+	atomic_store(&t->stop, 1);
+	for (uint32_t i = 0; i < T_W; i++)
+		pthread_join(wth[i], NULL);
+	for (uint32_t i = 0; i < T_R; i++)
+		pthread_join(rth[i], NULL);
+	assert_int_equal(t_thread_failed(), 0);
+}
+
+/* Every write got its own seq; one key's seqs rise with the round. */
+static void t_iso_check_seqs(const struct t_iso *t)
+{
+	uint64_t nwrites = 0, n = 0, *all;
+
+	for (uint32_t w = 0; w < T_W; w++) {
+		assert_true(t->rounds[w] > 0);
+		nwrites += (uint64_t)t->rounds[w] * T_K;
+	}
+	all = malloc(nwrites * sizeof(*all));
+	for (uint32_t w = 0; w < T_W; w++)
+		for (uint32_t j = 0; j < T_K; j++)
+			for (uint32_t r = 0; r < t->rounds[w]; r++) {
+				assert_true(t->seq[w][j][r] > 0);
+				if (r > 0)
+					assert_true(t->seq[w][j][r] > t->seq[w][j][r - 1]);
+				all[n++] = t->seq[w][j][r];
+			}
+	qsort(all, n, sizeof(*all), t_u64_cmp);
+	for (uint64_t i = 1; i < n; i++)
+		assert_true(all[i] != all[i - 1]);
+	free(all);
+}
+
+/* Every kept observation equals the exact state at its snapshot. */
+static void t_iso_check_obs(const struct t_iso *t, uint32_t shards)
+{
+	for (uint32_t rd = 0; rd < T_R; rd++)
+		for (uint32_t i = 0; i < t->nobs[rd]; i++) {
+			const struct t_obs *o = &t->obs[rd][i];
+
+			for (uint32_t k = 0; k < T_NK; k++) {
+				const struct t_obs_ent *g = &o->e[k];
+				struct t_obs_ent want;
+
+				t_expected(t, k / T_K, k % T_K, o->snap, &want);
+				if (want.present == g->present &&
+				    (!want.present ||
+				     (want.round == g->round && want.version == g->version)))
+					continue;
+				fail_msg("shards %u snapshot %llu key %u: got present %u round %u "
+					 "version %llu, want present %u round %u version %llu",
+					 shards, (unsigned long long)o->snap, k, g->present,
+					 g->round, (unsigned long long)g->version, want.present,
+					 want.round, (unsigned long long)want.version);
+			}
+		}
+}
+
 static void test_snapshot_isolation_concurrent(void **state)
 {
 	uint64_t seed = t_seed(__func__);
@@ -611,85 +698,21 @@ static void test_snapshot_isolation_concurrent(void **state)
 	cfg.retain_ms = 60000; /* readers hold snapshots well within this */
 	for (int si = 0; si < T_NSHARD_COUNTS; si++) {
 		struct t_iso *t = calloc(1, sizeof(*t));
-		pthread_t wth[T_W], rth[T_R];
-		struct t_iso_arg wa[T_W], ra[T_R];
-		uint64_t total_checks = 0, total_obs = 0;
+		uint64_t checks = 0, obs = 0;
 
 		t->db = t_open_p(t_shard_counts[si], &cfg);
 		t->seed = seed + (uint64_t)si;
-		atomic_store(&t->writers_left, T_W);
-		atomic_store(&t_thread_fail, 0);
-		for (uint32_t i = 0; i < T_W; i++) {
-			wa[i] = (struct t_iso_arg){ t, i };
-			assert_int_equal(pthread_create(&wth[i], NULL, t_iso_writer, &wa[i]), 0);
-		}
-		for (uint32_t i = 0; i < T_R; i++) {
-			ra[i] = (struct t_iso_arg){ t, i };
-			assert_int_equal(pthread_create(&rth[i], NULL, t_iso_reader, &ra[i]), 0);
-		}
-		t_sleep_ms(T_ISO_MS);
-		atomic_store(&t->stop, 1);
-		for (uint32_t i = 0; i < T_W; i++)
-			pthread_join(wth[i], NULL);
-		for (uint32_t i = 0; i < T_R; i++)
-			pthread_join(rth[i], NULL);
-		assert_int_equal(t_thread_failed(), 0);
-
-		/* every write got its own seq */
-		uint64_t nwrites = 0;
-
-		for (uint32_t w = 0; w < T_W; w++) {
-			assert_true(t->rounds[w] > 0);
-			nwrites += (uint64_t)t->rounds[w] * T_K;
-		}
-		uint64_t *all = malloc(nwrites * sizeof(*all)), n = 0;
-
-		for (uint32_t w = 0; w < T_W; w++)
-			for (uint32_t j = 0; j < T_K; j++)
-				for (uint32_t r = 0; r < t->rounds[w]; r++)
-					all[n++] = t->seq[w][j][r];
-		for (uint64_t i = 0; i < n; i++)
-			assert_true(all[i] > 0);
-		for (uint32_t w = 0; w < T_W; w++)
-			for (uint32_t j = 0; j < T_K; j++)
-				for (uint32_t r = 1; r < t->rounds[w]; r++)
-					assert_true(t->seq[w][j][r] > t->seq[w][j][r - 1]);
-		/* sort and look for duplicates */
-		qsort(all, n, sizeof(*all), t_u64_cmp);
-		for (uint64_t i = 1; i < n; i++)
-			assert_true(all[i] != all[i - 1]);
-		free(all);
-
-		/* every observation equals the exact state at its snapshot */
+		t_iso_run(t);
+		t_iso_check_seqs(t);
+		t_iso_check_obs(t, t_shard_counts[si]);
 		for (uint32_t rd = 0; rd < T_R; rd++) {
-			total_checks += t->checks[rd];
-			total_obs += t->nobs[rd];
-			for (uint32_t i = 0; i < t->nobs[rd]; i++) {
-				const struct t_obs *o = &t->obs[rd][i];
-
-				for (uint32_t k = 0; k < T_NK; k++) {
-					struct t_obs_ent want;
-
-					t_expected(t, k / T_K, k % T_K, o->snap, &want);
-					if (want.present != o->e[k].present ||
-					    (want.present && (want.round != o->e[k].round ||
-							      want.version != o->e[k].version)))
-						fail_msg("shards %u snapshot %llu key %u: got "
-							 "present %u round %u version %llu, want "
-							 "present %u round %u version %llu",
-							 t_shard_counts[si],
-							 (unsigned long long)o->snap, k,
-							 o->e[k].present, o->e[k].round,
-							 (unsigned long long)o->e[k].version,
-							 want.present, want.round,
-							 (unsigned long long)want.version);
-				}
-			}
+			checks += t->checks[rd];
+			obs += t->nobs[rd];
 		}
 		print_message("shards %u: %u+%u rounds, %llu reader checks, %llu observations "
 			      "verified\n", t_shard_counts[si], t->rounds[0], t->rounds[1],
-			      (unsigned long long)total_checks, (unsigned long long)total_obs);
-		assert_true(total_checks > 0);
+			      (unsigned long long)checks, (unsigned long long)obs);
+		assert_true(checks > 0);
 		t_close(t->db);
 		free(t);
 	}
