@@ -96,7 +96,7 @@ static void bench_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]\n"
-		"workloads: put put-sq get get-sq all (default: all)\n"
+		"workloads: put put-sq dput dput-sq get get-sq recover all (default: all)\n"
 		"  -t, --threads LIST     client threads, comma list, one result each (1,2)\n"
 		"  -s, --shards N         engine shards (default: online CPUs)\n"
 		"  -n, --ops N            operations per result, over all threads\n"
@@ -414,14 +414,21 @@ static void bench_rm_tree(const char *dir)
 		fprintf(stderr, "aedb-bench: remove %s: %s\n", dir, strerror(errno));
 }
 
-static int bench_instance_open(const struct bench_opts *o, const char *base, uint32_t serial,
-			       const char *tag, struct bench_instance *in)
+static void bench_backend_opts_fill(const struct bench_opts *o, const char *dir, bool durable,
+				    struct bench_backend_opts *bo)
 {
-	struct bench_backend_opts bo = {
-		.dir = in->dir, .shards = o->shards, .key_bytes = o->key_size,
+	*bo = (struct bench_backend_opts){
+		.dir = dir, .shards = o->shards, .key_bytes = o->key_size,
 		.value_bytes = o->value_size, .durability = o->durability,
 		.pin_threads = o->pin_threads, .low_latency = o->low_latency,
+		.durable_acks = durable,
 	};
+}
+
+static int bench_instance_open(const struct bench_opts *o, const char *base, uint32_t serial,
+			       const char *tag, bool durable, struct bench_instance *in)
+{
+	struct bench_backend_opts bo;
 	int n = snprintf(in->dir, sizeof(in->dir), "%s/%02u-%s", base, serial, tag);
 
 	in->ctx = NULL;
@@ -429,6 +436,7 @@ static int bench_instance_open(const struct bench_opts *o, const char *base, uin
 		fprintf(stderr, "aedb-bench: data directory path too long\n");
 		return -ENAMETOOLONG;
 	}
+	bench_backend_opts_fill(o, in->dir, durable, &bo);
 	return o->backend->open(&bo, &in->ctx);
 }
 
@@ -463,9 +471,9 @@ struct bench_session {
 };
 
 static int bench_session_open(struct bench_session *s, struct bench_instance *in,
-			      const char *tag)
+			      const char *tag, bool durable)
 {
-	int rc = bench_instance_open(s->o, s->base, ++s->serial, tag, in);
+	int rc = bench_instance_open(s->o, s->base, ++s->serial, tag, durable, in);
 
 	if (rc < 0) {
 		if (!s->opened_once && s->o->backend->unavailable(rc))
@@ -484,13 +492,13 @@ static void *bench_session_ctx(struct bench_session *s, const struct bench_workl
 	if (!w->preload) {
 		if (bench_instance_close(s->o, &s->read) < 0)
 			return NULL;
-		if (bench_session_open(s, &s->write, w->name) < 0)
+		if (bench_session_open(s, &s->write, w->name, w->durable) < 0)
 			return NULL;
 		return s->write.ctx;
 	}
 	if (s->read.ctx)
 		return s->read.ctx;
-	if (bench_session_open(s, &s->read, "read") < 0)
+	if (bench_session_open(s, &s->read, "read", false) < 0)
 		return NULL;
 	if (bench_load(s->o, s->read.ctx) < 0) {
 		bench_instance_close(s->o, &s->read);
@@ -499,16 +507,57 @@ static void *bench_session_ctx(struct bench_session *s, const struct bench_workl
 	return s->read.ctx;
 }
 
+/* Workload "recover": --keys records ingested by a child that is then
+ * SIGKILLed; the result is the reopen (records/s, log MB/s). */
+static int bench_session_recover(struct bench_session *s, const struct bench_workload *w,
+				 struct bench_result *res)
+{
+	const struct bench_opts *o = s->o;
+	struct bench_backend_opts bo;
+	struct bench_recovery rec = { 0 };
+	char dir[PATH_MAX];
+	int rc;
+
+	if (snprintf(dir, sizeof(dir), "%s/%02u-recover", s->base, ++s->serial) >=
+	    (int)sizeof(dir))
+		return -1;
+	bench_backend_opts_fill(o, dir, false, &bo);
+	rc = o->backend->recover(&bo, o->keys, &rec);
+	*res = (struct bench_result){
+		.workload = w->name, .backend = o->backend->name, .dist = "sequential",
+		.threads = 1, .shards = o->shards, .ops = rec.records, .seconds = rec.seconds,
+		.ops_per_sec = rec.seconds > 0 ? (double)rec.records / rec.seconds : 0,
+		.us_mean = rec.seconds * 1e6, .us_p50 = rec.seconds * 1e6,
+		.us_p90 = rec.seconds * 1e6, .us_p99 = rec.seconds * 1e6,
+		.us_p999 = rec.seconds * 1e6, .us_max = rec.seconds * 1e6,
+		.log_bytes_per_op = rec.records ? (double)rec.log_bytes / (double)rec.records : 0,
+		.log_mb_per_sec = rec.seconds > 0 ? (double)rec.log_bytes / 1e6 / rec.seconds : 0,
+		.failed = rc < 0,
+	};
+	if (rc < 0)
+		fprintf(stderr, "aedb-bench: recover: %s\n", o->backend->strerror(rc));
+	bench_report_result(res, o);
+	s->nresults++;
+	if (!o->keep_dir)
+		bench_rm_tree(dir);
+	return rc < 0 ? -1 : 0;
+}
+
 static int bench_session_result(struct bench_session *s, const struct bench_workload *w,
 				uint32_t threads)
 {
 	struct bench_result *res = &s->results[s->nresults];
-	void *ctx = bench_session_ctx(s, w);
+	void *ctx;
 	int rc;
 
+	if (w->op == BENCH_OP_RECOVER)
+		return bench_session_recover(s, w, res);
+	ctx = bench_session_ctx(s, w);
 	if (!ctx)
 		return -1;
 	rc = bench_run(s->o, ctx, w, threads, s->zipf, res);
+	if (w->op == BENCH_OP_PUT && s->o->backend->log_bytes_per_commit)
+		res->log_bytes_per_op = s->o->backend->log_bytes_per_commit(ctx);
 	if (!atomic_load(&bench_interrupted)) {
 		bench_report_result(res, s->o);
 		s->nresults++;
@@ -525,6 +574,14 @@ static int bench_session_run(struct bench_session *s, const struct bench_plan *p
 	for (uint32_t i = 0; i < p->n; i++) {
 		const struct bench_workload *w = p->w[i];
 
+		if (w->op == BENCH_OP_RECOVER) {
+			if (!o->backend->recover)
+				fprintf(stderr, "aedb-bench: %s cannot run recover\n",
+					o->backend->name);
+			else if (bench_session_result(s, w, 1) < 0)
+				return -1;
+			continue;
+		}
 		if (w->async && !o->backend->prep_put) {
 			fprintf(stderr, "aedb-bench: %s has no submission queue; skipping %s\n",
 				o->backend->name, w->name);

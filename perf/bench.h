@@ -223,6 +223,14 @@ struct bench_backend_opts {
 	enum bench_durability durability;
 	bool pin_threads;
 	bool low_latency;
+	bool durable_acks;        /**< puts complete once durable, not just visible */
+};
+
+/** What reopening after a crash cost (workload "recover"). */
+struct bench_recovery {
+	uint64_t records;         /**< commits replayed */
+	uint64_t log_bytes;       /**< log bytes read */
+	double seconds;           /**< reopen wall time */
 };
 
 /** One completion from an asynchronous backend. */
@@ -267,6 +275,12 @@ struct bench_backend {
 	/** Up to @max completions into @out; @wait: block for at least one if
 	 *  any request is in flight. Returns the count or a negative error. */
 	int (*reap)(void *tctx, struct bench_completion *out, uint32_t max, bool wait);
+	/** Optional: log bytes written per commit so far (0 = unknown). */
+	double (*log_bytes_per_commit)(void *ctx);
+	/** Optional: ingest @records puts of @opts->value_bytes in a child
+	 *  process that is then SIGKILLed, and time the reopen. 0 or error. */
+	int (*recover)(const struct bench_backend_opts *opts, uint64_t records,
+		       struct bench_recovery *out);
 };
 
 extern const struct bench_backend bench_backend_aedb;
@@ -308,6 +322,7 @@ struct bench_opts {
 enum bench_op {
 	BENCH_OP_PUT = 0,
 	BENCH_OP_GET,
+	BENCH_OP_RECOVER, /**< ingest, SIGKILL, time the reopen (backend->recover) */
 };
 
 struct bench_workload {
@@ -316,6 +331,7 @@ struct bench_workload {
 	bool async;       /**< through the submission-queue interface */
 	bool preload;     /**< runs against a keyspace loaded beforehand */
 	bool sequential;  /**< keys next, next + 1, ... (loading) */
+	bool durable;     /**< puts wait until durable (fsynced), not just visible */
 };
 
 extern const struct bench_workload bench_workloads[];
@@ -341,6 +357,8 @@ struct bench_result {
 	double us_max;
 	uint64_t retries;     /**< retryable errors (backpressure), retried */
 	uint64_t misses;      /**< gets that found no value */
+	double log_bytes_per_op; /**< puts: log bytes written per commit; 0 unknown */
+	double log_mb_per_sec;   /**< recover: log MB replayed per second */
 	int failed;           /**< non-zero: the run stopped on an error */
 };
 

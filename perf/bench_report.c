@@ -237,6 +237,10 @@ static json_t *bench_result_json(const struct bench_result *r, const struct benc
 	bench_set(obj, "latency_us_max", json_real(bench_round(r->us_max, 3)));
 	bench_set(obj, "retries", json_integer((json_int_t)r->retries));
 	bench_set(obj, "misses", json_integer((json_int_t)r->misses));
+	if (r->log_bytes_per_op > 0)
+		bench_set(obj, "log_bytes_per_op", json_real(bench_round(r->log_bytes_per_op, 1)));
+	if (r->log_mb_per_sec > 0)
+		bench_set(obj, "log_mb_per_sec", json_real(bench_round(r->log_mb_per_sec, 1)));
 	bench_set(obj, "status", json_string(r->failed ? "failed" : "ok"));
 	return obj;
 }

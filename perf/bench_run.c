@@ -39,8 +39,11 @@ atomic_int bench_interrupted;
 const struct bench_workload bench_workloads[] = {
 	{ .name = "put", .op = BENCH_OP_PUT },
 	{ .name = "put-sq", .op = BENCH_OP_PUT, .async = true },
+	{ .name = "dput", .op = BENCH_OP_PUT, .durable = true },
+	{ .name = "dput-sq", .op = BENCH_OP_PUT, .async = true, .durable = true },
 	{ .name = "get", .op = BENCH_OP_GET, .preload = true },
 	{ .name = "get-sq", .op = BENCH_OP_GET, .async = true, .preload = true },
+	{ .name = "recover", .op = BENCH_OP_RECOVER },
 };
 const uint32_t bench_workload_count = sizeof(bench_workloads) / sizeof(bench_workloads[0]);
 
