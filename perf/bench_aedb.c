@@ -324,29 +324,43 @@ static void bench_aedb_fill(uint8_t *val, uint32_t len, uint64_t n)
 	}
 }
 
-/* Child: ingest @records through one ring, make them durable, die by SIGKILL. */
+#define BENCH_RECOVER_DEPTH 1024u
+
+/* Child: ingest @records through one ring, make them durable, die by SIGKILL.
+ * Each request in flight owns a slot (key and value) until its CQE. */
 static void bench_aedb_recover_child(const struct bench_backend_opts *o, uint64_t records)
 {
+	size_t slot_bytes = 16 + (size_t)o->value_bytes;
+	uint8_t *slots = malloc(BENCH_RECOVER_DEPTH * slot_bytes);
+	uint32_t free_slots[BENCH_RECOVER_DEPTH], nfree = BENCH_RECOVER_DEPTH;
 	struct bench_completion done[256];
-	uint8_t key[32], *val = calloc(1, o->value_bytes + 1);
 	uint64_t sent = 0, got = 0;
 	void *ctx, *t;
 
-	if (!val || bench_aedb_open(o, &ctx) < 0 || bench_aedb_thread_init(ctx, 1024, &t) < 0)
+	for (uint32_t i = 0; i < BENCH_RECOVER_DEPTH; i++)
+		free_slots[i] = i;
+	if (!slots || bench_aedb_open(o, &ctx) < 0 ||
+	    bench_aedb_thread_init(ctx, BENCH_RECOVER_DEPTH, &t) < 0)
 		_exit(2);
 	while (got < records) {
-		while (sent < records && sent - got < 1024) {
+		while (sent < records && nfree) {
+			uint32_t k = free_slots[nfree - 1];
+			uint8_t *key = slots + k * slot_bytes;
+
 			bench_key_encode(key, 16, sent);
-			bench_aedb_fill(val, o->value_bytes, sent);
-			if (bench_aedb_prep_put(t, sent, key, 16, val, o->value_bytes) != BENCH_OK)
+			bench_aedb_fill(key + 16, o->value_bytes, sent);
+			if (bench_aedb_prep_put(t, k, key, 16, key + 16, o->value_bytes) != BENCH_OK)
 				break;
+			nfree--;
 			sent++;
 		}
 		if (bench_aedb_submit(t) < 0)
 			_exit(3);
-		for (int n = bench_aedb_reap(t, done, 256, true), i = 0; i < n; i++, got++)
+		for (int n = bench_aedb_reap(t, done, 256, true), i = 0; i < n; i++, got++) {
 			if (done[i].res < 0)
 				_exit(4);
+			free_slots[nfree++] = (uint32_t)done[i].tag;
+		}
 	}
 	if (aedb_force_fsync(((struct bench_aedb *)ctx)->db) < 0)
 		_exit(5);

@@ -58,6 +58,16 @@ int shard_apply_rec(struct shard *s, struct cat_scope *sc, const struct wal_rec 
 			 rec->type == WAL_REC_KV_DEL);
 }
 
+int shard_bulk_append(struct shard *s, struct cat_scope *sc, const void *key, uint32_t key_len,
+		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq)
+{
+	struct kvmap *m = shard_part(s, sc);
+
+	if (!m)
+		return -ENOMEM;
+	return kvmap_bulk_append(m, key, key_len, val, val_len, seq, created_seq);
+}
+
 /* Encode @r as a record at @seq and apply it from the record. */
 static int shard_apply_one(struct shard *s, const struct catalog *cat, struct req *r,
 			   uint64_t seq)

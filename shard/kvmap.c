@@ -83,6 +83,8 @@ struct kvmap {
 	uint64_t last_seq;              /* highest seq passed to kvmap_put */
 	uint64_t versions;              /* this map's share of versions_live */
 	uint64_t keys;                  /* this map's share of keys_live */
+	struct kv_node *bulk_tail[KV_HEIGHT_MAX]; /* kvmap_bulk_append's finger */
+	bool bulk;                      /* bulk_tail is set up */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -460,6 +462,45 @@ static int kv_put_new(struct kvmap *map, struct kv_node **preds, const void *key
 	kv_link(map, node, preds);
 	map->keys++;
 	kv_stat_add(&env->stats->keys_live, 1);
+	return 0;
+}
+
+int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
+		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq)
+{
+	struct kvmap_env *env = map->env;
+	struct kv_version *v;
+	struct kv_node *node;
+
+	AEDB_ASSERT(map->gcq_tail == map->gcq_head);
+	AEDB_ASSERT(created_seq <= seq);
+	if (!map->bulk) {
+		AEDB_ASSERT(map->keys == 0);
+		for (uint32_t i = 0; i < KV_HEIGHT_MAX; i++)
+			map->bulk_tail[i] = map->head;
+		map->bulk = true;
+	}
+	AEDB_ASSERT(map->bulk_tail[0] == map->head ||
+		    kv_cmp(kv_node_key(map->bulk_tail[0]), map->bulk_tail[0]->key_len,
+			   key, key_len) < 0);
+	v = kv_version_new(env, val, val_len, seq, false, created_seq);
+	if (!v)
+		return -ENOMEM;
+	node = kv_node_new(env, key, key_len, kv_random_height(env));
+	if (!node) {
+		kv_chain_free(env->pool, v);
+		return -ENOMEM;
+	}
+	node->newest = v;
+	kv_link(map, node, map->bulk_tail);
+	for (uint32_t i = 0; i < node->height; i++)
+		map->bulk_tail[i] = node;
+	if (seq > map->last_seq)
+		map->last_seq = seq;
+	map->keys++;
+	map->versions++;
+	kv_stat_add(&env->stats->keys_live, 1);
+	kv_stat_add(&env->stats->versions_live, 1);
 	return 0;
 }
 

@@ -84,6 +84,15 @@ void kvmap_retire(struct kvmap *map);
 int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
 	      const void *val, uint32_t val_len, uint64_t seq, bool tombstone);
 
+/*
+ * Recovery's bulk load: append @key, which must sort after every key in the
+ * map, with a single version (@seq, @created_seq). The map must hold only
+ * keys appended this way (no kvmap_put, no GC entries, before or in
+ * between). O(1) per key. Writer only. Returns 0 or -ENOMEM.
+ */
+int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
+		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq);
+
 /* Newest version of @key with seq <= @snap, or NULL if absent or deleted at
  * @snap. Any thread, inside an epoch section. */
 const struct kv_version *kvmap_get_any(const struct kvmap *map, const void *key,

@@ -91,6 +91,9 @@ void shard_wake_any(struct shard *s);
 /* Apply one KV record to this shard's partition of @sc (live path and
  * recovery). 0 or -ENOMEM. */
 int shard_apply_rec(struct shard *s, struct cat_scope *sc, const struct wal_rec *rec);
+/* Recovery's bulk load of one key's newest version (see kvmap_bulk_append). */
+int shard_bulk_append(struct shard *s, struct cat_scope *sc, const void *key, uint32_t key_len,
+		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq);
 /* shard/apply.c: run one apply round over @n requests. */
 void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n);
 /* Park an applied request (seq, res set) until V (or D, for DURABLE

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,33 +408,178 @@ static int rv_ddl(void *arg, const struct wal_rec *rec)
 	return 0;
 }
 
+/*
+ * Phase B, one thread per shard. Replaying record by record would insert in
+ * random key order (a cache miss per skiplist level). Instead: gather the
+ * shard's KV records (pointing into the mapped segments, or into decoded
+ * copies of compressed frames), sort them by (namespace, key, seq), and
+ * bulk-append each key's newest version in key order: O(1) per key. History
+ * below S is not rebuilt: after a restart AT_SEQ reaches back to S only.
+ */
+struct rv_ref {
+	uint64_t prefix;         /* first 8 key bytes, big-endian, zero-padded */
+	const uint8_t *key;
+	const uint8_t *val;
+	uint64_t seq;
+	uint32_t key_len;
+	uint32_t val_len;
+	uint32_t ns;
+	uint32_t type;
+};
+
 struct rv_replay {
 	struct rv_ctx *c;
 	struct rv_shard *sh;
+	struct rv_ref *refs;
+	size_t nrefs, cap;
+	uint8_t **bufs;          /* decoded compressed frames */
+	size_t nbufs;
 	uint64_t bytes, records;
 	int rc;
 };
 
-static int rv_kv(void *arg, const struct wal_rec *rec)
+static int rv_ref_cmp(const void *a, const void *b)
 {
-	struct rv_replay *r = arg;
-	struct aedb *db = r->c->db;
-	struct cat_scope *sc;
+	const struct rv_ref *x = a, *y = b;
+	uint32_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int c;
 
-	if (rec->type != WAL_REC_KV_SET && rec->type != WAL_REC_KV_DEL)
-		return 0;
-	sc = cat_scope_by_id(db->catalog, rec->ns);
-	if (!sc)
-		return 0; /* the scope was dropped later */
-	return shard_apply_rec(&db->shards[r->sh->id], sc, rec);
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	c = n > 8 ? memcmp(x->key + 8, y->key + 8, n - 8) : 0;
+	if (c)
+		return c;
+	if (x->key_len != y->key_len)
+		return x->key_len < y->key_len ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Phase B, one thread per shard: its KV records into its partitions. */
+/* Byte order equals key order: equal prefixes leave the rest to memcmp. */
+static uint64_t rv_prefix8(const uint8_t *key, uint32_t len)
+{
+	uint64_t p = 0;
+
+	for (uint32_t i = 0; i < 8; i++)
+		p = p << 8 | (i < len ? key[i] : 0);
+	return p;
+}
+
+static bool rv_same_key(const struct rv_ref *a, const struct rv_ref *b)
+{
+	return a->ns == b->ns && a->prefix == b->prefix && a->key_len == b->key_len &&
+	       (a->key_len == 0 || memcmp(a->key, b->key, a->key_len) == 0);
+}
+
+static int rv_gather_rec(struct rv_replay *r, const struct wal_rec *rec)
+{
+	r->records++;
+	if (rec->type != WAL_REC_KV_SET && rec->type != WAL_REC_KV_DEL)
+		return 0;
+	if (!cat_scope_by_id(r->c->db->catalog, rec->ns))
+		return 0; /* the scope was dropped later */
+	if (r->nrefs == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4096;
+		struct rv_ref *n = realloc(r->refs, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->refs = n;
+		r->cap = cap;
+	}
+	r->refs[r->nrefs++] = (struct rv_ref){
+		.prefix = rv_prefix8(rec->key, rec->key_len), .key = rec->key, .val = rec->val, .seq = rec->seq, .key_len = rec->key_len,
+		.val_len = rec->val_len, .ns = rec->ns, .type = rec->type };
+	return 0;
+}
+
+/* The records of frame @f, in place when stored raw, else decoded. */
+static const uint8_t *rv_frame_raw(struct rv_replay *r, const struct rv_frame *f,
+				   struct wal_frame_hdr *h)
+{
+	const uint8_t *p = r->sh->segs[f->seg].map + f->off;
+	uint8_t **nb, *buf;
+
+	memcpy(h, p, sizeof(*h));
+	r->bytes += WAL_FRAME_HDR_BYTES + h->len;
+	if (!(h->flags & WAL_FRAME_F_LZ4))
+		return h->len == h->raw_len ? p + WAL_FRAME_HDR_BYTES : NULL;
+	nb = realloc(r->bufs, (r->nbufs + 1) * sizeof(*nb));
+	buf = malloc(h->raw_len ? h->raw_len : 1);
+	if (nb)
+		r->bufs = nb;
+	if (!nb || !buf || wal_frame_decode(h, p + WAL_FRAME_HDR_BYTES, buf) < 0) {
+		free(buf);
+		return NULL;
+	}
+	r->bufs[r->nbufs++] = buf;
+	return buf;
+}
+
+static int rv_gather(struct rv_replay *r)
+{
+	for (size_t i = 0; i < r->sh->keep; i++) {
+		struct wal_frame_hdr h;
+		const uint8_t *raw = rv_frame_raw(r, &r->sh->frames[i], &h);
+		size_t at = 0;
+
+		if (!raw)
+			return -AEDB_ECORRUPT;
+		while (at < h.raw_len) {
+			struct wal_rec rec;
+			long n = wal_rec_decode(raw, h.raw_len, at, &rec);
+
+			if (n < 0 || rec.seq < h.first_seq || rec.seq >= h.first_seq + h.count)
+				return -AEDB_ECORRUPT;
+			if (rv_gather_rec(r, &rec) < 0)
+				return -ENOMEM;
+			at += (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Load each key's newest version; created_seq restarts after a delete. */
+static int rv_load(struct rv_replay *r)
+{
+	struct aedb *db = r->c->db;
+	struct shard *s = &db->shards[r->sh->id];
+
+	for (size_t i = 0, j; i < r->nrefs; i = j) {
+		uint64_t created = 0;
+		const struct rv_ref *last;
+
+		for (j = i; j < r->nrefs && rv_same_key(&r->refs[i], &r->refs[j]); j++) {
+			if (r->refs[j].type == WAL_REC_KV_DEL)
+				created = 0;
+			else if (!created)
+				created = r->refs[j].seq;
+		}
+		last = &r->refs[j - 1];
+		if (last->type == WAL_REC_KV_DEL)
+			continue;
+		if (shard_bulk_append(s, cat_scope_by_id(db->catalog, last->ns), last->key,
+				      last->key_len, last->val, last->val_len, last->seq,
+				      created) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static void *rv_replay_main(void *arg)
 {
 	struct rv_replay *r = arg;
 
-	r->rc = rv_each_record(r->sh, rv_kv, r, &r->bytes, &r->records);
+	r->rc = rv_gather(r);
+	if (r->rc == 0 && r->nrefs)
+		qsort(r->refs, r->nrefs, sizeof(*r->refs), rv_ref_cmp);
+	if (r->rc == 0)
+		r->rc = rv_load(r);
+	for (size_t i = 0; i < r->nbufs; i++)
+		free(r->bufs[i]);
+	free(r->bufs);
+	free(r->refs);
 	return NULL;
 }
 
@@ -561,6 +707,8 @@ int wal_recover(struct aedb *db, struct aedb_open_report *rep)
 	}
 	if (rc == 0) {
 		wm_recovered(&db->wm, c.s);
+		/* Only each key's newest version was loaded: AT_SEQ starts at S. */
+		db->wm.floor = c.s;
 		rep->recovered_seq = c.s;
 		if (rep->frames_dropped && !rep->corrupt)
 			rv_note(&c, "%llu frames after the first gap were not replayed; ",

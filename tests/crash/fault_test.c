@@ -381,6 +381,52 @@ static void test_fault_durable_in_lazy_modes(void **state)
 	}
 }
 
+/* Reopen keeps each key's version and created_seq (a delete then a set
+ * restarts created_seq), drops deleted keys, and reads begin at S. */
+static void test_fault_reopen_keeps_versions(void **state)
+{
+	char *dir = t_tmpdir();
+	struct aedb_config cfg;
+	struct aedb_kv_item *it;
+	uint64_t s[6], v;
+	struct aedb *db;
+
+	(void)state;
+	ft_cfg(&cfg, 2, AEDB_RECOVERY_STRICT);
+	assert_int_equal(aedb_open(dir, &cfg, &db), 0);
+	assert_true(aedb_create_project(db, "f") >= 0);
+	assert_int_equal(aedb_kv_set(db, "f", "app", "a", 1, "1", 1, 0, &s[0]), 0);
+	assert_int_equal(aedb_kv_set(db, "f", "app", "a", 1, "2", 1, 0, &s[1]), 0);
+	assert_int_equal(aedb_kv_del(db, "f", "app", "a", 1, 0, &s[2]), 0);
+	assert_int_equal(aedb_kv_set(db, "f", "app", "a", 1, "4", 1, 0, &s[3]), 0);
+	assert_int_equal(aedb_kv_set(db, "f", "app", "b", 1, "x", 1, 0, &s[4]), 0);
+	assert_int_equal(aedb_kv_set(db, "f", "app", "b", 1, "y", 1, 0, &s[5]), 0);
+	assert_int_equal(aedb_kv_set(db, "f", "app", "gone", 4, "z", 1, 0, NULL), 0);
+	assert_int_equal(aedb_kv_del(db, "f", "app", "gone", 4, 0, NULL), 0);
+	v = aedb_visible_seq(db);
+	assert_int_equal(aedb_close(db), 0);
+	assert_int_equal(aedb_open(dir, &cfg, &db), 0);
+	assert_int_equal(aedb_visible_seq(db), v);
+	assert_int_equal(aedb_kv_get(db, "f", "app", "a", 1, AEDB_LATEST, &it), 0);
+	assert_int_equal(it->entry.version, s[3]);
+	assert_int_equal(it->entry.created_seq, s[3]);
+	assert_memory_equal(it->entry.val, "4", 1);
+	aedb_kv_item_free(it);
+	assert_int_equal(aedb_kv_get(db, "f", "app", "b", 1, AEDB_LATEST, &it), 0);
+	assert_int_equal(it->entry.version, s[5]);
+	assert_int_equal(it->entry.created_seq, s[4]);
+	aedb_kv_item_free(it);
+	assert_int_equal(aedb_kv_get(db, "f", "app", "gone", 4, AEDB_LATEST, &it),
+			 -AEDB_ENOTFOUND);
+	assert_int_equal(aedb_kv_get(db, "f", "app", "a", 1, AEDB_SEQ(v), &it), 0);
+	aedb_kv_item_free(it);
+	assert_int_equal(aedb_kv_get(db, "f", "app", "a", 1, AEDB_SEQ(v - 1), &it),
+			 -AEDB_ESEQGC);
+	assert_int_equal(aedb_close(db), 0);
+	t_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_fault_fsync_eio_latches),
 		cmocka_unit_test(test_fault_lock_and_shard_count),
 		cmocka_unit_test(test_fault_durable_in_lazy_modes),
+		cmocka_unit_test(test_fault_reopen_keeps_versions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
