@@ -349,7 +349,8 @@ static void bench_aedb_recover_child(const struct bench_backend_opts *o, uint64_
 
 			bench_key_encode(key, 16, sent);
 			bench_aedb_fill(key + 16, o->value_bytes, sent);
-			if (bench_aedb_prep_put(t, k, key, 16, key + 16, o->value_bytes) != BENCH_OK)
+			if (bench_aedb_prep_put(t, k, key, 16, key + 16, o->value_bytes) !=
+			    BENCH_OK)
 				break;
 			nfree--;
 			sent++;

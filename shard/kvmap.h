@@ -22,7 +22,8 @@
  * takes entries in seq order while their version is at or below the horizon
  * and drops everything older than it: O(1) per entry however long the chain
  * (hot keys). A tombstone that is still the newest version, with no later
- * entry for its key, goes with the key's node. Freed memory goes back to the pool after an epoch grace period
+ * entry for its key, goes with the key's node. Freed memory goes back to the
+ * pool after an epoch grace period
  * (ck_epoch_call on the writer's record; the writer runs ck_epoch_poll).
  */
 #ifndef AEDB_SHARD_KVMAP_H

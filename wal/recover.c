@@ -489,7 +489,8 @@ static int rv_gather_rec(struct rv_replay *r, const struct wal_rec *rec)
 		r->cap = cap;
 	}
 	r->refs[r->nrefs++] = (struct rv_ref){
-		.prefix = rv_prefix8(rec->key, rec->key_len), .key = rec->key, .val = rec->val, .seq = rec->seq, .key_len = rec->key_len,
+		.prefix = rv_prefix8(rec->key, rec->key_len), .key = rec->key,
+		.val = rec->val, .seq = rec->seq, .key_len = rec->key_len,
 		.val_len = rec->val_len, .ns = rec->ns, .type = rec->type };
 	return 0;
 }
