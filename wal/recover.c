@@ -115,7 +115,9 @@ static int rv_list(struct aedb *db, struct rv_shard *sh)
 			return -errno;
 		}
 		g->size = (size_t)st.st_size;
-		g->map = g->size ? mmap(NULL, g->size, PROT_READ, MAP_PRIVATE, g->fd, 0) : NULL;
+		/* Every byte is read (CRC scan, replay): fault it in at once. */
+		g->map = g->size ? mmap(NULL, g->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+					g->fd, 0) : NULL;
 		if (g->map == MAP_FAILED) {
 			g->map = NULL;
 			closedir(d);
@@ -551,12 +553,14 @@ static int rv_load(struct rv_replay *r)
 		uint64_t created = 0;
 		const struct rv_ref *last;
 
-		for (j = i; j < r->nrefs && rv_same_key(&r->refs[i], &r->refs[j]); j++) {
+		j = i;
+		do {
 			if (r->refs[j].type == WAL_REC_KV_DEL)
 				created = 0;
 			else if (!created)
 				created = r->refs[j].seq;
-		}
+			j++;
+		} while (j < r->nrefs && rv_same_key(&r->refs[i], &r->refs[j]));
 		last = &r->refs[j - 1];
 		if (last->type == WAL_REC_KV_DEL)
 			continue;
