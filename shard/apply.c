@@ -146,22 +146,9 @@ void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
 
 uint32_t shard_complete_visible(struct shard *s)
 {
-	uint64_t v;
-	uint32_t n = 0;
-
 	if (!s->vis_head)
 		return 0;
-	v = wm_visible_any(&s->db->wm);
-	while (s->vis_head && s->vis_head->seq <= v) {
-		struct req *r = s->vis_head;
-
-		s->vis_head = r->next;
-		if (!s->vis_head)
-			s->vis_tail = NULL;
-		req_complete(r, r->res);
-		n++;
-	}
-	return n;
+	return shard_list_complete(&s->vis_head, &s->vis_tail, wm_visible_any(&s->db->wm));
 }
 
 /* Oldest seq to keep readable: retain_commits back from V and at least

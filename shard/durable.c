@@ -72,24 +72,29 @@ void shard_finish(struct shard *s, struct req *r, uint64_t v)
 		shard_park_visible(s, r);
 }
 
-uint32_t shard_complete_durable(struct shard *s)
+/* Complete parked requests (in seq order) up to watermark @upto. */
+uint32_t shard_list_complete(struct req **head, struct req **tail, uint64_t upto)
 {
-	uint64_t d;
 	uint32_t n = 0;
 
-	if (!s->dur_head)
-		return 0;
-	d = wm_durable_any(&s->db->wm);
-	while (s->dur_head && s->dur_head->seq <= d) {
-		struct req *r = s->dur_head;
+	while (*head && (*head)->seq <= upto) {
+		struct req *r = *head;
 
-		s->dur_head = r->next;
-		if (!s->dur_head)
-			s->dur_tail = NULL;
+		AEDB_ASSERT(!r->next || r->next->seq > r->seq);
+		*head = r->next;
+		if (!*head)
+			*tail = NULL;
 		req_complete(r, r->res);
 		n++;
 	}
 	return n;
+}
+
+uint32_t shard_complete_durable(struct shard *s)
+{
+	if (!s->dur_head)
+		return 0;
+	return shard_list_complete(&s->dur_head, &s->dur_tail, wm_durable_any(&s->db->wm));
 }
 
 static void shard_fail_durable(struct shard *s)

@@ -443,22 +443,33 @@ static int kv_put_existing(struct kvmap *map, struct kv_node *node, const void *
 	return 0;
 }
 
+/* A new node for @key holding one value version; NULL on out of memory. */
+static struct kv_node *kv_node_with_value(struct kvmap_env *env, const void *key,
+					  uint32_t key_len, const void *val, uint32_t val_len,
+					  uint64_t seq, uint64_t created_seq)
+{
+	struct kv_version *v = kv_version_new(env, val, val_len, seq, false, created_seq);
+	struct kv_node *node;
+
+	if (!v)
+		return NULL;
+	node = kv_node_new(env, key, key_len, kv_random_height(env));
+	if (!node) {
+		kv_chain_free(env->pool, v);
+		return NULL;
+	}
+	node->newest = v;
+	return node;
+}
+
 static int kv_put_new(struct kvmap *map, struct kv_node **preds, const void *key,
 		      uint32_t key_len, const void *val, uint32_t val_len, uint64_t seq)
 {
 	struct kvmap_env *env = map->env;
-	struct kv_version *v;
-	struct kv_node *node;
+	struct kv_node *node = kv_node_with_value(env, key, key_len, val, val_len, seq, seq);
 
-	v = kv_version_new(env, val, val_len, seq, false, seq);
-	if (!v)
+	if (!node)
 		return -ENOMEM;
-	node = kv_node_new(env, key, key_len, kv_random_height(env));
-	if (!node) {
-		kv_chain_free(env->pool, v);
-		return -ENOMEM;
-	}
-	node->newest = v;
 	kv_link(map, node, preds);
 	map->keys++;
 	kv_stat_add(&env->stats->keys_live, 1);
@@ -469,7 +480,6 @@ int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
 		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq)
 {
 	struct kvmap_env *env = map->env;
-	struct kv_version *v;
 	struct kv_node *node;
 
 	AEDB_ASSERT(map->gcq_tail == map->gcq_head);
@@ -484,15 +494,9 @@ int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
 	AEDB_DEBUG_ASSERT(map->bulk_tail[0] == map->head ||
 			  kv_cmp(kv_node_key(map->bulk_tail[0]), map->bulk_tail[0]->key_len,
 				 key, key_len) < 0);
-	v = kv_version_new(env, val, val_len, seq, false, created_seq);
-	if (!v)
+	node = kv_node_with_value(env, key, key_len, val, val_len, seq, created_seq);
+	if (!node)
 		return -ENOMEM;
-	node = kv_node_new(env, key, key_len, kv_random_height(env));
-	if (!node) {
-		kv_chain_free(env->pool, v);
-		return -ENOMEM;
-	}
-	node->newest = v;
 	kv_link(map, node, map->bulk_tail);
 	for (uint32_t i = 0; i < node->height; i++)
 		map->bulk_tail[i] = node;

@@ -100,6 +100,8 @@ void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n);
  * finality) reaches its seq. */
 void shard_park_visible(struct shard *s, struct req *r);
 void shard_park_durable(struct shard *s, struct req *r);
+/* Complete the requests of a parked list (ascending seq) up to @upto. */
+uint32_t shard_list_complete(struct req **head, struct req **tail, uint64_t upto);
 /* Complete DURABLE requests whose seq is now durable. Returns count. */
 uint32_t shard_complete_durable(struct shard *s);
 /* Hand a finished round's records (s->batch) to the WAL. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/assert.h"
+#include "core/buf.h"
 #include "core/crc32c.h"
 #include "io/fault.h"
 #include "wal/frame.h"
@@ -18,19 +19,7 @@
 
 static int wal_buf_reserve(struct wal_buf *b, size_t need)
 {
-	size_t cap = b->cap ? b->cap : 256 * 1024;
-	uint8_t *nb;
-
-	if (b->len + need <= b->cap)
-		return 0;
-	while (cap < b->len + need)
-		cap *= 2;
-	nb = realloc(b->buf, cap);
-	if (!nb)
-		return -ENOMEM;
-	b->buf = nb;
-	b->cap = cap;
-	return 0;
+	return core_buf_reserve(&b->buf, &b->cap, b->len, need, 256 * 1024);
 }
 
 int wal_log_open(struct wal_log *log, const char *root, uint32_t shard, uint32_t nshards,

@@ -7,6 +7,7 @@
 
 #include "aedb.h"
 #include "core/assert.h"
+#include "core/buf.h"
 
 void wal_batch_init(struct wal_batch *b)
 {
@@ -31,19 +32,7 @@ static void wal_put64(uint8_t *p, uint64_t v)
 
 static int wal_batch_reserve(struct wal_batch *b, size_t need)
 {
-	size_t cap = b->cap ? b->cap : 64 * 1024;
-	uint8_t *nb;
-
-	if (b->len + need <= b->cap)
-		return 0;
-	while (cap < b->len + need)
-		cap *= 2;
-	nb = realloc(b->buf, cap);
-	if (!nb)
-		return -ENOMEM;
-	b->buf = nb;
-	b->cap = cap;
-	return 0;
+	return core_buf_reserve(&b->buf, &b->cap, b->len, need, 64 * 1024);
 }
 
 long wal_batch_append(struct wal_batch *b, const struct wal_rec *rec)
