@@ -290,6 +290,9 @@ AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out)
 	}
 	out->visible_seq = wm_visible_any(&db->wm);
 	out->durable_seq = wm_durable_any(&db->wm);
+	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
+		out->fatal_errno = (uint64_t)-(int64_t)__atomic_load_n(&db->fatal_err,
+									__ATOMIC_ACQUIRE);
 	out->gc_floor_seq = wm_floor_any(&db->wm);
 	return 0;
 }

@@ -362,7 +362,10 @@ struct aedb_stats {
 	uint64_t wal_bytes;          /**< WAL bytes written */
 	uint64_t wal_writes;         /**< WAL writes (group commits) */
 	uint64_t wal_segments;       /**< WAL segments created */
-	uint64_t reserved[4];
+	/** 0, or the positive errno (EIO, ENOSPC, ...) of the WAL write or
+	 *  fsync that latched the instance into -AEDB_EFATAL. */
+	uint64_t fatal_errno;
+	uint64_t reserved[3];
 };
 
 /**

@@ -131,8 +131,15 @@ void shard_wal_progress(struct shard *s, int rc)
 	struct aedb *db = s->db;
 	uint64_t before = wm_durable_any(&db->wm);
 
-	if (rc < 0 && !__atomic_exchange_n(&db->fatal, 1, __ATOMIC_SEQ_CST))
-		__atomic_store_n(&db->fatal_err, rc, __ATOMIC_RELEASE);
+	if (rc < 0) {
+		int32_t none = 0;
+
+		/* The first error wins, and is in place before the latch is
+		 * seen (aedb_stats reads the latch, then the error). */
+		__atomic_compare_exchange_n(&db->fatal_err, &none, rc, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
+		__atomic_store_n(&db->fatal, 1, __ATOMIC_SEQ_CST);
+	}
 	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE)) {
 		shard_fail_durable(s);
 		return;

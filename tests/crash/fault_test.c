@@ -271,8 +271,9 @@ static uint32_t ft_write_until_fatal(struct aedb *db)
 	return i;
 }
 
-static void ft_fatal_case(enum io_fault_kind kind, uint64_t after)
+static void ft_fatal_case(enum io_fault_kind kind, uint64_t after, int err)
 {
+	struct aedb_stats st;
 	char *dir = t_tmpdir();
 	struct aedb_open_report rep;
 	struct aedb_kv_item *it;
@@ -293,6 +294,8 @@ static void ft_fatal_case(enum io_fault_kind kind, uint64_t after)
 			 -AEDB_EFATAL);
 	assert_int_equal(aedb_visible_seq(db), v);
 	assert_int_equal(aedb_force_fsync(db), -AEDB_EFATAL);
+	assert_int_equal(aedb_stats(db, &st), 0);
+	assert_int_equal(st.fatal_errno, err);
 	if (acked) {
 		assert_int_equal(aedb_kv_get(db, "f", "app", "key000000", 9, AEDB_LATEST, &it), 0);
 		aedb_kv_item_free(it);
@@ -310,19 +313,19 @@ static void ft_fatal_case(enum io_fault_kind kind, uint64_t after)
 static void test_fault_enospc_on_write(void **state)
 {
 	(void)state;
-	ft_fatal_case(IO_FAULT_ENOSPC_WRITE, 20000);
+	ft_fatal_case(IO_FAULT_ENOSPC_WRITE, 20000, ENOSPC);
 }
 
 static void test_fault_enospc_on_preallocate(void **state)
 {
 	(void)state;
-	ft_fatal_case(IO_FAULT_ENOSPC_FALLOC, 0);
+	ft_fatal_case(IO_FAULT_ENOSPC_FALLOC, 0, ENOSPC);
 }
 
 static void test_fault_fsync_eio_latches(void **state)
 {
 	(void)state;
-	ft_fatal_case(IO_FAULT_EIO_FSYNC, 0);
+	ft_fatal_case(IO_FAULT_EIO_FSYNC, 0, EIO);
 }
 
 static void test_fault_lock_and_shard_count(void **state)
