@@ -33,9 +33,8 @@ void cat_free(struct catalog *cat)
 	free(cat);
 }
 
-void cat_free_deep(struct catalog *cat, uint32_t nshards)
+void cat_free_deep(struct catalog *cat)
 {
-	(void)nshards;
 	if (!cat)
 		return;
 	for (uint32_t i = 0; i < cat->nprojects; i++)

@@ -53,7 +53,7 @@ struct catalog *cat_create_empty(void);
 /* Free a catalog version (not the shared project/scope objects). */
 void cat_free(struct catalog *cat);
 /* Free a catalog version and every project and scope it holds (close). */
-void cat_free_deep(struct catalog *cat, uint32_t nshards);
+void cat_free_deep(struct catalog *cat);
 
 const struct cat_project *cat_find_project(const struct catalog *cat, const char *name);
 struct cat_scope *cat_find_scope(const struct catalog *cat, const char *project,

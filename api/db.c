@@ -61,7 +61,7 @@ static void api_teardown(struct aedb *db)
 		core_pool_destroy(&db->shards[i].pool);
 		shard_destroy(&db->shards[i]);
 	}
-	cat_free_deep(cat, db->nshards);
+	cat_free_deep(cat);
 	ring_mesh_destroy(db->mesh);
 	while (db->readers) {
 		struct api_reader *r = db->readers;
@@ -223,17 +223,6 @@ AEDB_API uint64_t aedb_durable_seq(struct aedb *db)
 	return db ? wm_durable_any(&db->wm) : 0;
 }
 
-static void api_request_sync(struct aedb *db, uint64_t seq)
-{
-	uint64_t cur = __atomic_load_n(&db->wm.sync_req, __ATOMIC_ACQUIRE);
-
-	while (cur < seq && !__atomic_compare_exchange_n(&db->wm.sync_req, &cur, seq, false,
-							  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		;
-	for (uint32_t i = 0; i < db->nshards; i++)
-		shard_wake_any(&db->shards[i]);
-}
-
 AEDB_API int aedb_wait_durable(struct aedb *db, uint64_t seq)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -242,7 +231,7 @@ AEDB_API int aedb_wait_durable(struct aedb *db, uint64_t seq)
 		return -AEDB_EMISUSE;
 	if (seq >= __atomic_load_n(&db->wm.next_seq, __ATOMIC_ACQUIRE))
 		return -AEDB_EINVAL;
-	api_request_sync(db, seq);
+	shard_request_sync_any(db, seq);
 	for (;;) {
 		uint32_t gen = __atomic_load_n(&db->wm.dur_futex, __ATOMIC_ACQUIRE);
 

@@ -16,8 +16,8 @@ int api_snapshot(struct aedb *db, uint32_t mode, uint64_t seq, uint64_t *snap)
 
 	switch (mode) {
 	case AEDB_AT_LATEST:
-		/* Floor first: V read afterwards is never below it. */
-		(void)wm_floor_any(&db->wm);
+		/* V is never below the floor (the floor only rises to a V seen
+		 * earlier), and GC waits out readers that began before it rose. */
 		*snap = wm_visible_any(&db->wm);
 		return 0;
 	case AEDB_AT_SEQ:

@@ -13,7 +13,6 @@ enum ring_msg_type {
 	RING_MSG_DDL_FENCE = 1,   /* ack once every earlier write is applied */
 	RING_MSG_DDL_RETIRE,      /* retire your partitions of payload scopes */
 	RING_MSG_REPLY,           /* reply: cookie, res */
-	RING_MSG_WAKE_VISIBLE,    /* the visible watermark moved */
 };
 
 struct ring_msg {

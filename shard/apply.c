@@ -96,17 +96,9 @@ static int shard_apply_one(struct shard *s, const struct catalog *cat, struct re
 
 void shard_wake_vis_waiters(struct shard *s)
 {
-	uint64_t mask = __atomic_load_n(&s->db->wm.vis_waiters, __ATOMIC_SEQ_CST);
-
-	mask &= ~(1ull << s->id);
-	while (mask) {
-		uint32_t i = (uint32_t)__builtin_ctzll(mask);
-
-		mask &= mask - 1;
-		shard_wake_any(&s->db->shards[i]);
-	}
+	shard_wake_mask_any(s->db, __atomic_load_n(&s->db->wm.vis_waiters, __ATOMIC_SEQ_CST) &
+				   ~(1ull << s->id));
 }
-
 
 void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
 {

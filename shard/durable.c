@@ -34,19 +34,15 @@ void shard_park_visible(struct shard *s, struct req *r)
 	shard_list_push(&s->vis_head, &s->vis_tail, r);
 }
 
-static void shard_request_sync(struct shard *s, uint64_t seq)
+void shard_request_sync_any(struct aedb *db, uint64_t seq)
 {
-	struct aedb *db = s->db;
-	uint64_t cur = __atomic_load_n(&db->wm.sync_req, __ATOMIC_ACQUIRE);
-
-	while (cur < seq && !__atomic_compare_exchange_n(&db->wm.sync_req, &cur, seq, false,
-							  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		;
-	if (cur >= seq)
+	/* Already asked for: every shard was rung then, and each one's kick
+	 * keeps syncing while the request covers what it holds. */
+	if (__atomic_load_n(&db->wm.sync_req, __ATOMIC_ACQUIRE) >= seq)
 		return;
+	wm_raise_any(&db->wm.sync_req, seq);
 	for (uint32_t i = 0; i < db->nshards; i++)
-		if (i != s->id)
-			shard_wake_any(&db->shards[i]);
+		shard_wake_any(&db->shards[i]);
 }
 
 void shard_park_durable(struct shard *s, struct req *r)
@@ -57,7 +53,7 @@ void shard_park_durable(struct shard *s, struct req *r)
 	}
 	shard_list_push(&s->dur_head, &s->dur_tail, r);
 	if (s->db->cfg.durability != AEDB_DURABILITY_FULL)
-		shard_request_sync(s, r->seq);
+		shard_request_sync_any(s->db, r->seq);
 }
 
 void shard_finish(struct shard *s, struct req *r, uint64_t v)
@@ -112,15 +108,9 @@ static void shard_fail_durable(struct shard *s)
 static void shard_wake_dur_waiters(struct shard *s)
 {
 	struct aedb *db = s->db;
-	uint64_t mask = __atomic_load_n(&db->wm.dur_waiters, __ATOMIC_SEQ_CST);
 
-	mask &= ~(1ull << s->id);
-	while (mask) {
-		uint32_t i = (uint32_t)__builtin_ctzll(mask);
-
-		mask &= mask - 1;
-		shard_wake_any(&db->shards[i]);
-	}
+	shard_wake_mask_any(db, __atomic_load_n(&db->wm.dur_waiters, __ATOMIC_SEQ_CST) &
+				~(1ull << s->id));
 	__atomic_fetch_add(&db->wm.dur_futex, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&db->wm.dur_sleepers, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &db->wm.dur_futex, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);

@@ -79,6 +79,17 @@ void shard_wake_any(struct shard *s)
 		io_shard_ring_any(&s->io);
 }
 
+void shard_wake_mask_any(struct aedb *db, uint64_t mask)
+{
+	while (mask) {
+		uint32_t i = (uint32_t)__builtin_ctzll(mask);
+
+		AEDB_ASSERT(i < db->nshards);
+		mask &= mask - 1;
+		shard_wake_any(&db->shards[i]);
+	}
+}
+
 int shard_enqueue_mpsc(struct shard *s, struct req *r)
 {
 	if (!shard_inbox_push_mpsc(&s->inbox, r))

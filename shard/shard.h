@@ -87,6 +87,11 @@ void shard_destroy(struct shard *s);
 int shard_enqueue_mpsc(struct shard *s, struct req *r);
 /* Ring @s's doorbell if it is sleeping. Any thread. */
 void shard_wake_any(struct shard *s);
+/* shard_wake_any() every shard whose bit is set in @mask. Any thread. */
+void shard_wake_mask_any(struct aedb *db, uint64_t mask);
+/* Ask every shard to fsync what it holds at or below @seq (BATCH/OS modes:
+ * D can only pass @seq once all of them have). Any thread. */
+void shard_request_sync_any(struct aedb *db, uint64_t seq);
 
 /* Apply one KV record to this shard's partition of @sc (live path and
  * recovery). 0 or -ENOMEM. */

@@ -56,7 +56,7 @@ static uint64_t wm_compute(struct watermark *wm, size_t field)
 	return v;
 }
 
-static uint64_t wm_raise(uint64_t *cached, uint64_t v)
+uint64_t wm_raise_any(uint64_t *cached, uint64_t v)
 {
 	uint64_t cur = __atomic_load_n(cached, __ATOMIC_ACQUIRE);
 
@@ -71,19 +71,19 @@ uint64_t wm_set_dur_lo(struct watermark *wm, uint32_t shard, uint64_t lo)
 {
 	AEDB_ASSERT(shard < wm->nshards);
 	__atomic_store_n(&wm->slots[shard].dur_lo, lo, __ATOMIC_SEQ_CST);
-	return wm_raise(&wm->durable, wm_compute(wm, offsetof(struct wm_slot, dur_lo)));
+	return wm_raise_any(&wm->durable, wm_compute(wm, offsetof(struct wm_slot, dur_lo)));
 }
 
 uint64_t wm_publish(struct watermark *wm, uint32_t shard)
 {
 	AEDB_ASSERT(shard < wm->nshards);
 	__atomic_store_n(&wm->slots[shard].vis_lo, UINT64_MAX, __ATOMIC_SEQ_CST);
-	return wm_raise(&wm->visible, wm_compute(wm, offsetof(struct wm_slot, vis_lo)));
+	return wm_raise_any(&wm->visible, wm_compute(wm, offsetof(struct wm_slot, vis_lo)));
 }
 
 uint64_t wm_raise_floor(struct watermark *wm, uint64_t f)
 {
 	uint64_t v = wm_visible_any(wm);
 
-	return wm_raise(&wm->floor, f > v ? v : f);
+	return wm_raise_any(&wm->floor, f > v ? v : f);
 }

@@ -64,6 +64,8 @@ static inline uint64_t wm_floor_any(const struct watermark *wm)
 {
 	return __atomic_load_n(&wm->floor, __ATOMIC_ACQUIRE);
 }
+/* Raise *@word to at least @v (atomic max); returns the new value. Any thread. */
+uint64_t wm_raise_any(uint64_t *word, uint64_t v);
 /* Raise floor to at least @f (never past V). Any thread; returns new floor. */
 uint64_t wm_raise_floor(struct watermark *wm, uint64_t f);
 

@@ -401,7 +401,7 @@ static int rv_ddl(void *arg, const struct wal_rec *rec)
 		return -ENOMEM;
 	if ((rec->flags == DDL_CREATE_PROJECT || rec->flags == DDL_CREATE_SCOPE) &&
 	    rec->ns != next->next_scope_id - 1) {
-		cat_free_deep(next, 0);
+		cat_free_deep(next);
 		return -AEDB_ECORRUPT;
 	}
 	rv_free_dropped(rc->cat, next);

@@ -48,7 +48,7 @@ static void test_catalog_cow_edits(void **state)
 	cat_free(c2);
 	cat_free(c1);
 	cat_free(c0);
-	cat_free_deep(c3, 4);
+	cat_free_deep(c3);
 }
 
 static void test_record_roundtrip_and_corruption(void **state)
