@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aedb-bench - key-value benchmark harness for aedb (and, later, its peers).
+ * aedb-bench - key-value benchmark harness for aedb and its peers.
  *
  *   aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]
  *
- * Workloads: put, put-sq, get, get-sq, all (the default: all four). Each
- * workload runs once per --threads count and yields one result. Write
- * workloads get a fresh instance per result; read workloads share one
- * instance, loaded with --keys keys before the first of them. Every instance
- * lives in its own directory under a fresh mkdtemp() directory, removed when
- * the run ends (--keep leaves it). See perf/README.md.
+ * Workloads: see --list; "all" (the default) runs every one. Each workload
+ * runs once per --threads count (ingest and recover once, on one thread) and
+ * yields one result per backend: aedb (or --backend), then with --compare
+ * each peer engine. Write workloads get a fresh instance per result; the
+ * other workloads a fresh instance per backend and workload, loaded with
+ * --keys keys first. Every instance lives in its own directory under a fresh
+ * mkdtemp() directory in --dir, removed as soon as its results are in and
+ * at the end (--keep leaves them). See perf/README.md.
  *
  * Exit status: 0 all results ok; 1 a run failed (an engine error, a get
  * that missed, a wrong value length); 2 bad usage; 77 the engine cannot run
@@ -33,23 +35,43 @@
 #define BENCH_EXIT_SKIP 77
 #define BENCH_EXIT_INTERRUPTED 130
 
-#define BENCH_PLAN_MAX 16
+#define BENCH_PLAN_MAX 32
 #define BENCH_KEY_SIZE_MAX 65536u
 #define BENCH_VALUE_SIZE_MAX (64u << 20)
 
+/* aedb first; then the peers meson found (HAVE_* in bench_config.h). */
 static const struct bench_backend *const bench_backends[] = {
 	&bench_backend_aedb,
+#if HAVE_ROCKSDB
+	&bench_backend_rocksdb,
+#endif
+#if HAVE_LEVELDB
+	&bench_backend_leveldb,
+#endif
+#if HAVE_LMDB
+	&bench_backend_lmdb,
+#endif
+#if HAVE_SQLITE
+	&bench_backend_sqlite,
+#endif
+#if HAVE_WIREDTIGER
+	&bench_backend_wiredtiger,
+#endif
 };
+#define BENCH_NBACKENDS (sizeof(bench_backends) / sizeof(bench_backends[0]))
+
+const struct bench_backend *bench_backend_find(const char *name)
+{
+	for (size_t i = 0; i < BENCH_NBACKENDS; i++) {
+		if (strcmp(name, bench_backends[i]->name) == 0)
+			return bench_backends[i];
+	}
+	return NULL;
+}
 
 struct bench_plan {
 	const struct bench_workload *w[BENCH_PLAN_MAX];
 	uint32_t n;
-};
-
-/* One open engine instance and its directory. */
-struct bench_instance {
-	void *ctx;
-	char dir[PATH_MAX];
 };
 
 enum {
@@ -66,6 +88,9 @@ enum {
 	BENCH_OPT_LOW_LATENCY,
 	BENCH_OPT_BACKEND,
 	BENCH_OPT_LIST,
+	BENCH_OPT_COMPARE,
+	BENCH_OPT_SCAN_LEN,
+	BENCH_OPT_CACHE,
 };
 
 static const struct option bench_long_opts[] = {
@@ -88,6 +113,9 @@ static const struct option bench_long_opts[] = {
 	{ "low-latency", no_argument, NULL, BENCH_OPT_LOW_LATENCY },
 	{ "backend", required_argument, NULL, BENCH_OPT_BACKEND },
 	{ "list", no_argument, NULL, BENCH_OPT_LIST },
+	{ "compare", required_argument, NULL, BENCH_OPT_COMPARE },
+	{ "scan-len", required_argument, NULL, BENCH_OPT_SCAN_LEN },
+	{ "cache", required_argument, NULL, BENCH_OPT_CACHE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -96,7 +124,8 @@ static void bench_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]\n"
-		"workloads: put put-sq dput dput-sq get get-sq recover all (default: all)\n"
+		"workloads: put put-sq dput dput-sq ingest get get-sq scan ycsb-a ycsb-b\n"
+		"  ycsb-c ycsb-e ycsb-f recover, or all (the default); --list says what each is\n"
 		"  -t, --threads LIST     client threads, comma list, one result each (1,2)\n"
 		"  -s, --shards N         engine shards (default: online CPUs)\n"
 		"  -n, --ops N            operations per result, over all threads\n"
@@ -111,6 +140,10 @@ static void bench_usage(FILE *f)
 		"      --low-latency      the engine's low-latency profile\n"
 		"      --pin              pin shard threads to CPUs\n"
 		"      --backend NAME     engine to measure (default aedb; --list)\n"
+		"      --compare LIST     also run each workload on these peers, comma list or\n"
+		"                         all (every peer compiled in); prints ratios\n"
+		"      --scan-len N       entries per scan; YCSB E scans 1..N (default 100)\n"
+		"      --cache BYTES      peers' block/page cache (default 1073741824)\n"
 		"  -D, --dir DIR          parent of the data directory (default /tmp)\n"
 		"      --keep             keep the data directory\n"
 		"      --seed N           PRNG seed (default 1)\n"
@@ -212,14 +245,54 @@ static int bench_parse_name(const char *arg, const char *what, const char *const
 
 static int bench_parse_backend(const char *arg, struct bench_opts *o)
 {
-	for (size_t i = 0; i < sizeof(bench_backends) / sizeof(bench_backends[0]); i++) {
-		if (strcmp(arg, bench_backends[i]->name) == 0) {
-			o->backend = bench_backends[i];
-			return 0;
-		}
+	const struct bench_backend *be = bench_backend_find(arg);
+
+	if (!be) {
+		fprintf(stderr, "aedb-bench: --backend: unknown '%s' (see --list)\n", arg);
+		return -1;
 	}
-	fprintf(stderr, "aedb-bench: --backend: unknown '%s' (see --list)\n", arg);
-	return -1;
+	o->backend = be;
+	return 0;
+}
+
+static int bench_add_peer(struct bench_opts *o, const struct bench_backend *be)
+{
+	for (uint32_t i = 0; i < o->npeers; i++) {
+		if (o->peers[i] == be)
+			return 0;
+	}
+	if (o->npeers == BENCH_BACKENDS_MAX)
+		return -1;
+	o->peers[o->npeers++] = be;
+	return 0;
+}
+
+/* --compare LIST: peer names, or "all" for every backend compiled in. The
+ * primary backend (--backend, default aedb) is left out when run. */
+static int bench_parse_compare(const char *arg, struct bench_opts *o)
+{
+	char buf[256], *save = NULL, *tok;
+	const struct bench_backend *be;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "all") == 0) {
+			for (size_t i = 1; i < BENCH_NBACKENDS; i++)
+				bench_add_peer(o, bench_backends[i]);
+			continue;
+		}
+		be = bench_backend_find(tok);
+		if (!be) {
+			fprintf(stderr, "aedb-bench: --compare: '%s' is not compiled in (see "
+				"--list; scripts/bench-deps.sh installs the peers)\n", tok);
+			return -1;
+		}
+		bench_add_peer(o, be);
+	}
+	if (o->npeers == 0)
+		fprintf(stderr, "aedb-bench: --compare: no peer engine compiled in; "
+			"running %s alone\n", o->backend->name);
+	return 0;
 }
 
 static int bench_parse_enum(int c, const char *arg, struct bench_opts *o)
@@ -275,6 +348,13 @@ static int bench_parse_opt(int c, const char *arg, struct bench_opts *o, bool *t
 		return bench_parse_u64(arg, "--seed", 0, UINT64_MAX, &o->seed);
 	case BENCH_OPT_BACKEND:
 		return bench_parse_backend(arg, o);
+	case BENCH_OPT_COMPARE:
+		return bench_parse_compare(arg, o);
+	case BENCH_OPT_SCAN_LEN:
+		return bench_parse_u32(arg, "--scan-len", 1, 10000, &o->scan_len);
+	case BENCH_OPT_CACHE:
+		return bench_parse_u64(arg, "--cache", 1 << 20, UINT64_C(1) << 40,
+				       &o->cache_bytes);
 	case BENCH_OPT_JSON:
 		o->format = BENCH_FORMAT_JSON;
 		return 0;
@@ -337,13 +417,12 @@ static void bench_list(void)
 	for (uint32_t i = 0; i < bench_workload_count; i++) {
 		const struct bench_workload *w = &bench_workloads[i];
 
-		printf("  %-8s %s %s%s\n", w->name, w->op == BENCH_OP_PUT ? "put" : "get",
-		       w->async ? "through the submission queue" : "blocking calls",
-		       w->preload ? ", on a preloaded keyspace" : "");
+		printf("  %-8s %s%s\n", w->name, w->about,
+		       w->preload ? " (on a loaded keyspace)" : "");
 	}
 	printf("  %-8s every workload above\nbackends:\n", "all");
-	for (size_t i = 0; i < sizeof(bench_backends) / sizeof(bench_backends[0]); i++)
-		printf("  %-8s %s%s\n", bench_backends[i]->name, bench_backends[i]->version(),
+	for (size_t i = 0; i < BENCH_NBACKENDS; i++)
+		printf("  %-10s %s%s\n", bench_backends[i]->name, bench_backends[i]->version(),
 		       bench_backends[i]->prep_put ? " (blocking and submission queue)" : "");
 }
 
@@ -360,6 +439,8 @@ static void bench_defaults(struct bench_opts *o)
 	o->key_size = 16;
 	o->value_size = 100;
 	o->depth = 256;
+	o->scan_len = 100;
+	o->cache_bytes = UINT64_C(1) << 30;
 	o->dist = BENCH_DIST_UNIFORM;
 	o->seed = 1;
 	o->dir = "/tmp";
@@ -421,36 +502,8 @@ static void bench_backend_opts_fill(const struct bench_opts *o, const char *dir,
 		.dir = dir, .shards = o->shards, .key_bytes = o->key_size,
 		.value_bytes = o->value_size, .durability = o->durability,
 		.pin_threads = o->pin_threads, .low_latency = o->low_latency,
-		.durable_acks = durable,
+		.durable_acks = durable, .cache_bytes = o->cache_bytes,
 	};
-}
-
-static int bench_instance_open(const struct bench_opts *o, const char *base, uint32_t serial,
-			       const char *tag, bool durable, struct bench_instance *in)
-{
-	struct bench_backend_opts bo;
-	int n = snprintf(in->dir, sizeof(in->dir), "%s/%02u-%s", base, serial, tag);
-
-	in->ctx = NULL;
-	if (n < 0 || (size_t)n >= sizeof(in->dir)) {
-		fprintf(stderr, "aedb-bench: data directory path too long\n");
-		return -ENAMETOOLONG;
-	}
-	bench_backend_opts_fill(o, in->dir, durable, &bo);
-	return o->backend->open(&bo, &in->ctx);
-}
-
-static int bench_instance_close(const struct bench_opts *o, struct bench_instance *in)
-{
-	int rc = 0;
-
-	if (!in->ctx)
-		return 0;
-	rc = o->backend->close(in->ctx);
-	in->ctx = NULL;
-	if (!o->keep_dir)
-		bench_rm_tree(in->dir);
-	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -461,70 +514,94 @@ struct bench_session {
 	const struct bench_opts *o;
 	const struct bench_zipf *zipf;
 	char base[PATH_MAX];
-	struct bench_instance read;  /* loaded instance shared by read workloads */
-	struct bench_instance write; /* fresh instance of the current write result */
 	uint32_t serial;
 	bool opened_once;
-	int skip;                    /* the engine cannot run here */
+	int skip;                    /* the primary engine cannot run here */
 	struct bench_result *results;
 	uint32_t nresults;
+	uint32_t cap;
 };
 
-static int bench_session_open(struct bench_session *s, struct bench_instance *in,
-			      const char *tag, bool durable)
-{
-	int rc = bench_instance_open(s->o, s->base, ++s->serial, tag, durable, in);
+/* One engine instance: its backend options, directory and open handle. */
+struct bench_instance {
+	const struct bench_opts *o;  /* o->backend is the engine */
+	struct bench_backend_opts bo;
+	char dir[PATH_MAX];
+	void *ctx;
+};
 
+static int bench_instance_open(struct bench_session *s, const struct bench_opts *o,
+			       const struct bench_workload *w, struct bench_instance *in)
+{
+	const struct bench_backend *be = o->backend;
+	int n = snprintf(in->dir, sizeof(in->dir), "%s/%02u-%s-%s", s->base, ++s->serial,
+			 be->name, w->name);
+	int rc;
+
+	in->o = o;
+	in->ctx = NULL;
+	if (n < 0 || (size_t)n >= sizeof(in->dir)) {
+		fprintf(stderr, "aedb-bench: data directory path too long\n");
+		return -1;
+	}
+	bench_backend_opts_fill(o, in->dir, w->durable, &in->bo);
+	rc = be->open(&in->bo, &in->ctx);
 	if (rc < 0) {
-		if (!s->opened_once && s->o->backend->unavailable(rc))
+		in->ctx = NULL;
+		if (!s->opened_once && be == s->o->backend && be->unavailable(rc))
 			s->skip = 1;
-		fprintf(stderr, "aedb-bench: cannot open %s in %s: %s\n", s->o->backend->name,
-			in->dir, s->o->backend->strerror(rc));
+		fprintf(stderr, "aedb-bench: cannot open %s in %s: %s\n", be->name, in->dir,
+			be->strerror(rc));
 		return -1;
 	}
 	s->opened_once = true;
 	return 0;
 }
 
-/* The instance a result of @w runs on: loaded and shared, or fresh. */
-static void *bench_session_ctx(struct bench_session *s, const struct bench_workload *w)
+static int bench_instance_close(struct bench_instance *in)
 {
-	if (!w->preload) {
-		if (bench_instance_close(s->o, &s->read) < 0)
-			return NULL;
-		if (bench_session_open(s, &s->write, w->name, w->durable) < 0)
-			return NULL;
-		return s->write.ctx;
-	}
-	if (s->read.ctx)
-		return s->read.ctx;
-	if (bench_session_open(s, &s->read, "read", false) < 0)
-		return NULL;
-	if (bench_load(s->o, s->read.ctx) < 0) {
-		bench_instance_close(s->o, &s->read);
-		return NULL;
-	}
-	return s->read.ctx;
+	int rc = 0;
+
+	if (in->ctx)
+		rc = in->o->backend->close(in->ctx);
+	in->ctx = NULL;
+	if (!in->o->keep_dir)
+		bench_rm_tree(in->dir);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Record @res: settings line, ratio against the primary, report. */
+static void bench_session_emit(struct bench_session *s, const struct bench_opts *o,
+			       const struct bench_backend_opts *bo, struct bench_result *res)
+{
+	o->backend->settings(bo, res->settings, sizeof(res->settings));
+	if (o->backend != s->o->backend)
+		bench_compare_ratio(res, s->results, s->nresults, s->o->backend->name);
+	bench_report_result(res, o);
+	s->nresults++;
 }
 
 /* Workload "recover": --keys records ingested by a child that is then
  * SIGKILLed; the result is the reopen (records/s, log MB/s). */
-static int bench_session_recover(struct bench_session *s, const struct bench_workload *w,
-				 struct bench_result *res)
+static int bench_session_recover(struct bench_session *s, const struct bench_opts *o,
+				 const struct bench_workload *w)
 {
-	const struct bench_opts *o = s->o;
-	struct bench_backend_opts bo;
+	const struct bench_backend *be = o->backend;
+	struct bench_result *res = &s->results[s->nresults];
+	struct bench_instance in = { .o = o };
 	struct bench_recovery rec = { 0 };
-	char dir[PATH_MAX];
 	int rc;
 
-	if (snprintf(dir, sizeof(dir), "%s/%02u-recover", s->base, ++s->serial) >=
-	    (int)sizeof(dir))
+	if (snprintf(in.dir, sizeof(in.dir), "%s/%02u-%s-recover", s->base, ++s->serial,
+		     be->name) >= (int)sizeof(in.dir))
 		return -1;
-	bench_backend_opts_fill(o, dir, false, &bo);
-	rc = o->backend->recover(&bo, o->keys, &rec);
+	bench_backend_opts_fill(o, in.dir, true, &in.bo);
+	if (be->recover)
+		rc = be->recover(&in.bo, o->keys, &rec);
+	else
+		rc = bench_recover_generic(be, &in.bo, o->keys, &rec);
 	*res = (struct bench_result){
-		.workload = w->name, .backend = o->backend->name, .dist = "sequential",
+		.workload = w->name, .backend = be->name, .dist = "sequential",
 		.threads = 1, .shards = o->shards, .ops = rec.records, .seconds = rec.seconds,
 		.ops_per_sec = rec.seconds > 0 ? (double)rec.records / rec.seconds : 0,
 		.us_mean = rec.seconds * 1e6, .us_p50 = rec.seconds * 1e6,
@@ -535,35 +612,78 @@ static int bench_session_recover(struct bench_session *s, const struct bench_wor
 		.failed = rc < 0,
 	};
 	if (rc < 0)
-		fprintf(stderr, "aedb-bench: recover: %s\n", o->backend->strerror(rc));
-	bench_report_result(res, o);
-	s->nresults++;
-	if (!o->keep_dir)
-		bench_rm_tree(dir);
+		fprintf(stderr, "aedb-bench: %s recover: %s\n", be->name, be->strerror(rc));
+	bench_session_emit(s, o, &in.bo, res);
+	bench_instance_close(&in);
 	return rc < 0 ? -1 : 0;
 }
 
-static int bench_session_result(struct bench_session *s, const struct bench_workload *w,
+static int bench_session_result(struct bench_session *s, const struct bench_opts *o,
+				struct bench_instance *in, const struct bench_workload *w,
 				uint32_t threads)
 {
 	struct bench_result *res = &s->results[s->nresults];
-	void *ctx;
-	int rc;
+	int rc = bench_run(o, in->ctx, w, threads, s->zipf, res);
 
+	if (w->op == BENCH_OP_PUT && o->backend->log_bytes_per_commit)
+		res->log_bytes_per_op = o->backend->log_bytes_per_commit(in->ctx);
+	if (!atomic_load(&bench_interrupted))
+		bench_session_emit(s, o, &in->bo, res);
+	return rc;
+}
+
+/* Can @be run @w? If not, say why on stderr. */
+static bool bench_session_supports(const struct bench_backend *be,
+				   const struct bench_workload *w)
+{
+	const char *why = NULL;
+
+	if (w->async && !be->prep_put)
+		why = "has no submission queue";
+	else if ((w->op == BENCH_OP_SCAN || (w->op == BENCH_OP_MIX &&
+		  w->pct[BENCH_KIND_SCAN] > 0)) && !be->scan)
+		why = "cannot scan";
+	else if (w->op == BENCH_OP_BATCH && !be->put_batch)
+		why = "cannot write batches";
+	if (why)
+		fprintf(stderr, "aedb-bench: %s %s; skipping %s\n", be->name, why, w->name);
+	return why == NULL;
+}
+
+/* Every result of @w on backend @be: a fresh instance per result for the
+ * write workloads, one loaded instance for the rest. */
+static int bench_session_backend(struct bench_session *s, const struct bench_workload *w,
+				 const struct bench_backend *be)
+{
+	struct bench_opts o = *s->o;
+	struct bench_instance in = { .o = &o };
+	int rc = 0;
+
+	o.backend = be;
+	if (!bench_session_supports(be, w))
+		return 0;
 	if (w->op == BENCH_OP_RECOVER)
-		return bench_session_recover(s, w, res);
-	ctx = bench_session_ctx(s, w);
-	if (!ctx)
-		return -1;
-	rc = bench_run(s->o, ctx, w, threads, s->zipf, res);
-	if (w->op == BENCH_OP_PUT && s->o->backend->log_bytes_per_commit)
-		res->log_bytes_per_op = s->o->backend->log_bytes_per_commit(ctx);
-	if (!atomic_load(&bench_interrupted)) {
-		bench_report_result(res, s->o);
-		s->nresults++;
+		return bench_session_recover(s, &o, w);
+	if (w->once)
+		o.nthreads = 1, o.threads[0] = 1;
+	if (w->op == BENCH_OP_BATCH)
+		o.ops = o.keys, o.warmup_s = 0;
+	for (uint32_t t = 0; t < o.nthreads && rc == 0; t++) {
+		if (!in.ctx) {
+			if (bench_instance_open(s, &o, w, &in) < 0)
+				return -1;
+			if (w->preload && bench_load(&o, in.ctx) < 0) {
+				bench_instance_close(&in);
+				return -1;
+			}
+		}
+		rc = bench_session_result(s, &o, &in, w, o.threads[t]);
+		if (atomic_load(&bench_interrupted))
+			rc = -1;
+		if ((!w->preload || t + 1 == o.nthreads || rc < 0) &&
+		    bench_instance_close(&in) < 0)
+			rc = -1;
 	}
-	if (!w->preload && bench_instance_close(s->o, &s->write) < 0)
-		rc = -1;
 	return rc;
 }
 
@@ -572,25 +692,12 @@ static int bench_session_run(struct bench_session *s, const struct bench_plan *p
 	const struct bench_opts *o = s->o;
 
 	for (uint32_t i = 0; i < p->n; i++) {
-		const struct bench_workload *w = p->w[i];
-
-		if (w->op == BENCH_OP_RECOVER) {
-			if (!o->backend->recover)
-				fprintf(stderr, "aedb-bench: %s cannot run recover\n",
-					o->backend->name);
-			else if (bench_session_result(s, w, 1) < 0)
-				return -1;
-			continue;
-		}
-		if (w->async && !o->backend->prep_put) {
-			fprintf(stderr, "aedb-bench: %s has no submission queue; skipping %s\n",
-				o->backend->name, w->name);
-			continue;
-		}
-		for (uint32_t t = 0; t < o->nthreads; t++) {
-			if (bench_session_result(s, w, o->threads[t]) < 0)
-				return -1;
-			if (atomic_load(&bench_interrupted))
+		if (bench_session_backend(s, p->w[i], o->backend) < 0)
+			return -1;
+		for (uint32_t k = 0; k < o->npeers; k++) {
+			if (o->peers[k] == o->backend)
+				continue;
+			if (bench_session_backend(s, p->w[i], o->peers[k]) < 0)
 				return -1;
 		}
 	}
@@ -615,17 +722,29 @@ static void bench_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+static bool bench_plan_zipfian(const struct bench_opts *o, const struct bench_plan *p)
+{
+	if (o->dist == BENCH_DIST_ZIPFIAN)
+		return true;
+	for (uint32_t i = 0; i < p->n; i++) {
+		if (p->w[i]->zipfian)
+			return true;
+	}
+	return false;
+}
+
 static int bench_prepare(const struct bench_opts *o, struct bench_session *s,
 			 struct bench_zipf *zipf, const struct bench_plan *p)
 {
 	int n;
 
-	s->results = calloc((size_t)p->n * o->nthreads, sizeof(*s->results));
+	s->cap = p->n * o->nthreads * (1 + o->npeers);
+	s->results = calloc(s->cap, sizeof(*s->results));
 	if (!s->results) {
 		fprintf(stderr, "aedb-bench: out of memory\n");
 		return -1;
 	}
-	if (o->dist == BENCH_DIST_ZIPFIAN) {
+	if (bench_plan_zipfian(o, p)) {
 		if (bench_zipf_init(zipf, o->keys, BENCH_ZIPF_THETA) < 0) {
 			fprintf(stderr, "aedb-bench: cannot set up the zipfian generator\n");
 			return -1;
@@ -665,6 +784,8 @@ int main(int argc, char **argv)
 	struct bench_session s;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "--recover-child") == 0)
+		bench_recover_child(argc, argv);
 	rc = bench_parse(argc, argv, &o, &plan);
 	if (rc != 0)
 		return rc > 0 ? 0 : BENCH_EXIT_USAGE;
@@ -676,9 +797,9 @@ int main(int argc, char **argv)
 		bench_machine_probe(&machine, o.backend);
 		bench_report_header(&machine, &o);
 		rc = bench_session_run(&s, &plan);
-		if (bench_instance_close(&o, &s.read) < 0)
-			rc = -1;
 		bench_report_finish(s.results, s.nresults, &o);
+		if (o.npeers > 0)
+			bench_compare_report(s.results, s.nresults, &o);
 	}
 	if (s.base[0] != '\0') {
 		if (o.keep_dir)

@@ -3,10 +3,17 @@
  * bench.h - internals of aedb-bench, the KV benchmark harness.
  *
  * The harness is split by concern:
- *   bench_util.h    clock, histogram and PRNG declarations (below)
+ *   bench_util.h    clock, histogram and PRNG declarations
+ *   bench_backend.h struct bench_backend, the interface every engine fills
  *   bench_hist.c    log-linear latency histogram (HDR style, 3 digits)
  *   bench_rand.c    xoshiro256** PRNG, YCSB zipfian, key encoding
  *   bench_aedb.c    the aedb backend behind struct bench_backend
+ *   bench_<peer>.c  peer engines (rocksdb, leveldb, lmdb, sqlite, wiredtiger),
+ *                   each built only when meson finds its package (HAVE_<PEER>)
+ *   bench_peer.c    what the peer backends share: error text, directories
+ *   bench_recover.c "recover" for engines without their own: ingest in a
+ *                   re-executed child, SIGKILL it, time the reopen
+ *   bench_compare.c --compare: the side-by-side table and ratios
  *   bench_run.c     client threads, the blocking and submission-queue loops
  *   bench_report.c  machine facts, table rows, key=value and JSON lines
  *   aedb-bench.c    options, the run plan, data directories, exit codes
@@ -25,94 +32,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "bench_backend.h"
 #include "bench_util.h"
-
-/* ------------------------------------------------------------------------ */
-/* Backends                                                                  */
-/* ------------------------------------------------------------------------ */
-
-/* Non-negative backend results; errors are negative, backend-specific codes. */
-#define BENCH_OK 0
-#define BENCH_NOTFOUND 1 /**< get: the key is absent */
-#define BENCH_AGAIN 2    /**< prep: the submission queue is full; submit first */
-
-enum bench_durability {
-	BENCH_DURABILITY_DEFAULT = 0, /**< whatever the engine defaults to */
-	BENCH_DURABILITY_FULL,
-	BENCH_DURABILITY_BATCH,
-	BENCH_DURABILITY_OS,
-};
-
-/** Settings every backend receives at open; each maps what it can. */
-struct bench_backend_opts {
-	const char *dir;          /**< fresh, empty data directory */
-	uint32_t shards;          /**< 0 = engine default */
-	uint32_t key_bytes;       /**< largest key the run will use */
-	uint32_t value_bytes;     /**< largest value the run will use */
-	enum bench_durability durability;
-	bool pin_threads;
-	bool low_latency;
-	bool durable_acks;        /**< puts complete once durable, not just visible */
-};
-
-/** What reopening after a crash cost (workload "recover"). */
-struct bench_recovery {
-	uint64_t records;         /**< commits replayed */
-	uint64_t log_bytes;       /**< log bytes read */
-	double seconds;           /**< reopen wall time */
-};
-
-/** One completion from an asynchronous backend. */
-struct bench_completion {
-	uint64_t tag;      /**< the tag given at prep */
-	int32_t res;       /**< BENCH_OK, BENCH_NOTFOUND, or a negative error */
-	uint32_t val_len;  /**< get: full value length when res == BENCH_OK */
-};
-
-/*
- * struct bench_backend - one engine. ctx is the open instance (any thread);
- * tctx is a client thread's state, made and destroyed on that thread.
- * Blocking calls return BENCH_OK / BENCH_NOTFOUND or a negative error.
- * The asynchronous group (prep_put .. reap) is all NULL when the engine has
- * no submission-queue interface. Tags passed to prep are < the depth given
- * to thread_init; key, value and buffer memory stays valid and unchanged
- * until the tag's completion has been reaped.
- */
-struct bench_backend {
-	const char *name;
-	const char *(*version)(void);
-	const char *(*strerror)(int err);
-	/** Transient failure (backpressure): the harness retries the request. */
-	bool (*retryable)(int err);
-	/** The environment cannot run this engine at all (skip, exit 77). */
-	bool (*unavailable)(int err);
-	int (*open)(const struct bench_backend_opts *opts, void **ctxp);
-	int (*close)(void *ctx);
-	uint32_t (*shards)(void *ctx);
-	/** @depth: 0 for blocking calls only, else most requests in flight. */
-	int (*thread_init)(void *ctx, uint32_t depth, void **tctxp);
-	int (*thread_exit)(void *tctx);
-	int (*put)(void *tctx, const void *key, uint32_t key_len, const void *val,
-		   uint32_t val_len);
-	int (*get)(void *tctx, const void *key, uint32_t key_len, uint32_t *val_len);
-	int (*prep_put)(void *tctx, uint64_t tag, const void *key, uint32_t key_len,
-			const void *val, uint32_t val_len);
-	int (*prep_get)(void *tctx, uint64_t tag, const void *key, uint32_t key_len,
-			void *buf, uint32_t buf_len);
-	/** Hand prepared requests over; >= 0, or a negative error. */
-	int (*submit)(void *tctx);
-	/** Up to @max completions into @out; @wait: block for at least one if
-	 *  any request is in flight. Returns the count or a negative error. */
-	int (*reap)(void *tctx, struct bench_completion *out, uint32_t max, bool wait);
-	/** Optional: log bytes written per commit so far (0 = unknown). */
-	double (*log_bytes_per_commit)(void *ctx);
-	/** Optional: ingest @records puts of @opts->value_bytes in a child
-	 *  process that is then SIGKILLed, and time the reopen. 0 or error. */
-	int (*recover)(const struct bench_backend_opts *opts, uint64_t records,
-		       struct bench_recovery *out);
-};
-
-extern const struct bench_backend bench_backend_aedb;
 
 /* ------------------------------------------------------------------------ */
 /* Options, workloads, results                                               */
@@ -126,8 +47,13 @@ enum bench_format {
 	BENCH_FORMAT_JSON,
 };
 
+#define BENCH_BACKENDS_MAX 8
+
 struct bench_opts {
 	const struct bench_backend *backend;
+	/** --compare: the peers run after aedb (backend), same workloads. */
+	const struct bench_backend *peers[BENCH_BACKENDS_MAX];
+	uint32_t npeers;
 	uint32_t threads[16];     /**< client thread counts, one result each */
 	uint32_t nthreads;
 	uint32_t shards;          /**< 0 = engine default (online CPUs) */
@@ -138,6 +64,8 @@ struct bench_opts {
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t depth;
+	uint32_t scan_len;        /**< entries per scan (YCSB E: at most this) */
+	uint64_t cache_bytes;     /**< peers' block/page cache */
 	enum bench_dist dist;
 	uint64_t seed;
 	enum bench_format format;
@@ -152,6 +80,19 @@ enum bench_op {
 	BENCH_OP_PUT = 0,
 	BENCH_OP_GET,
 	BENCH_OP_RECOVER, /**< ingest, SIGKILL, time the reopen (backend->recover) */
+	BENCH_OP_SCAN,    /**< scan_len entries from a random key (backend->scan) */
+	BENCH_OP_BATCH,   /**< --keys records, BENCH_BATCH per transaction */
+	BENCH_OP_MIX,     /**< YCSB: a random operation per request, by the pct_* */
+};
+
+/** Operations of a MIX workload, drawn per request. */
+enum bench_kind {
+	BENCH_KIND_READ = 0,
+	BENCH_KIND_UPDATE,  /**< put to an existing key */
+	BENCH_KIND_SCAN,    /**< 1..scan_len entries, length uniform (YCSB) */
+	BENCH_KIND_INSERT,  /**< put to a new key beyond the loaded keyspace */
+	BENCH_KIND_RMW,     /**< read a key, then write it */
+	BENCH_KIND_COUNT,
 };
 
 struct bench_workload {
@@ -161,6 +102,10 @@ struct bench_workload {
 	bool preload;     /**< runs against a keyspace loaded beforehand */
 	bool sequential;  /**< keys next, next + 1, ... (loading) */
 	bool durable;     /**< puts wait until durable (fsynced), not just visible */
+	bool zipfian;     /**< keys YCSB-zipfian whatever --dist says */
+	bool once;        /**< one result with one thread, whatever --threads says */
+	uint8_t pct[BENCH_KIND_COUNT]; /**< MIX: percent of each bench_kind */
+	const char *about;
 };
 
 extern const struct bench_workload bench_workloads[];
@@ -188,6 +133,9 @@ struct bench_result {
 	uint64_t misses;      /**< gets that found no value */
 	double log_bytes_per_op; /**< puts: log bytes written per commit; 0 unknown */
 	double log_mb_per_sec;   /**< recover: log MB replayed per second */
+	double rows_per_op;      /**< scans: entries read per scan */
+	double ratio;            /**< --compare, peers: aedb ops/s over this ops/s */
+	char settings[240];      /**< the backend's settings line */
 	int failed;           /**< non-zero: the run stopped on an error */
 };
 
@@ -230,5 +178,20 @@ void bench_report_header(const struct bench_machine *m, const struct bench_opts 
 void bench_report_result(const struct bench_result *r, const struct bench_opts *o);
 /** Print the key=value lines after the table (table format only). */
 void bench_report_finish(const struct bench_result *rs, uint32_t n, const struct bench_opts *o);
+
+/* bench_compare.c */
+/** Set @r->ratio against @primary's result of the same workload and threads
+ *  among @rs[0..n): how many times faster the primary (aedb) was. */
+void bench_compare_ratio(struct bench_result *r, const struct bench_result *rs, uint32_t n,
+			 const char *primary);
+/** The side-by-side table (table format) or one "compare" JSON line per group. */
+void bench_compare_report(const struct bench_result *rs, uint32_t n, const struct bench_opts *o);
+
+/* bench_recover.c */
+/** Workload "recover" for a backend without its own: see bench_recover.c. */
+int bench_recover_generic(const struct bench_backend *be, const struct bench_backend_opts *bo,
+			  uint64_t records, struct bench_recovery *out);
+/** argv[1] == "--recover-child": the re-executed ingest child. Never returns. */
+void bench_recover_child(int argc, char **argv);
 
 #endif /* BENCH_H */

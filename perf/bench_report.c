@@ -241,8 +241,23 @@ static json_t *bench_result_json(const struct bench_result *r, const struct benc
 		bench_set(obj, "log_bytes_per_op", json_real(bench_round(r->log_bytes_per_op, 1)));
 	if (r->log_mb_per_sec > 0)
 		bench_set(obj, "log_mb_per_sec", json_real(bench_round(r->log_mb_per_sec, 1)));
+	if (r->rows_per_op > 0)
+		bench_set(obj, "rows_per_op", json_real(bench_round(r->rows_per_op, 2)));
+	if (r->ratio > 0)
+		bench_set(obj, "ratio", json_real(bench_round(r->ratio, 3)));
+	if (typed)
+		bench_set(obj, "settings", json_string(r->settings));
 	bench_set(obj, "status", json_string(r->failed ? "failed" : "ok"));
 	return obj;
+}
+
+static json_t *bench_peers_json(const struct bench_opts *o)
+{
+	json_t *arr = json_array();
+
+	for (uint32_t i = 0; arr && i < o->npeers; i++)
+		json_array_append_new(arr, json_string(o->peers[i]->version()));
+	return arr;
 }
 
 static json_t *bench_machine_json(const struct bench_machine *m, const struct bench_opts *o)
@@ -266,6 +281,9 @@ static json_t *bench_machine_json(const struct bench_machine *m, const struct be
 	bench_set(obj, "start_utc", json_string(m->start_utc));
 	bench_set(obj, "dist", json_string(bench_dist_name(o->dist)));
 	bench_set(obj, "depth", json_integer(o->depth));
+	bench_set(obj, "scan_len", json_integer(o->scan_len));
+	bench_set(obj, "cache_bytes", json_integer((json_int_t)o->cache_bytes));
+	bench_set(obj, "peers", bench_peers_json(o));
 	bench_set(obj, "ops", json_integer((json_int_t)o->ops));
 	bench_set(obj, "seconds", json_real(o->ops ? 0.0 : o->seconds));
 	bench_json_opts(obj, o);
@@ -317,6 +335,13 @@ void bench_report_header(const struct bench_machine *m, const struct bench_opts 
 	       bench_durability_name(o->durability),
 	       o->low_latency ? "low-latency" : "default profile",
 	       o->pin_threads ? ", pinned" : "", o->seed);
+	if (o->npeers > 0) {
+		printf("# peers:  ");
+		for (uint32_t i = 0; i < o->npeers; i++)
+			printf("%s%s", i ? " | " : " ", o->peers[i]->version());
+		printf(" | cache %llu MiB | scan %u\n", (unsigned long long)(o->cache_bytes >> 20),
+		       o->scan_len);
+	}
 	if (!m->optimized || m->sanitized)
 		printf("# warning: %s build; figures are not representative\n",
 		       m->sanitized ? "sanitizer" : "unoptimized");
@@ -325,9 +350,28 @@ void bench_report_header(const struct bench_machine *m, const struct bench_opts 
 
 static void bench_table_head(void)
 {
-	printf("%-8s %-7s %3s %6s %5s %-8s %11s %7s %11s %5s %9s %9s %9s %9s %9s %9s\n",
+	printf("%-8s %-10s %3s %6s %5s %-8s %11s %7s %11s %5s %9s %9s %9s %9s %9s %9s\n",
 	       "workload", "backend", "thr", "shards", "depth", "dist", "ops", "secs",
 	       "ops/s", "cpu", "mean_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us");
+}
+
+/* Table format: "# <backend>: <settings>" before the first row that has them. */
+static void bench_settings_line(const struct bench_result *r)
+{
+	static char seen[32][sizeof(r->settings) + 16];
+	static uint32_t nseen;
+	char line[sizeof(seen[0])];
+
+	if (r->settings[0] == '\0')
+		return;
+	snprintf(line, sizeof(line), "%s: %s", r->backend, r->settings);
+	for (uint32_t i = 0; i < nseen; i++) {
+		if (strcmp(seen[i], line) == 0)
+			return;
+	}
+	if (nseen < 32)
+		memcpy(seen[nseen++], line, sizeof(line));
+	printf("# %s\n", line);
 }
 
 void bench_report_result(const struct bench_result *r, const struct bench_opts *o)
@@ -346,7 +390,8 @@ void bench_report_result(const struct bench_result *r, const struct bench_opts *
 		bench_table_head();
 		head_done = true;
 	}
-	printf("%-8s %-7s %3u %6u %5u %-8s %11" PRIu64 " %7.2f %11.0f %5.2f "
+	bench_settings_line(r);
+	printf("%-8s %-10s %3u %6u %5u %-8s %11" PRIu64 " %7.2f %11.0f %5.2f "
 	       "%9.2f %9.2f %9.2f %9.2f %9.2f %9.1f%s\n",
 	       r->workload, r->backend, r->threads, r->shards, r->depth, r->dist, r->ops,
 	       r->seconds, r->ops_per_sec, r->cpu_cores, r->us_mean, r->us_p50, r->us_p90,
