@@ -70,6 +70,7 @@ static void api_teardown(struct aedb *db)
 		free(r);
 	}
 	pthread_mutex_destroy(&db->readers_lock);
+	pthread_mutex_destroy(&db->seq_lock);
 	if (db->lock_fd >= 0)
 		close(db->lock_fd); /* releases the flock */
 	free(db->shards);
@@ -162,11 +163,13 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 		return -ENOMEM;
 	db->lock_fd = -1;
 	pthread_mutex_init(&db->readers_lock, NULL);
+	pthread_mutex_init(&db->seq_lock, NULL);
 	rc = core_config_resolve(cfg, &db->cfg);
 	if (rc == 0)
 		rc = api_prepare_dir(db, path, cfg->shards);
 	if (rc < 0) {
 		pthread_mutex_destroy(&db->readers_lock);
+		pthread_mutex_destroy(&db->seq_lock);
 		if (db->lock_fd >= 0)
 			close(db->lock_fd);
 		free(db);

@@ -38,6 +38,8 @@ struct aedb {
 	uint8_t db_id[16];               /* from the directory's meta file */
 	int lock_fd;                     /* holds the directory lock */
 	uint32_t exit_now;               /* atomic: every shard quiesced; exit */
+	pthread_mutex_t seq_lock;        /* the cross-shard sequencer */
+	uint64_t seq_pos;                /* sequencer positions handed out */
 	pthread_mutex_t readers_lock;    /* guards readers (registration only) */
 	struct api_reader *readers;
 };

@@ -110,9 +110,9 @@ AEDB_API int aedb_kv_del(struct aedb *db, const char *project, const char *scope
 
 /* Open an epoch section and resolve scope and snapshot for a read. On
  * success the caller must api_read_end(). */
-static int api_read_prepare(struct aedb *db, const char *project, const char *scope,
-			    struct aedb_at at, ck_epoch_record_t **rec, struct cat_scope **sc,
-			    uint64_t *snap)
+int api_read_prepare(struct aedb *db, const char *project, const char *scope,
+		     struct aedb_at at, ck_epoch_record_t **rec, struct cat_scope **sc,
+		     uint64_t *snap)
 {
 	int rc;
 

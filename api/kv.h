@@ -20,6 +20,12 @@ int api_scope_visible(const struct cat_scope *sc, uint64_t snap);
 const struct kv_version *api_kv_lookup(struct aedb *db, const struct cat_scope *sc,
 				       const void *key, uint32_t key_len, uint64_t snap);
 
+/* Open an epoch section and resolve scope and snapshot for a read. On
+ * success the caller must api_read_end(). */
+int api_read_prepare(struct aedb *db, const char *project, const char *scope,
+		     struct aedb_at at, ck_epoch_record_t **rec, struct cat_scope **sc,
+		     uint64_t *snap);
+
 /* Checks shared by every write: sizes, pointers, finality. */
 int api_kv_write_check(struct aedb *db, const void *key, size_t key_len, const void *val,
 		       size_t val_len, uint32_t finality);

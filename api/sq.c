@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "api/commit.h"
 #include "api/kv.h"
 #include "core/assert.h"
 #include "core/clock.h"
@@ -307,6 +308,41 @@ static int sq_write(struct ring_client *c, const struct aedb_sqe *sqe)
 	return rc;
 }
 
+/* Queue a commit; as sq_write(). */
+static int sq_commit(struct ring_client *c, const struct aedb_sqe *sqe)
+{
+	struct aedb *db = c->db;
+	const struct aedb_txn *t = sqe->key;
+	uint32_t shard = 0;
+	struct req *r;
+	int rc;
+
+	if (!t || t->db != db)
+		return -AEDB_EMISUSE;
+	if (t->nmut == 0)
+		return -AEDB_EINVAL;
+	if (t->log_bytes + 64 > db->cfg.max_txn_bytes)
+		return -AEDB_ETOOBIG;
+	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
+		return -AEDB_EFATAL;
+	r = sq_slot(c);
+	AEDB_ASSERT(r != NULL); /* in flight <= cq_cap == nslots */
+	memset(r, 0, sizeof(*r));
+	r->user_data = sqe->user_data;
+	r->txres = sqe->out;
+	r->client = c;
+	r->slot_busy = 1;
+	__atomic_fetch_add(&c->writes_pending, 1, __ATOMIC_RELAXED);
+	rc = api_txn_start(db, t, r, &shard);
+	if (rc == 1)
+		rc = shard_enqueue_mpsc(&db->shards[shard], r);
+	if (rc < 0) {
+		r->slot_busy = 0;
+		__atomic_fetch_sub(&c->writes_pending, 1, __ATOMIC_RELAXED);
+	}
+	return rc;
+}
+
 /* Handle one SQE. 1 if consumed, 0 if it must stay queued (inbox full). */
 static int sq_one(struct ring_client *c, const struct aedb_sqe *sqe)
 {
@@ -320,7 +356,7 @@ static int sq_one(struct ring_client *c, const struct aedb_sqe *sqe)
 		rc = sq_read_get(c, sqe);
 	else if (sqe->opcode == AEDB_OP_KV_SCAN)
 		rc = sq_read_scan(c, sqe);
-	else if ((rc = sq_write(c, sqe)) == 0)
+	else if ((rc = sqe->opcode == AEDB_OP_COMMIT ? sq_commit(c, sqe) : sq_write(c, sqe)) == 0)
 		return 1;
 	else if (rc == -AEDB_EBUSY)
 		return 0;

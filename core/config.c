@@ -26,6 +26,8 @@ AEDB_API void aedb_config_init(struct aedb_config *cfg)
 	cfg->batch_interval_ms = 10;
 	cfg->batch_max_bytes = 1u << 20;
 	cfg->recovery = AEDB_RECOVERY_STRICT;
+	cfg->idempotency_window = 100000;
+	cfg->max_txn_bytes = 16u << 20;
 }
 
 AEDB_API void aedb_config_low_latency(struct aedb_config *cfg)
@@ -73,6 +75,8 @@ int core_config_resolve(const struct aedb_config *in, struct aedb_config *out)
 	    !core_in(in->batch_interval_ms, 1, 60000) ||
 	    !core_in(in->batch_max_bytes, 4u << 10, 1u << 30) ||
 	    in->recovery > AEDB_RECOVERY_PERMISSIVE)
+		return -AEDB_ECONFIG;
+	if (!core_in(in->max_txn_bytes, 4u << 10, 256u << 20))
 		return -AEDB_ECONFIG;
 	*out = *in;
 	if (out->shards == 0) {

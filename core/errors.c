@@ -31,6 +31,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_EOVERFLOW - AEDB_ERRNO_BASE] = "numeric overflow",
 	[AEDB_ELOCKED - AEDB_ERRNO_BASE] = "data directory is open in another instance",
 	[AEDB_EINCOMPAT - AEDB_ERRNO_BASE] = "data directory has another shard count or format",
+	[AEDB_ETYPE - AEDB_ERRNO_BASE] = "stored value has the wrong width or type",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -97,6 +98,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_ELOCKED:
 		return AEDB_CLASS_UNAVAILABLE;
 	case AEDB_EINCOMPAT:
+	case AEDB_ETYPE:
 		return AEDB_CLASS_VALIDATION;
 	case AEDB_EMISUSE:
 	case AEDB_EINVAL:

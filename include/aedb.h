@@ -140,6 +140,8 @@ enum aedb_errno {
 	AEDB_ELOCKED,
 	/** The data directory was made with another shard count or format. */
 	AEDB_EINCOMPAT,
+	/** A stored value has the wrong width or type for the operation. */
+	AEDB_ETYPE,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -239,8 +241,15 @@ struct aedb_config {
 	uint32_t batch_max_bytes;
 	/** enum aedb_recovery. Default AEDB_RECOVERY_STRICT. */
 	uint32_t recovery;
+	/** Idempotency keys are remembered for this many commits after the
+	 *  one that applied them. Default 100000; 0 disables idempotency (keys
+	 *  are then ignored). */
+	uint32_t idempotency_window;
+	/** Largest transaction, as encoded log bytes (keys, values, headers).
+	 *  Default 16 MiB; 4 KiB..256 MiB. */
+	uint32_t max_txn_bytes;
 	/** Reserved for later fields; must be zero. */
-	uint32_t reserved[15];
+	uint32_t reserved[13];
 };
 
 /**
@@ -661,6 +670,291 @@ AEDB_API int aedb_kv_scan_range(struct aedb *db, const char *project, const char
 				struct aedb_at at, struct aedb_kv_page **out);
 
 /* ------------------------------------------------------------------------ */
+/* Transactions                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A transaction is a list of mutations plus read assertions, an optional read
+ * set, an optional idempotency key and a finality. It is atomic: every
+ * mutation publishes at one commit seq, or none does and nothing is written.
+ * Keys may live on any shards; a transaction whose keys span shards goes
+ * through the sequencer and two-phase apply (DESIGN §5) and is still one seq.
+ *
+ * Build one with aedb_txn_create() and the aedb_txn_* calls (each copies the
+ * bytes it is given, so the caller's buffers may be reused at once), then
+ * commit it with aedb_commit() or aedb_prep_commit(). A builder is not
+ * thread-safe; it may be committed many times (each commit is a new attempt)
+ * and reused after aedb_txn_reset().
+ *
+ * Evaluation at commit time, on the owning shards, with every key involved
+ * locked: (1) idempotency: a key already applied returns
+ * AEDB_COMMIT_DUPLICATE with the original seq and evaluates nothing else;
+ * (2) the read set: a key whose version is newer than its read version or the
+ * base seq fails with -AEDB_ECONFLICT; (3) assertions in list order:
+ * -AEDB_EASSERT; (4) mutations in list order against the state the earlier
+ * ones left: the first error aborts all. The result names the index of the
+ * failing entry. A failed commit consumes no seq and leaves no trace.
+ */
+
+struct aedb_txn;
+
+/** Numeric mutation operators (aedb_txn_kv_num()). */
+enum aedb_num_op {
+	AEDB_NUM_ADD = 1,   /**< cur + operand */
+	AEDB_NUM_SUB = 2,   /**< cur - operand */
+	AEDB_NUM_MAX = 3,   /**< max(cur, operand); no write if unchanged */
+	AEDB_NUM_MIN = 4,   /**< min(cur, operand); no write if unchanged */
+	AEDB_NUM_SET = 5,   /**< operand */
+};
+
+/*
+ * Numeric policy flags. By default a missing key reads as zero, overflow
+ * fails with -AEDB_EOVERFLOW and underflow with -AEDB_EUNDERFLOW.
+ */
+/** A missing key fails the mutation with -AEDB_ENOTFOUND. */
+#define AEDB_NUM_MISSING_REJECT 0x1u
+/** Overflow clamps to the largest value instead of failing. */
+#define AEDB_NUM_SATURATE 0x2u
+/** Underflow leaves the key untouched (not created, version unchanged). */
+#define AEDB_NUM_UNDERFLOW_NOOP 0x4u
+/** Fail with -AEDB_EASSERT unless the key's version (0 if absent) equals
+ *  the expected version: a compare-and-mutate. */
+#define AEDB_NUM_EXPECT_VERSION 0x8u
+
+/** Comparison operators for assertions. */
+enum aedb_cmp {
+	AEDB_CMP_EQ = 1,
+	AEDB_CMP_NE,
+	AEDB_CMP_LT,
+	AEDB_CMP_LE,
+	AEDB_CMP_GT,
+	AEDB_CMP_GE,
+};
+
+/** Return values of a successful commit. */
+#define AEDB_COMMIT_APPLIED 0
+#define AEDB_COMMIT_DUPLICATE 1
+
+/** What failed, in struct aedb_commit_result. */
+enum aedb_fail_kind {
+	AEDB_FAIL_NONE = 0,
+	AEDB_FAIL_MUTATION = 1,  /**< failed_index is a mutation index */
+	AEDB_FAIL_ASSERTION = 2, /**< failed_index is an assertion index */
+	AEDB_FAIL_READ = 3,      /**< failed_index is a read-set index */
+};
+
+/** struct aedb_commit_result - the outcome of a commit. */
+struct aedb_commit_result {
+	uint64_t seq;          /**< the commit seq; for a duplicate, the original */
+	uint64_t durable_seq;  /**< the durable watermark D when it completed */
+	uint32_t outcome;      /**< AEDB_COMMIT_APPLIED or _DUPLICATE */
+	uint32_t fail_kind;    /**< enum aedb_fail_kind; NONE on success */
+	int32_t failed_index;  /**< index of the failing entry, or -1 */
+	uint32_t shards;       /**< how many shards took part */
+	uint64_t reserved[2];
+};
+
+/**
+ * aedb_txn_create - a new, empty transaction builder for @db (finality
+ * VISIBLE, no idempotency key). Returns 0, -AEDB_EMISUSE or -ENOMEM.
+ */
+AEDB_API int aedb_txn_create(struct aedb *db, struct aedb_txn **out);
+/** aedb_txn_free - free a builder (not while a commit of it is in flight). */
+AEDB_API void aedb_txn_free(struct aedb_txn *txn);
+/** aedb_txn_reset - empty a builder for reuse. */
+AEDB_API void aedb_txn_reset(struct aedb_txn *txn);
+/** aedb_txn_set_finality - enum aedb_finality. 0 or -AEDB_EINVAL. */
+AEDB_API int aedb_txn_set_finality(struct aedb_txn *txn, uint32_t finality);
+/**
+ * aedb_txn_set_idempotency_key - a 16-byte key: once a commit with this key
+ * applied, later commits with it return AEDB_COMMIT_DUPLICATE and the
+ * original seq, without evaluating or writing anything, also after a
+ * restart, for as long as the key is retained (config idempotency_window
+ * commits). Only applied commits record their key. Returns 0.
+ */
+AEDB_API int aedb_txn_set_idempotency_key(struct aedb_txn *txn, const uint8_t key[16]);
+/**
+ * aedb_txn_set_base_seq - the snapshot the caller read at: a read-set key
+ * written after @seq fails the commit with -AEDB_ECONFLICT. Returns 0.
+ */
+AEDB_API int aedb_txn_set_base_seq(struct aedb_txn *txn, uint64_t seq);
+
+/*
+ * Adding entries. Each returns the entry's index (>= 0) among mutations,
+ * among assertions or among reads, or an error that leaves the builder as it
+ * was: -AEDB_EMISUSE (NULL argument), -AEDB_ENAME, -AEDB_ENOPROJECT,
+ * -AEDB_ENOSCOPE (names are resolved now and checked again at commit),
+ * -AEDB_ETOOBIG (key or value over the configured maximum, or more than
+ * AEDB_TXN_MAX_ENTRIES entries), -AEDB_EINVAL (bad operator, width or flag),
+ * -ENOMEM.
+ */
+#define AEDB_TXN_MAX_ENTRIES 65536
+
+/** aedb_txn_kv_set - mutation: write @val under @key. */
+AEDB_API int aedb_txn_kv_set(struct aedb_txn *txn, const char *project, const char *scope,
+			     const void *key, size_t key_len, const void *val, size_t val_len);
+/** aedb_txn_kv_del - mutation: delete @key (absent is not an error). */
+AEDB_API int aedb_txn_kv_del(struct aedb_txn *txn, const char *project, const char *scope,
+			     const void *key, size_t key_len);
+/**
+ * aedb_txn_kv_num - mutation: numeric read-modify-write of an unsigned
+ * big-endian integer of @width bytes (8: u64, 32: u256) stored under @key.
+ * @op: enum aedb_num_op; @operand_be: @width bytes, big-endian; @flags:
+ * AEDB_NUM_*; @expected_version: used with AEDB_NUM_EXPECT_VERSION. At
+ * commit: a stored value of another width fails with -AEDB_ETYPE.
+ */
+AEDB_API int aedb_txn_kv_num(struct aedb_txn *txn, const char *project, const char *scope,
+			     const void *key, size_t key_len, uint32_t width, uint32_t op,
+			     const void *operand_be, uint32_t flags, uint64_t expected_version);
+/**
+ * aedb_txn_counter_add - mutation: add @amount to stripe (@hint mod
+ * @stripes) of the sharded u64 counter @key (overflow fails). Stripes are
+ * ordinary KV keys "__aedb_counter_shard__" ‖ u32be(key_len) ‖ key ‖
+ * u16be(stripe). @stripes: 1..4096.
+ */
+AEDB_API int aedb_txn_counter_add(struct aedb_txn *txn, const char *project, const char *scope,
+				  const void *key, size_t key_len, uint64_t amount,
+				  uint32_t stripes, uint32_t hint);
+/** aedb_txn_assert_exists - assertion: @key is present (@expected 1) or absent (0). */
+AEDB_API int aedb_txn_assert_exists(struct aedb_txn *txn, const char *project,
+				    const char *scope, const void *key, size_t key_len,
+				    int expected);
+/** aedb_txn_assert_equals - assertion: @key is present and holds exactly @val. */
+AEDB_API int aedb_txn_assert_equals(struct aedb_txn *txn, const char *project,
+				    const char *scope, const void *key, size_t key_len,
+				    const void *val, size_t val_len);
+/**
+ * aedb_txn_assert_compare - assertion: @key is present and (value @cmp
+ * @threshold) holds. Both 32 bytes: compared as unsigned 256-bit integers;
+ * otherwise as byte strings (memcmp, then length). @cmp: enum aedb_cmp.
+ */
+AEDB_API int aedb_txn_assert_compare(struct aedb_txn *txn, const char *project,
+				     const char *scope, const void *key, size_t key_len,
+				     uint32_t cmp, const void *threshold, size_t threshold_len);
+/** aedb_txn_assert_version - assertion: @key's version (0 if absent) equals @version. */
+AEDB_API int aedb_txn_assert_version(struct aedb_txn *txn, const char *project,
+				     const char *scope, const void *key, size_t key_len,
+				     uint64_t version);
+/**
+ * aedb_txn_read - read set: the caller read @key at @version (0 = absent).
+ * At commit a newer version (> @version, or > the base seq if one is set)
+ * fails with -AEDB_ECONFLICT. A deleted key reads as version 0, so a delete
+ * after the read is not detected.
+ */
+AEDB_API int aedb_txn_read(struct aedb_txn *txn, const char *project, const char *scope,
+			   const void *key, size_t key_len, uint64_t version);
+
+/** Counts of what a builder holds. */
+AEDB_API uint32_t aedb_txn_mutation_count(const struct aedb_txn *txn);
+AEDB_API uint32_t aedb_txn_assertion_count(const struct aedb_txn *txn);
+
+/**
+ * aedb_commit - commit @txn and wait for its finality. @res (optional)
+ * receives the outcome, including on failure. Any thread. Returns
+ * AEDB_COMMIT_APPLIED (0), AEDB_COMMIT_DUPLICATE (1), or: -AEDB_EINVAL (no
+ * mutations), -AEDB_ENOSCOPE (a scope was dropped), -AEDB_ECONFLICT,
+ * -AEDB_EASSERT, -AEDB_EUNDERFLOW, -AEDB_EOVERFLOW, -AEDB_ENOTFOUND,
+ * -AEDB_ETYPE, -AEDB_ETOOBIG (the transaction's log record would exceed
+ * max_txn_bytes), -AEDB_EBUSY, -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM.
+ */
+AEDB_API int aedb_commit(struct aedb *db, struct aedb_txn *txn,
+			 struct aedb_commit_result *res);
+
+/**
+ * aedb_commit_action_envelope - aedb_commit() for an action envelope: @txn
+ * must carry an idempotency key (else -AEDB_EINVAL). Returns
+ * AEDB_COMMIT_APPLIED or AEDB_COMMIT_DUPLICATE, or an error.
+ */
+AEDB_API int aedb_commit_action_envelope(struct aedb *db, struct aedb_txn *txn,
+					 struct aedb_commit_result *res);
+
+/** One key a preflight read, and the version it saw (0 = absent). */
+struct aedb_preflight_read {
+	uint32_t ns;
+	uint32_t key_len;
+	const uint8_t *key;
+	uint64_t version;
+};
+
+/** One predicted effect of a mutation. */
+struct aedb_preflight_effect {
+	uint32_t mutation;     /**< mutation index */
+	uint32_t kind;         /**< 0: no write, 1: set, 2: delete */
+	uint32_t ns;
+	uint32_t key_len;
+	const uint8_t *key;
+	const uint8_t *val;    /**< the value it would write (kind 1) */
+	uint32_t val_len;
+	uint32_t pad;
+};
+
+/** struct aedb_preflight - an advisory evaluation at one snapshot. */
+struct aedb_preflight {
+	uint64_t snapshot_seq;           /**< the snapshot evaluated at */
+	int32_t error;                   /**< 0, or the error a commit would hit now */
+	uint32_t fail_kind;              /**< enum aedb_fail_kind */
+	int32_t failed_index;            /**< index of the failing entry, or -1 */
+	uint32_t nreads;
+	struct aedb_preflight_read *reads;     /**< the keys the mutations read */
+	uint32_t neffects;
+	uint32_t pad;
+	struct aedb_preflight_effect *effects; /**< per mutation, in order */
+};
+
+/**
+ * aedb_preflight - evaluate @txn against the latest snapshot without
+ * committing: assertions and mutations as a commit would, against that
+ * snapshot. Advisory: the state may change before a commit. On success
+ * *@out is a result the caller frees with aedb_preflight_free(); its error
+ * field tells whether a commit would fail. Returns 0, -AEDB_EMISUSE,
+ * -AEDB_EINVAL (no mutations), -AEDB_ENOSCOPE or -ENOMEM.
+ */
+AEDB_API int aedb_preflight(struct aedb *db, const struct aedb_txn *txn,
+			    struct aedb_preflight **out);
+AEDB_API void aedb_preflight_free(struct aedb_preflight *pf);
+
+/**
+ * aedb_commit_with_preflight - preflight @txn, then commit it with the
+ * preflight's reads as its read set and base seq: if a key it read changes
+ * in between, the commit fails with -AEDB_ECONFLICT instead of writing.
+ * Returns as aedb_commit(); a preflight that predicts an error returns that
+ * error without committing. @txn is not modified.
+ */
+AEDB_API int aedb_commit_with_preflight(struct aedb *db, struct aedb_txn *txn,
+					struct aedb_commit_result *res);
+
+/* Single-operation helpers: one-entry transactions, committed and waited. */
+
+/**
+ * aedb_kv_num - one aedb_txn_kv_num() mutation. Returns as aedb_commit().
+ */
+AEDB_API int aedb_kv_num(struct aedb *db, const char *project, const char *scope,
+			 const void *key, size_t key_len, uint32_t width, uint32_t op,
+			 const void *operand_be, uint32_t flags, uint64_t expected_version,
+			 uint32_t finality, struct aedb_commit_result *res);
+/**
+ * aedb_kv_compare_and_swap - write @val under @key only if the key's version
+ * (0 if absent) is @expected_version; else -AEDB_EASSERT.
+ */
+AEDB_API int aedb_kv_compare_and_swap(struct aedb *db, const char *project, const char *scope,
+				      const void *key, size_t key_len, const void *val,
+				      size_t val_len, uint64_t expected_version,
+				      uint32_t finality, struct aedb_commit_result *res);
+/** aedb_counter_add - one aedb_txn_counter_add(). */
+AEDB_API int aedb_counter_add(struct aedb *db, const char *project, const char *scope,
+			      const void *key, size_t key_len, uint64_t amount, uint32_t stripes,
+			      uint32_t hint, uint32_t finality, struct aedb_commit_result *res);
+/**
+ * aedb_counter_read - the sum of stripes 0..@stripes-1 of counter @key at one
+ * snapshot (missing stripes count 0). Returns 0, -AEDB_EOVERFLOW (sum past
+ * 2^64-1), -AEDB_EINVAL (@stripes not 1..4096), -AEDB_ETYPE (a stripe is not
+ * 8 bytes) or a common read error.
+ */
+AEDB_API int aedb_counter_read(struct aedb *db, const char *project, const char *scope,
+			       const void *key, size_t key_len, uint32_t stripes,
+			       struct aedb_at at, uint64_t *sum);
+
+/* ------------------------------------------------------------------------ */
 /* Submission queue: records                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -671,6 +965,7 @@ enum aedb_op {
 	AEDB_OP_KV_DEL = 2,   /**< delete key */
 	AEDB_OP_KV_GET = 3,   /**< read key into a struct aedb_kv_read */
 	AEDB_OP_KV_SCAN = 4,  /**< scan into a struct aedb_kv_scan */
+	AEDB_OP_COMMIT = 5,   /**< commit a struct aedb_txn */
 	AEDB_OP_LAST
 };
 
@@ -854,6 +1149,20 @@ static inline void aedb_prep_kv_del(struct aedb_sqe *sqe, uint32_t ns, const voi
 	sqe->key_len = key_len;
 	sqe->finality = (uint8_t)finality;
 	sqe->out = seq_out;
+}
+
+/**
+ * aedb_prep_commit - commit @txn (its finality applies). @res, if not NULL,
+ * receives the outcome before the CQE is posted. CQE res: as aedb_commit().
+ * @txn and @res must live, and @txn must not be changed, until the CQE is
+ * seen.
+ */
+static inline void aedb_prep_commit(struct aedb_sqe *sqe, struct aedb_txn *txn,
+				    struct aedb_commit_result *res)
+{
+	sqe->opcode = AEDB_OP_COMMIT;
+	sqe->key = txn;
+	sqe->out = res;
 }
 
 /**

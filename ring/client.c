@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <string.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "core/assert.h"
 #include "core/clock.h"
 #include "core/tsan.h"
+#include "aedb.h"
 
 
 static void ring_futex_wake(uint32_t *addr)
@@ -48,6 +50,18 @@ void req_complete(struct req *r, int32_t res)
 
 	if (res >= 0 && r->seq_out)
 		*r->seq_out = r->seq;
+	if (r->txres) {
+		struct aedb_commit_result *o = r->txres;
+
+		memset(o, 0, sizeof(*o));
+		o->seq = res >= 0 ? r->seq : 0;
+		o->durable_seq = __atomic_load_n(r->durable_wm, __ATOMIC_ACQUIRE);
+		o->outcome = res == AEDB_COMMIT_DUPLICATE ? AEDB_COMMIT_DUPLICATE
+							  : AEDB_COMMIT_APPLIED;
+		o->fail_kind = r->fail_kind;
+		o->failed_index = r->fail_index;
+		o->shards = r->nparts;
+	}
 	if (r->client) {
 		struct ring_client *c = r->client;
 		uint64_t user_data = r->user_data;

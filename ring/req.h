@@ -16,6 +16,8 @@ enum req_op {
 	REQ_KV_SET = 1,
 	REQ_KV_DEL,
 	REQ_DDL,
+	REQ_TXN,       /* a transaction that lives on one shard */
+	REQ_TXN_FRAG,  /* one participant's part of a cross-shard transaction */
 };
 
 /* Blocking waiter states (futex word). */
@@ -23,6 +25,9 @@ enum { REQ_WAIT_PENDING = 0, REQ_WAIT_SLEEPING = 1, REQ_WAIT_DONE = 2 };
 
 struct ring_client;
 struct ddl_op;
+struct aedb_txn;
+struct aedb_commit_result;
+struct txn_run;
 
 struct req {
 	uint8_t op;              /* enum req_op */
@@ -43,6 +48,13 @@ struct req {
 	struct req *next;        /* intrusive link for shard-local lists */
 	uint32_t slot_busy;      /* ring slot in use (client-owned slots) */
 	uint32_t spin_us;        /* waiter's spin budget */
+	const struct aedb_txn *txn;      /* REQ_TXN; the caller's builder */
+	struct txn_run *run;             /* REQ_TXN_FRAG */
+	struct aedb_commit_result *txres;/* REQ_TXN: optional outcome */
+	const uint64_t *durable_wm;      /* with txres: D, read at completion */
+	uint32_t fail_kind;              /* REQ_TXN outcome detail */
+	int32_t fail_index;
+	uint32_t nparts;
 };
 
 /* Complete @r with @res (and seq_out if res == 0). Any shard thread; after

@@ -100,40 +100,66 @@ void shard_wake_vis_waiters(struct shard *s)
 				   ~(1ull << s->id));
 }
 
-void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
+/*
+ * Commit @n validated plain writes as one block of seqs: allocate, apply,
+ * log one frame, publish. Decided cross-shard fragments with smaller seqs
+ * are applied (and logged) first, so this shard's log stays in seq order.
+ */
+void shard_apply_run(struct shard *s, const struct catalog *cat, struct req **reqs,
+		     uint32_t n)
 {
 	struct aedb *db = s->db;
-	struct catalog *cat;
-	uint32_t valid = 0;
 	uint64_t base, v;
 
-	AEDB_ASSERT(n > 0 && n <= db->cfg.batch_max);
-	ck_epoch_begin(&s->erec, NULL);
-	cat = api_catalog_any(db);
-	for (uint32_t i = 0; i < n; i++) {
-		int rc = shard_validate(s, cat, reqs[i]);
-
-		if (rc < 0)
-			req_complete(reqs[i], rc);
-		else
-			reqs[valid++] = reqs[i];
-	}
-	if (valid == 0) {
-		ck_epoch_end(&s->erec, NULL);
+	if (n == 0)
 		return;
-	}
-	base = wm_alloc(&db->wm, s->id, valid);
-	for (uint32_t j = 0; j < valid; j++) {
+	base = wm_alloc(&db->wm, s->id, n);
+	for (uint32_t j = 0; j < n; j++) {
 		reqs[j]->seq = base + j;
 		reqs[j]->res = shard_apply_one(s, cat, reqs[j], base + j);
 	}
-	ck_epoch_end(&s->erec, NULL);
-	shard_log_round(s, base, valid);
-	v = wm_publish(&db->wm, s->id);
-	__atomic_store_n(&s->commits, s->commits + valid, __ATOMIC_RELAXED);
+	if (s->held)
+		shard_txn_resolve(s, base);
+	shard_log_round(s, base, n);
+	v = wm_publish(&db->wm, s->id, s->pin);
+	__atomic_store_n(&s->commits, s->commits + n, __ATOMIC_RELAXED);
 	shard_wake_vis_waiters(s);
-	for (uint32_t j = 0; j < valid; j++)
+	for (uint32_t j = 0; j < n; j++)
 		shard_finish(s, reqs[j], v);
+}
+
+/*
+ * One apply round, in arrival order. Runs of plain writes share one block of
+ * seqs; a transaction ends the run before it (it must see the run's writes)
+ * and is evaluated and committed on its own. Writes to keys locked by a
+ * prepared cross-shard transaction wait (shard/txn.c); others go on.
+ */
+void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
+{
+	struct catalog *cat;
+	uint32_t run = 0;
+
+	AEDB_ASSERT(n > 0 && n <= s->db->cfg.batch_max);
+	ck_epoch_begin(&s->erec, NULL);
+	cat = api_catalog_any(s->db);
+	for (uint32_t i = 0; i < n; i++) {
+		struct req *r = reqs[i];
+		int rc;
+
+		if (r->op == REQ_TXN || r->op == REQ_TXN_FRAG) {
+			shard_apply_run(s, cat, reqs, run);
+			run = 0;
+			shard_txn_admit(s, cat, r);
+			continue;
+		}
+		rc = shard_validate(s, cat, r);
+		if (rc < 0)
+			req_complete(r, rc);
+		else if (!(s->locks.used && shard_txn_park_plain(s, r)))
+			reqs[run++] = r;
+	}
+	shard_apply_run(s, cat, reqs, run);
+	ck_epoch_end(&s->erec, NULL);
 }
 
 uint32_t shard_complete_visible(struct shard *s)
@@ -212,6 +238,7 @@ uint32_t shard_gc_tick(struct shard *s, uint64_t now)
 	uint32_t done;
 
 	if (now >= s->gc_next_ns) {
+		shard_txn_expire(s, wm_visible_any(&db->wm));
 		floor = wm_raise_floor(&db->wm,
 				       shard_gc_candidate(s, now, wm_visible_any(&db->wm)));
 		/* Readers that saw an older floor may still read below it:

@@ -76,8 +76,9 @@ static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int
 		AEDB_ASSERT(!"DDL record must fit");
 	__atomic_store_n(&db->catalog, next, __ATOMIC_RELEASE);
 	ck_epoch_call(&s->erec, &old->epoch_entry, ddl_free_catalog_cb);
+	shard_txn_resolve(s, seq);
 	shard_log_round(s, seq, 1);
-	v = wm_publish(&db->wm, s->id);
+	v = wm_publish(&db->wm, s->id, s->pin);
 	__atomic_store_n(&s->commits, s->commits + 1, __ATOMIC_RELAXED);
 	shard_wake_vis_waiters(s);
 	r->seq = seq;
@@ -215,6 +216,10 @@ static int ddl_advance(struct shard *s)
 {
 	if (s->ddl.acks)
 		return 0;
+	/* The coordinator fences itself too: a prepared cross-shard fragment
+	 * that writes a victim must apply before the drop's seq. */
+	if (s->ddl.phase == DDL_FENCING && shard_txn_fence_must_wait(s))
+		return 0;
 	if (s->ddl.phase == DDL_FENCING)
 		ddl_drop_commit(s);
 	if (s->ddl.phase == DDL_RETIRING && s->ddl.acks == 0)
@@ -245,7 +250,7 @@ int shard_ddl_step(struct shard *s)
 	return 1;
 }
 
-static void ddl_reply(struct shard *s, const struct ring_msg *m)
+void shard_ddl_fence_reply(struct shard *s, const struct ring_msg *m)
 {
 	struct ring_msg rep = {
 		.type = RING_MSG_REPLY, .src = (uint16_t)s->id, .dst = m->src,
@@ -263,13 +268,20 @@ void shard_ddl_on_msg(struct shard *s, const struct ring_msg *m)
 	switch (m->type) {
 	case RING_MSG_DDL_FENCE:
 		/* Between rounds: every write accepted before the mark is
-		 * applied and published. */
-		ddl_reply(s, m);
+		 * applied and published, except prepared cross-shard
+		 * fragments: the reply waits for those that write a victim
+		 * (shard_txn_step sends it). */
+		if (shard_txn_fence_must_wait(s)) {
+			s->fence = *m;
+			s->fence_pending = 1;
+		} else {
+			shard_ddl_fence_reply(s, m);
+		}
 		break;
 	case RING_MSG_DDL_RETIRE:
 		for (uint32_t i = 0; i < m->len; i++)
 			shard_retire_scope(s, victims[i]);
-		ddl_reply(s, m);
+		shard_ddl_fence_reply(s, m);
 		break;
 	case RING_MSG_REPLY:
 		AEDB_ASSERT(s->id == 0 && s->ddl.acks > 0);

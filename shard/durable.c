@@ -19,14 +19,25 @@
 #include "core/clock.h"
 #include "shard/shard.h"
 
+/* Insert @r keeping the list in ascending seq. Nearly always an append; a
+ * cross-shard commit or a duplicate's original seq may land earlier. */
 static void shard_list_push(struct req **head, struct req **tail, struct req *r)
 {
+	struct req **pp = head;
+
 	r->next = NULL;
-	if (*tail)
-		(*tail)->next = r;
-	else
-		*head = r;
-	*tail = r;
+	if (!*tail || (*tail)->seq < r->seq) {
+		if (*tail)
+			(*tail)->next = r;
+		else
+			*head = r;
+		*tail = r;
+		return;
+	}
+	while (*pp && (*pp)->seq <= r->seq)
+		pp = &(*pp)->next;
+	r->next = *pp;
+	*pp = r;
 }
 
 void shard_park_visible(struct shard *s, struct req *r)
@@ -76,7 +87,7 @@ uint32_t shard_list_complete(struct req **head, struct req **tail, uint64_t upto
 	while (*head && (*head)->seq <= upto) {
 		struct req *r = *head;
 
-		AEDB_ASSERT(!r->next || r->next->seq > r->seq);
+		AEDB_ASSERT(!r->next || r->next->seq >= r->seq);
 		*head = r->next;
 		if (!*head)
 			*tail = NULL;
@@ -119,7 +130,7 @@ static void shard_wake_dur_waiters(struct shard *s)
 void shard_wal_progress(struct shard *s, int rc)
 {
 	struct aedb *db = s->db;
-	uint64_t before = wm_durable_any(&db->wm);
+	uint64_t before = wm_durable_any(&db->wm), lo;
 
 	if (rc < 0) {
 		int32_t none = 0;
@@ -134,13 +145,15 @@ void shard_wal_progress(struct shard *s, int rc)
 		shard_fail_durable(s);
 		return;
 	}
-	if (wm_set_dur_lo(&db->wm, s->id, wal_log_dur_lo(&s->wal)) != before)
+	lo = wal_log_dur_lo(&s->wal);
+	if (wm_set_dur_lo(&db->wm, s->id, lo < s->pin ? lo : s->pin) != before)
 		shard_wake_dur_waiters(s);
 }
 
 void shard_log_round(struct shard *s, uint64_t first_seq, uint32_t count)
 {
-	int rc = wal_log_append(&s->wal, s->batch.buf, (uint32_t)s->batch.len, first_seq, count);
+	int rc = wal_log_append(&s->wal, s->batch.buf, (uint32_t)s->batch.len, first_seq, count,
+				0);
 
 	wal_batch_reset(&s->batch);
 	shard_wal_progress(s, rc);

@@ -330,7 +330,7 @@ static void kv_gcq_push(struct kvmap *map, struct kv_node *node, struct kv_versi
 
 	AEDB_ASSERT(map->gcq_tail - map->gcq_head < map->gcq_cap);
 	AEDB_ASSERT(map->gcq_tail == map->gcq_head ||
-		    map->gcq[(map->gcq_tail - 1) & mask].version->seq < seq);
+		    map->gcq[(map->gcq_tail - 1) & mask].version->seq <= seq);
 	map->gcq[map->gcq_tail & mask] = (struct kv_gc_entry){ .node = node, .version = v };
 	map->gcq_tail++;
 	node->gc_refs++;
@@ -518,7 +518,7 @@ int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
 	int rc;
 
 	AEDB_ASSERT(map != NULL);
-	AEDB_ASSERT(seq > map->last_seq);
+	AEDB_ASSERT(seq >= map->last_seq); /* a transaction writes several keys at one seq */
 	AEDB_ASSERT(key != NULL || key_len == 0);
 	AEDB_ASSERT(tombstone || val != NULL || val_len == 0);
 	if (tombstone)

@@ -54,6 +54,7 @@ int shard_init(struct shard *s, struct aedb *db, uint32_t id)
 	s->kenv.stats = &s->kstats;
 	s->kenv.rng = 0x9E3779B97F4A7C15ull * (id + 1);
 	wal_batch_init(&s->batch);
+	shard_txn_init(s);
 	return 0;
 }
 
@@ -63,6 +64,7 @@ void shard_destroy(struct shard *s)
 	io_shard_exit(&s->io);
 	wal_log_close(&s->wal);
 	wal_batch_free(&s->batch);
+	shard_txn_fini(s);
 	shard_inbox_fini(&s->inbox);
 	free(s->round);
 	free(s->ddl.victims);
@@ -127,7 +129,9 @@ static uint32_t shard_drain_inbox(struct shard *s)
 
 	while (got < max && shard_inbox_pop(&s->inbox, &r)) {
 		got++;
-		if (stopping) {
+		if (stopping && r->op == REQ_TXN_FRAG) {
+			shard_txn_refuse(s, r, -AEDB_ECLOSED);
+		} else if (stopping) {
 			r->cqe_flags |= AEDB_CQE_F_CLOSED;
 			req_complete(r, -AEDB_ECLOSED);
 		} else if (r->op == REQ_DDL) {
@@ -174,6 +178,8 @@ static uint32_t shard_poll_once(struct shard *s, uint64_t now)
 	work += shard_complete_visible(s);
 	work += shard_complete_durable(s);
 	work += (uint32_t)shard_ddl_step(s);
+	if (s->held || s->unblock_due || s->fence_pending)
+		work += shard_txn_step(s);
 	work += shard_drain_inbox(s);
 	shard_wal_kick(s, now);
 	ring_mesh_flush(s->db->mesh, s->id);
@@ -185,7 +191,7 @@ static int shard_has_work(struct shard *s)
 {
 	struct aedb *db = s->db;
 
-	if (shard_inbox_ready(&s->inbox))
+	if (shard_inbox_ready(&s->inbox) || shard_txn_has_work(s))
 		return 1;
 	for (uint32_t src = 0; src < db->nshards; src++) {
 		if (src != s->id && ring_mesh_pending(db->mesh, src, s->id))
@@ -228,6 +234,7 @@ static void shard_sleep(struct shard *s, uint64_t now)
 static int shard_idle_now(struct shard *s)
 {
 	return !s->vis_head && !s->dur_head && !s->ddl.active && !s->ddl.queue_head &&
+	       !s->held && !s->blk_head && !s->fence_pending &&
 	       !shard_inbox_ready(&s->inbox) && (s->wal.error || wal_log_idle(&s->wal));
 }
 

@@ -16,6 +16,7 @@
 #include "io/uring.h"
 #include "ring/mpsc.h"
 #include "ring/req.h"
+#include "shard/idem.h"
 #include "shard/kvmap.h"
 #include "ring/ring_msg.h"
 #include "wal/log.h"
@@ -24,6 +25,17 @@
 struct aedb;
 struct cat_scope;
 struct catalog;
+struct txn_frag;
+struct txn_run;
+
+/* Key locks of one shard (shard/txn.c): lock hash -> holders. Held by
+ * prepared cross-shard fragments and by requests waiting behind them. */
+struct txn_locks {
+	uint64_t *keys;         /* 0: empty slot */
+	uint32_t *cnt;
+	uint32_t cap, used;     /* cap: power of two or 0 */
+	uint32_t pending;       /* scratch: keys a request needs */
+};
 
 #define SHARD_GC_SAMPLES 64
 
@@ -74,6 +86,17 @@ struct shard {
 	uint32_t nsamples;
 
 	struct ddl_state ddl;            /* shard 0 only */
+
+	/* Transactions (shard/txn.c). */
+	struct txn_frag *held;           /* prepared fragments, arrival order */
+	uint64_t pin;                    /* lowest pin of held; UINT64_MAX: none */
+	struct txn_locks locks;
+	struct req *blk_head, *blk_tail; /* requests waiting on locked keys */
+	int unblock_due;                 /* a lock was dropped: retry blk */
+	struct wal_batch tbatch;         /* one transaction's records */
+	struct idem_table idem;
+	struct ring_msg fence;           /* a DDL fence waiting on held work */
+	int fence_pending;
 } __attribute__((aligned(64)));
 
 /* Lifecycle (api/db.c calls these on the opening thread). */
@@ -125,9 +148,38 @@ uint32_t shard_gc_tick(struct shard *s, uint64_t now_ns);
 /* Retire this shard's partitions of @scope (drop). */
 void shard_retire_scope(struct shard *s, struct cat_scope *scope);
 
+/* shard/txn.c: transactions. */
+/* Admit a REQ_TXN or REQ_TXN_FRAG inside an apply round (epoch section). */
+void shard_txn_admit(struct shard *s, const struct catalog *cat, struct req *r);
+/* Plain KV write @r: 1 if it must wait behind a lock (it was parked). */
+int shard_txn_park_plain(struct shard *s, struct req *r);
+/* Apply decided fragments whose seq is below @below; drop aborted ones.
+ * Returns how many were resolved. Never publishes. */
+uint32_t shard_txn_resolve(struct shard *s, uint64_t below);
+/* Loop stage: resolve, publish, retry waiters, answer a due fence. */
+uint32_t shard_txn_step(struct shard *s);
+/* The submitter could not queue a participant's fragment (closing): vote
+ * no on its behalf. Any thread. */
+void txn_run_refuse_any(struct aedb *db, struct txn_run *run, int err);
+/* A fragment refused while stopping: vote no. */
+void shard_txn_refuse(struct shard *s, struct req *r, int err);
+/* Some decided fragment is waiting to be applied. */
+int shard_txn_has_work(const struct shard *s);
+void shard_txn_init(struct shard *s);
+void shard_txn_fini(struct shard *s);
+/* Expire idempotency keys that left the window. */
+void shard_txn_expire(struct shard *s, uint64_t v);
+/* Commit work around an allocation: the round's plain requests. */
+void shard_apply_run(struct shard *s, const struct catalog *cat, struct req **reqs,
+		     uint32_t n);
+
 /* shard/ddl.c: DDL coordination (shard 0) and participation (all). */
 void shard_ddl_submit(struct shard *s, struct req *r);
 int shard_ddl_step(struct shard *s);
 void shard_ddl_on_msg(struct shard *s, const struct ring_msg *m);
+/* Reply to a DDL message from shard 0 (fences and retires). */
+void shard_ddl_fence_reply(struct shard *s, const struct ring_msg *m);
+/* A prepared fragment here writes a scope being dropped. */
+int shard_txn_fence_must_wait(struct shard *s);
 
 #endif

@@ -34,7 +34,10 @@ uint64_t wm_alloc(struct watermark *wm, uint32_t shard, uint32_t count)
 	/* Publish a lower bound before allocating: a reader that sees the
 	 * counter past our block must also see our vis_lo (both seq_cst). */
 	lo = __atomic_load_n(&wm->next_seq, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&wm->slots[shard].vis_lo, lo, __ATOMIC_SEQ_CST);
+	/* Only lower it: an earlier block of this round, or a prepared
+	 * cross-shard fragment (wm_hold), may already hold it lower. */
+	if (lo < __atomic_load_n(&wm->slots[shard].vis_lo, __ATOMIC_RELAXED))
+		__atomic_store_n(&wm->slots[shard].vis_lo, lo, __ATOMIC_SEQ_CST);
 	if (lo < __atomic_load_n(&wm->slots[shard].dur_lo, __ATOMIC_RELAXED))
 		__atomic_store_n(&wm->slots[shard].dur_lo, lo, __ATOMIC_SEQ_CST);
 	base = __atomic_fetch_add(&wm->next_seq, count, __ATOMIC_SEQ_CST);
@@ -74,10 +77,22 @@ uint64_t wm_set_dur_lo(struct watermark *wm, uint32_t shard, uint64_t lo)
 	return wm_raise_any(&wm->durable, wm_compute(wm, offsetof(struct wm_slot, dur_lo)));
 }
 
-uint64_t wm_publish(struct watermark *wm, uint32_t shard)
+uint64_t wm_hold(struct watermark *wm, uint32_t shard)
+{
+	uint64_t lo = __atomic_load_n(&wm->next_seq, __ATOMIC_SEQ_CST);
+
+	AEDB_ASSERT(shard < wm->nshards);
+	if (lo < __atomic_load_n(&wm->slots[shard].vis_lo, __ATOMIC_RELAXED))
+		__atomic_store_n(&wm->slots[shard].vis_lo, lo, __ATOMIC_SEQ_CST);
+	if (lo < __atomic_load_n(&wm->slots[shard].dur_lo, __ATOMIC_RELAXED))
+		__atomic_store_n(&wm->slots[shard].dur_lo, lo, __ATOMIC_SEQ_CST);
+	return lo;
+}
+
+uint64_t wm_publish(struct watermark *wm, uint32_t shard, uint64_t hold)
 {
 	AEDB_ASSERT(shard < wm->nshards);
-	__atomic_store_n(&wm->slots[shard].vis_lo, UINT64_MAX, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&wm->slots[shard].vis_lo, hold, __ATOMIC_SEQ_CST);
 	return wm_raise_any(&wm->visible, wm_compute(wm, offsetof(struct wm_slot, vis_lo)));
 }
 

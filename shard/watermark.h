@@ -46,8 +46,15 @@ void wm_recovered(struct watermark *wm, uint64_t seq);
 /* Shard @shard: allocate @count seqs; returns the first. Lowers the shard's
  * vis_lo and dur_lo to a bound below the block first. */
 uint64_t wm_alloc(struct watermark *wm, uint32_t shard, uint32_t count);
-/* Shard @shard: everything it allocated is applied; returns the new V. */
-uint64_t wm_publish(struct watermark *wm, uint32_t shard);
+/* Shard @shard: everything it allocated is applied; returns the new V.
+ * @hold: the lowest seq it still holds (a prepared cross-shard fragment's
+ * pin), or UINT64_MAX. */
+uint64_t wm_publish(struct watermark *wm, uint32_t shard, uint64_t hold);
+/* Shard @shard holds back V and D below any seq not yet allocated (a
+ * prepared cross-shard fragment whose seq is still to come); returns the
+ * bound (the counter's current value). Released by wm_publish/wm_set_dur_lo
+ * with a higher hold. */
+uint64_t wm_hold(struct watermark *wm, uint32_t shard);
 /* Shard @shard: the smallest seq it holds that is not durable is @lo
  * (UINT64_MAX: none); returns the new D. */
 uint64_t wm_set_dur_lo(struct watermark *wm, uint32_t shard, uint64_t lo);

@@ -55,7 +55,9 @@ enum wal_frame_status wal_frame_check(const uint8_t *buf, size_t avail, struct w
 	memcpy(h, buf, sizeof(*h));
 	if (h->magic == 0 && wal_all_zero(buf, WAL_FRAME_HDR_BYTES))
 		return WAL_FRAME_END;
-	if (h->magic != WAL_FRAME_MAGIC || h->type != WAL_FRAME_BATCH || h->count == 0 ||
+	if (h->magic != WAL_FRAME_MAGIC || h->count == 0 ||
+	    (h->type == WAL_FRAME_BATCH ? h->parts != 0 :
+	     h->type != WAL_FRAME_TXN || h->parts < 2 || h->count != 1) ||
 	    h->first_seq == 0 || h->len > WAL_FRAME_MAX_BYTES || h->raw_len > WAL_FRAME_MAX_BYTES)
 		return WAL_FRAME_BAD;
 	if ((size_t)h->len > avail - WAL_FRAME_HDR_BYTES)
@@ -71,11 +73,12 @@ size_t wal_frame_bound(uint32_t raw_len)
 }
 
 size_t wal_frame_encode(uint8_t *out, const uint8_t *raw, uint32_t raw_len, uint64_t first_seq,
-			uint32_t count, uint64_t sync_mark, uint32_t lz4_min)
+			uint32_t count, uint64_t sync_mark, uint32_t lz4_min, uint16_t parts)
 {
 	struct wal_frame_hdr h = {
 		.raw_len = raw_len, .first_seq = first_seq, .sync_mark = sync_mark,
-		.count = count, .type = WAL_FRAME_BATCH,
+		.count = count, .type = parts ? WAL_FRAME_TXN : WAL_FRAME_BATCH,
+		.parts = parts,
 	};
 	uint8_t *payload = out + WAL_FRAME_HDR_BYTES;
 	int clen = 0;

@@ -9,12 +9,16 @@
  *
  * Frame header (40 bytes):
  *   magic u32 | crc u32 | len u32 | raw_len u32 | first_seq u64 | sync_mark u64 |
- *   count u32 | type u8 | flags u8 | reserved u16
+ *   count u32 | type u8 | flags u8 | parts u16
  * crc is CRC32C over the header from `len` on, then the stored payload. len is
  * the stored payload length, raw_len the decoded one. sync_mark is the offset
  * in this segment up to which the shard had fsynced when the frame was
  * written: recovery uses it to tell a torn unsynced write (tail: truncate)
  * from damage to bytes that were already synced (corruption).
+ *
+ * A TXN frame holds one shard's records of a cross-shard commit: count is 1
+ * and parts says how many shards logged a TXN frame for the same seq. The
+ * commit exists only if all of them did (recovery checks).
  */
 #ifndef AEDB_WAL_FRAME_H
 #define AEDB_WAL_FRAME_H
@@ -29,7 +33,8 @@
 #define WAL_FRAME_HDR_BYTES 40u
 #define WAL_FRAME_MAX_BYTES (256u << 20)    /* sanity bound on len/raw_len */
 #define WAL_FRAME_F_LZ4 0x1u
-#define WAL_FRAME_BATCH 1u
+#define WAL_FRAME_BATCH 1u   /* one or more single-shard commits */
+#define WAL_FRAME_TXN 2u     /* one shard's part of a cross-shard commit */
 
 struct wal_seg_hdr {
 	uint64_t magic;
@@ -53,7 +58,7 @@ struct wal_frame_hdr {
 	uint32_t count;
 	uint8_t type;
 	uint8_t flags;
-	uint16_t reserved;
+	uint16_t parts;         /* TXN: participant count (>= 2); BATCH: 0 */
 };
 
 _Static_assert(sizeof(struct wal_seg_hdr) == WAL_SEG_HDR_BYTES, "segment header size");
@@ -81,7 +86,7 @@ enum wal_frame_status wal_frame_check(const uint8_t *buf, size_t avail, struct w
  * with lz4 when @raw_len >= @lz4_min and it shrinks. @out must hold
  * wal_frame_bound(@raw_len) bytes. Returns the frame's total size. */
 size_t wal_frame_encode(uint8_t *out, const uint8_t *raw, uint32_t raw_len, uint64_t first_seq,
-			uint32_t count, uint64_t sync_mark, uint32_t lz4_min);
+			uint32_t count, uint64_t sync_mark, uint32_t lz4_min, uint16_t parts);
 size_t wal_frame_bound(uint32_t raw_len);
 
 /* Decode the payload of a checked frame into @raw (h->raw_len bytes).

@@ -57,7 +57,7 @@ void wal_log_close(struct wal_log *log)
 }
 
 int wal_log_append(struct wal_log *log, const uint8_t *raw, uint32_t raw_len,
-		   uint64_t first_seq, uint32_t count)
+		   uint64_t first_seq, uint32_t count, uint16_t parts)
 {
 	struct wal_buf *b = &log->fill;
 	size_t n;
@@ -67,7 +67,8 @@ int wal_log_append(struct wal_log *log, const uint8_t *raw, uint32_t raw_len,
 	if (wal_buf_reserve(b, wal_frame_bound(raw_len)) < 0)
 		return -ENOMEM;
 	/* sync_mark and the CRC are filled in when the write is issued. */
-	n = wal_frame_encode(b->buf + b->len, raw, raw_len, first_seq, count, 0, log->lz4_min);
+	n = wal_frame_encode(b->buf + b->len, raw, raw_len, first_seq, count, 0, log->lz4_min,
+			     parts);
 	b->len += n;
 	if (!b->lo_seq)
 		b->lo_seq = first_seq;
@@ -139,7 +140,7 @@ static void wal_seal_frames(struct wal_log *log, struct wal_buf *b)
 		struct wal_frame_hdr h;
 
 		memcpy(&h, b->buf + at, sizeof(h));
-		AEDB_ASSERT(h.type == WAL_FRAME_BATCH);
+		AEDB_ASSERT(h.type == WAL_FRAME_BATCH || h.type == WAL_FRAME_TXN);
 		h.sync_mark = log->synced;
 		wal_frame_seal(&h, b->buf + at + WAL_FRAME_HDR_BYTES);
 		memcpy(b->buf + at, &h, sizeof(h));

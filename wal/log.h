@@ -70,9 +70,11 @@ int wal_log_open(struct wal_log *log, const char *root, uint32_t shard, uint32_t
 		 const uint8_t db_id[16], const struct aedb_config *cfg);
 void wal_log_close(struct wal_log *log);
 
-/* Seal one round (record bodies in @raw) into a frame. 0 or -ENOMEM. */
+/* Seal one round (record bodies in @raw) into a frame; @parts: 0 for
+ * single-shard commits, else the participant count of the cross-shard commit
+ * at @first_seq (@count 1). 0 or -ENOMEM. */
 int wal_log_append(struct wal_log *log, const uint8_t *raw, uint32_t raw_len,
-		   uint64_t first_seq, uint32_t count);
+		   uint64_t first_seq, uint32_t count, uint16_t parts);
 
 /* Start a write of the fill buffer if none is in flight (rotating first if
  * needed), and a standalone fsync if @want_sync and unsynced data exists.

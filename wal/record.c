@@ -41,7 +41,7 @@ long wal_batch_append(struct wal_batch *b, const struct wal_rec *rec)
 	size_t off = b->len;
 	uint8_t *p;
 
-	AEDB_ASSERT(rec->type >= WAL_REC_KV_SET && rec->type <= WAL_REC_DDL);
+	AEDB_ASSERT(rec->type >= WAL_REC_KV_SET && rec->type <= WAL_REC_LAST);
 	AEDB_ASSERT(rec->seq > 0);
 	if (wal_batch_reserve(b, need) < 0)
 		return -ENOMEM;
@@ -74,7 +74,7 @@ long wal_rec_decode(const uint8_t *buf, size_t len, size_t off, struct wal_rec *
 	memcpy(&out->seq, p + 8, 8);
 	memcpy(&out->key_len, p + 16, 4);
 	memcpy(&out->val_len, p + 20, 4);
-	if (out->type < WAL_REC_KV_SET || out->type > WAL_REC_DDL || out->seq == 0)
+	if (out->type < WAL_REC_KV_SET || out->type > WAL_REC_LAST || out->seq == 0)
 		return -AEDB_ECORRUPT;
 	if ((uint64_t)out->key_len + out->val_len > len - off - WAL_REC_HDR_BYTES)
 		return -AEDB_ECORRUPT;

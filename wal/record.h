@@ -19,6 +19,8 @@ enum wal_rec_type {
 	WAL_REC_KV_DEL = 2,
 	WAL_REC_NOP = 3,     /* a seq whose apply failed: an empty commit */
 	WAL_REC_DDL = 4,     /* key = project, val = scope, flags = ddl kind */
+	WAL_REC_IDEM = 5,    /* key = 16-byte idempotency key applied at seq */
+	WAL_REC_LAST = WAL_REC_IDEM
 };
 
 #define WAL_REC_HDR_BYTES 24u

@@ -27,6 +27,7 @@ struct rv_frame {
 	uint64_t off;
 	uint32_t count;
 	uint32_t seg;
+	uint32_t parts;      /* TXN frames: participant count; else 0 */
 };
 
 struct rv_seg {
@@ -142,7 +143,8 @@ static int rv_push(struct rv_shard *sh, const struct wal_frame_hdr *h, uint32_t 
 		sh->cap = cap;
 	}
 	sh->frames[sh->nframes++] = (struct rv_frame){
-		.first_seq = h->first_seq, .off = off, .count = h->count, .seg = seg };
+		.first_seq = h->first_seq, .off = off, .count = h->count, .seg = seg,
+		.parts = h->parts };
 	return 0;
 }
 
@@ -276,7 +278,12 @@ static int rv_frame_cmp(const void *a, const void *b)
 	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
 }
 
-/* The longest gap-free run 1..S over every shard's frames. */
+/*
+ * The longest gap-free run 1..S over every shard's frames. A cross-shard
+ * commit counts only if every participant logged its TXN frame: one missing
+ * (the writer died between the participants' writes) ends the run there, so
+ * the commit is dropped everywhere.
+ */
 static int rv_prefix(struct rv_ctx *c)
 {
 	size_t n = 0, at = 0;
@@ -296,12 +303,19 @@ static int rv_prefix(struct rv_ctx *c)
 	}
 	if (n)
 		qsort(all, n, sizeof(*all), rv_frame_cmp);
-	for (size_t i = 0; i < n && all[i].first_seq <= next; i++) {
-		if (all[i].first_seq < next) {
+	for (size_t i = 0, j; i < n && all[i].first_seq <= next; i = j) {
+		uint32_t bad = all[i].first_seq < next;
+
+		for (j = i + 1; j < n && all[j].first_seq == all[i].first_seq; j++)
+			bad |= !all[j].parts || all[j].parts != all[i].parts;
+		bad |= (uint32_t)(j - i) > (all[i].parts ? all[i].parts : 1u);
+		if (bad) {
 			c->rep->corrupt = 1;
 			rv_note(c, "seq %llu logged twice; ", (unsigned long long)all[i].first_seq);
 			break;
 		}
+		if (all[i].parts && (uint32_t)(j - i) < all[i].parts)
+			break; /* an incomplete cross-shard commit */
 		next += all[i].count;
 	}
 	free(all);
@@ -477,6 +491,12 @@ static bool rv_same_key(const struct rv_ref *a, const struct rv_ref *b)
 static int rv_gather_rec(struct rv_replay *r, const struct wal_rec *rec)
 {
 	r->records++;
+	if (rec->type == WAL_REC_IDEM) {
+		struct shard *s = &r->c->db->shards[r->sh->id];
+
+		return rec->key_len == 16 ? idem_put(&s->idem, rec->key, rec->seq)
+					  : -AEDB_ECORRUPT;
+	}
 	if (rec->type != WAL_REC_KV_SET && rec->type != WAL_REC_KV_DEL)
 		return 0;
 	if (!cat_scope_by_id(r->c->db->catalog, rec->ns))

@@ -36,7 +36,7 @@ static void *wm_shard(void *arg)
 
 		for (uint32_t j = 0; j < k; j++)
 			__atomic_store_n(&wm_applied[base + j], 1, __ATOMIC_RELEASE);
-		wm_publish(&wm_g, id);
+		wm_publish(&wm_g, id, UINT64_MAX);
 	}
 	__atomic_fetch_add(&wm_done, 1, __ATOMIC_ACQ_REL);
 	return NULL;
@@ -90,8 +90,8 @@ static void test_watermark_held_round_blocks_v(void **state)
 	b = wm_alloc(&wm, 1, 2);           /* shard 1 holds 4..5 */
 	assert_int_equal(a, 1);
 	assert_int_equal(b, 4);
-	assert_int_equal(wm_publish(&wm, 1), 0); /* 1..3 not applied yet */
-	assert_int_equal(wm_publish(&wm, 0), 5);
+	assert_int_equal(wm_publish(&wm, 1, UINT64_MAX), 0); /* 1..3 not applied yet */
+	assert_int_equal(wm_publish(&wm, 0, UINT64_MAX), 5);
 	assert_int_equal(wm_raise_floor(&wm, 3), 3);
 	assert_int_equal(wm_raise_floor(&wm, 2), 3);   /* never lowers */
 	assert_int_equal(wm_raise_floor(&wm, 99), 5);  /* never past V */

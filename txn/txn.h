@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Transactions inside the engine (DESIGN §5).
+ *
+ * struct aedb_txn is the caller's builder: a flat array of entries (writes,
+ * assertions, read-set keys) whose bytes live in one arena, each entry already
+ * resolved to its namespace and owning shard. A commit never modifies it.
+ *
+ * A transaction whose entries (and idempotency key) all live on one shard is
+ * a plain request on that shard's inbox: evaluated and applied inside one
+ * apply round at one seq. Otherwise it is cross-shard: struct txn_run carries
+ * the shared state of the two-phase apply (shard/txn.c explains the protocol).
+ */
+#ifndef AEDB_TXN_TXN_H
+#define AEDB_TXN_TXN_H
+
+#include <stdint.h>
+
+#include "aedb.h"
+
+struct req;
+
+enum txn_kind {
+	/* mutations */
+	TXN_SET = 1,
+	TXN_DEL,
+	TXN_NUM,
+	/* assertions */
+	TXN_A_EXISTS,
+	TXN_A_EQUALS,
+	TXN_A_CMP,
+	TXN_A_VERSION,
+	/* read set */
+	TXN_READ,
+};
+
+static inline int txn_kind_is_mut(uint8_t k)
+{
+	return k >= TXN_SET && k <= TXN_NUM;
+}
+
+static inline int txn_kind_is_assert(uint8_t k)
+{
+	return k >= TXN_A_EXISTS && k <= TXN_A_VERSION;
+}
+
+struct txn_item {
+	uint8_t kind;       /* enum txn_kind */
+	uint8_t op;         /* NUM: aedb_num_op; A_CMP: aedb_cmp; A_EXISTS: expected */
+	uint8_t width;      /* NUM: 8 or 32 */
+	uint8_t pad;
+	uint32_t flags;     /* NUM: AEDB_NUM_* */
+	uint32_t ns;
+	uint32_t shard;
+	uint32_t index;     /* position among the entries of its class */
+	uint32_t key_len;
+	uint32_t val_len;   /* SET, A_EQUALS, A_CMP */
+	uint32_t key_off;   /* into the arena */
+	uint32_t val_off;
+	uint32_t pad2;
+	uint64_t version;   /* NUM (expected), A_VERSION, READ */
+	uint64_t lock_hash; /* hash of (ns, key): the shard's lock table key */
+	uint8_t operand[32];/* NUM, big-endian, width bytes */
+};
+
+struct aedb_txn {
+	struct aedb *db;
+	struct txn_item *items;
+	uint32_t nitems, cap;
+	uint8_t *arena;
+	uint32_t arena_len, arena_cap;
+	uint32_t nmut, nassert, nread;
+	uint32_t finality;
+	uint64_t base_seq;
+	uint64_t log_bytes;     /* encoded record bytes of the mutations */
+	uint8_t idem[16];
+	uint8_t has_idem;
+	uint32_t idem_shard;
+	uint64_t idem_hash;
+};
+
+static inline const uint8_t *txn_key(const struct aedb_txn *t, const struct txn_item *it)
+{
+	return t->arena + it->key_off;
+}
+
+static inline const uint8_t *txn_val(const struct aedb_txn *t, const struct txn_item *it)
+{
+	return t->arena + it->val_off;
+}
+
+/* The outcome of evaluating a transaction (or one shard's part of it). */
+struct txn_verdict {
+	int32_t err;          /* 0, or the first error */
+	uint32_t fail_kind;   /* enum aedb_fail_kind */
+	int32_t fail_index;   /* -1 if none */
+	uint32_t duplicate;   /* the idempotency key was already applied */
+	uint64_t dup_seq;     /* ... at this seq */
+};
+
+static inline void txn_verdict_init(struct txn_verdict *v)
+{
+	v->err = 0;
+	v->fail_kind = AEDB_FAIL_NONE;
+	v->fail_index = -1;
+	v->duplicate = 0;
+	v->dup_seq = 0;
+}
+
+/* Fold @b into @a: a duplicate wins over any error (nothing is evaluated
+ * after the idempotency check); then the earliest failure in evaluation
+ * order (reads, then assertions, then mutations; by index within a class). */
+void txn_verdict_merge(struct txn_verdict *a, const struct txn_verdict *b);
+
+/* Shared state of one cross-shard commit. Created by the submitter, owned by
+ * the participants from then on; the last one to drop it frees it. */
+#define TXN_SEQ_OPEN 0ull            /* votes outstanding */
+#define TXN_SEQ_ALLOC UINT64_MAX     /* the decider is allocating the seq */
+#define TXN_SEQ_ABORT (UINT64_MAX - 1) /* a vote failed, or a duplicate */
+
+struct txn_run {
+	const struct aedb_txn *txn;
+	struct req *req;         /* the caller's request; completed once */
+	uint64_t mask;           /* participant shards */
+	uint32_t nparts;
+	uint32_t votes_left;     /* atomic */
+	uint32_t applied_left;   /* atomic: participants yet to apply or drop */
+	uint32_t lock;           /* atomic: guards verdict */
+	uint64_t seq;            /* atomic: TXN_SEQ_* or the commit seq */
+	uint64_t pos;            /* the sequencer's position */
+	struct txn_verdict verdict;
+};
+
+/* Per-participant record of a prepared fragment, owned by its shard. */
+struct txn_eff;
+struct txn_frag {
+	struct txn_run *run;
+	struct txn_frag *next;
+	uint64_t pin;            /* the shard's vis/dur lower bound while held */
+	struct txn_eff *effs;    /* evaluated writes, in mutation order */
+	uint32_t neffs;
+	uint32_t nlocks;
+	uint64_t *locks;         /* lock hashes taken */
+	uint8_t has_idem;
+};
+
+/* Lock hash of a key (never 0: 0 marks an empty lock-table slot). */
+uint64_t txn_lock_hash(uint32_t ns, const void *key, uint32_t key_len);
+
+/* Sharded counters: stripe keys are plain KV keys
+ * PREFIX ‖ u32be(key_len) ‖ key ‖ u16be(stripe). */
+#define TXN_COUNTER_PREFIX "__aedb_counter_shard__"
+#define TXN_STRIPES_MAX 4096u
+#define TXN_COUNTER_KEY_LEN(n) (sizeof(TXN_COUNTER_PREFIX) - 1 + 6 + (n))
+void txn_counter_key(uint8_t *out, const void *key, size_t key_len, uint32_t stripe);
+
+/* A deep copy of @t. 0 or -ENOMEM. */
+int txn_clone(const struct aedb_txn *t, struct aedb_txn **out);
+/* Add a read-set entry by namespace id. Index or -ENOMEM/-AEDB_ETOOBIG. */
+int txn_add_read_ns(struct aedb_txn *t, uint32_t ns, const void *key, uint32_t key_len,
+		    uint64_t version);
+
+#endif
