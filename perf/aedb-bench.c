@@ -69,8 +69,12 @@ const struct bench_backend *bench_backend_find(const char *name)
 	return NULL;
 }
 
+/* The workloads to run, each with its own thread counts ("dput@1,4,32")
+ * or, when nthreads is 0, those of --threads. */
 struct bench_plan {
 	const struct bench_workload *w[BENCH_PLAN_MAX];
+	uint32_t threads[BENCH_PLAN_MAX][16];
+	uint32_t nthreads[BENCH_PLAN_MAX];
 	uint32_t n;
 };
 
@@ -91,6 +95,7 @@ enum {
 	BENCH_OPT_COMPARE,
 	BENCH_OPT_SCAN_LEN,
 	BENCH_OPT_CACHE,
+	BENCH_OPT_JSON_OUT,
 };
 
 static const struct option bench_long_opts[] = {
@@ -116,6 +121,7 @@ static const struct option bench_long_opts[] = {
 	{ "compare", required_argument, NULL, BENCH_OPT_COMPARE },
 	{ "scan-len", required_argument, NULL, BENCH_OPT_SCAN_LEN },
 	{ "cache", required_argument, NULL, BENCH_OPT_CACHE },
+	{ "json-out", required_argument, NULL, BENCH_OPT_JSON_OUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -125,7 +131,8 @@ static void bench_usage(FILE *f)
 	fprintf(f,
 		"usage: aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]\n"
 		"workloads: put put-sq dput dput-sq ingest get get-sq scan ycsb-a ycsb-b\n"
-		"  ycsb-c ycsb-e ycsb-f recover, or all (the default); --list says what each is\n"
+		"  ycsb-c ycsb-e ycsb-f recover, or all (the default); --list says what each is;\n"
+		"  WORKLOAD@T[,T...] gives that workload its own thread counts (dput@1,4,32)\n"
 		"  -t, --threads LIST     client threads, comma list, one result each (1,2)\n"
 		"  -s, --shards N         engine shards (default: online CPUs)\n"
 		"  -n, --ops N            operations per result, over all threads\n"
@@ -148,6 +155,7 @@ static void bench_usage(FILE *f)
 		"      --keep             keep the data directory\n"
 		"      --seed N           PRNG seed (default 1)\n"
 		"      --json             JSON lines instead of the table\n"
+		"      --json-out FILE    JSON lines to FILE as well as the table\n"
 		"      --list             list workloads and backends\n"
 		"numbers take k, m, g suffixes (powers of 1000)\n");
 }
@@ -357,6 +365,16 @@ static int bench_parse_opt(int c, const char *arg, struct bench_opts *o, bool *t
 				       &o->cache_bytes);
 	case BENCH_OPT_JSON:
 		o->format = BENCH_FORMAT_JSON;
+		o->json_out = stdout;
+		return 0;
+	case BENCH_OPT_JSON_OUT:
+		if (o->json_out && o->json_out != stdout)
+			fclose(o->json_out);
+		o->json_out = fopen(arg, "w");
+		if (!o->json_out) {
+			fprintf(stderr, "aedb-bench: --json-out %s: %s\n", arg, strerror(errno));
+			return -1;
+		}
 		return 0;
 	case BENCH_OPT_KEEP:
 		o->keep_dir = true;
@@ -395,17 +413,57 @@ static int bench_plan_add(struct bench_plan *p, const char *name)
 	return -1;
 }
 
+/* Thread count @arg for the entries [from, p->n) (a "WORKLOAD@N" token or a
+ * bare number after one). */
+static int bench_plan_threads(struct bench_plan *p, uint32_t from, const char *arg)
+{
+	uint32_t t;
+
+	if (from == p->n ||
+	    bench_parse_u32(arg, "WORKLOAD@THREADS", 1, BENCH_THREADS_MAX, &t) < 0)
+		return -1;
+	for (uint32_t i = from; i < p->n; i++) {
+		if (p->nthreads[i] == 16) {
+			fprintf(stderr, "aedb-bench: at most 16 thread counts per workload\n");
+			return -1;
+		}
+		p->threads[i][p->nthreads[i]++] = t;
+	}
+	return 0;
+}
+
+/* "WORKLOAD[@T[,T...]][,WORKLOAD...]": a token of digits continues the
+ * thread list of the workload before it. */
+static int bench_plan_token(struct bench_plan *p, char *tok, uint32_t *from)
+{
+	char *at = strchr(tok, '@');
+
+	if (tok[0] >= '0' && tok[0] <= '9')
+		return bench_plan_threads(p, *from, tok);
+	if (at)
+		*at = '\0';
+	*from = p->n;
+	if (bench_plan_add(p, tok) < 0)
+		return -1;
+	if (!at)
+		*from = p->n; /* no list: bare numbers after this are an error */
+	return at ? bench_plan_threads(p, *from, at + 1) : 0;
+}
+
 static int bench_plan_parse(int argc, char **argv, struct bench_plan *p)
 {
 	char buf[256], *save, *tok;
+	uint32_t from = 0;
 
-	p->n = 0;
+	memset(p, 0, sizeof(*p));
 	for (int i = 0; i < argc; i++) {
 		snprintf(buf, sizeof(buf), "%s", argv[i]);
 		save = NULL;
 		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			if (bench_plan_add(p, tok) < 0)
+			if (bench_plan_token(p, tok, &from) < 0) {
+				fprintf(stderr, "aedb-bench: bad workload list at '%s'\n", tok);
 				return -1;
+			}
 		}
 	}
 	return p->n > 0 ? 0 : bench_plan_add(p, "all");
@@ -479,22 +537,6 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct bench
 /* Data directories and instances                                            */
 /* ------------------------------------------------------------------------ */
 
-static int bench_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) < 0)
-		fprintf(stderr, "aedb-bench: remove %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
-static void bench_rm_tree(const char *dir)
-{
-	if (nftw(dir, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-		fprintf(stderr, "aedb-bench: remove %s: %s\n", dir, strerror(errno));
-}
-
 static void bench_backend_opts_fill(const struct bench_opts *o, const char *dir, bool durable,
 				    struct bench_backend_opts *bo)
 {
@@ -517,6 +559,8 @@ struct bench_session {
 	uint32_t serial;
 	bool opened_once;
 	int skip;                    /* the primary engine cannot run here */
+	/* per backend (0: primary, 1 + k: peers[k]): the loaded template */
+	char tmpl[1 + BENCH_BACKENDS_MAX][PATH_MAX];
 	struct bench_result *results;
 	uint32_t nresults;
 	uint32_t cap;
@@ -530,13 +574,12 @@ struct bench_instance {
 	void *ctx;
 };
 
-static int bench_instance_open(struct bench_session *s, const struct bench_opts *o,
-			       const struct bench_workload *w, struct bench_instance *in)
+/* Name @in's directory after @be and @what. */
+static int bench_instance_dir(struct bench_session *s, const struct bench_opts *o,
+			      const char *what, bool durable, struct bench_instance *in)
 {
-	const struct bench_backend *be = o->backend;
 	int n = snprintf(in->dir, sizeof(in->dir), "%s/%02u-%s-%s", s->base, ++s->serial,
-			 be->name, w->name);
-	int rc;
+			 o->backend->name, what);
 
 	in->o = o;
 	in->ctx = NULL;
@@ -544,8 +587,16 @@ static int bench_instance_open(struct bench_session *s, const struct bench_opts 
 		fprintf(stderr, "aedb-bench: data directory path too long\n");
 		return -1;
 	}
-	bench_backend_opts_fill(o, in->dir, w->durable, &in->bo);
-	rc = be->open(&in->bo, &in->ctx);
+	bench_backend_opts_fill(o, in->dir, durable, &in->bo);
+	return 0;
+}
+
+/* Open the engine on in->dir (empty, or a copy of a loaded instance). */
+static int bench_instance_start(struct bench_session *s, struct bench_instance *in)
+{
+	const struct bench_backend *be = in->o->backend;
+	int rc = be->open(&in->bo, &in->ctx);
+
 	if (rc < 0) {
 		in->ctx = NULL;
 		if (!s->opened_once && be == s->o->backend && be->unavailable(rc))
@@ -558,23 +609,89 @@ static int bench_instance_open(struct bench_session *s, const struct bench_opts 
 	return 0;
 }
 
-static int bench_instance_close(struct bench_instance *in)
+/* Close the engine; remove its directory unless @keep or --keep. */
+static int bench_instance_close(struct bench_instance *in, bool keep)
 {
 	int rc = 0;
 
 	if (in->ctx)
 		rc = in->o->backend->close(in->ctx);
 	in->ctx = NULL;
-	if (!in->o->keep_dir)
+	if (!keep && !in->o->keep_dir)
 		bench_rm_tree(in->dir);
 	return rc < 0 ? -1 : 0;
 }
 
-/* Record @res: settings line, ratio against the primary, report. */
-static void bench_session_emit(struct bench_session *s, const struct bench_opts *o,
-			       const struct bench_backend_opts *bo, struct bench_result *res)
+/*
+ * The loaded template of backend @slot: made on first use by opening a
+ * fresh instance, loading --keys keys into it and closing it cleanly; kept
+ * until the end of the run. Returns its directory or NULL.
+ */
+static const char *bench_session_template(struct bench_session *s, const struct bench_opts *o,
+					  uint32_t slot)
 {
+	struct bench_instance in;
+	int rc;
+
+	if (s->tmpl[slot][0] != '\0')
+		return s->tmpl[slot];
+	if (bench_instance_dir(s, o, "loaded", false, &in) < 0 ||
+	    bench_instance_start(s, &in) < 0)
+		return NULL;
+	rc = bench_load(o, in.ctx);
+	if (bench_instance_close(&in, rc == 0) < 0 || rc < 0) {
+		bench_rm_tree(in.dir);
+		return NULL;
+	}
+	snprintf(s->tmpl[slot], sizeof(s->tmpl[slot]), "%s", in.dir);
+	return s->tmpl[slot];
+}
+
+/* A fresh instance for one backend and workload: empty, or for workloads
+ * on a loaded keyspace a copy of the backend's template. */
+static int bench_instance_open(struct bench_session *s, const struct bench_opts *o,
+			       const struct bench_workload *w, uint32_t slot,
+			       struct bench_instance *in)
+{
+	const char *tmpl = NULL;
+	uint64_t t0 = bench_now_ns();
+	int rc;
+
+	if (w->preload && !(tmpl = bench_session_template(s, o, slot)))
+		return -1;
+	if (bench_instance_dir(s, o, w->name, w->durable, in) < 0)
+		return -1;
+	if (tmpl) {
+		t0 = bench_now_ns();
+		rc = bench_copy_tree(tmpl, in->dir);
+		if (rc < 0) {
+			fprintf(stderr, "aedb-bench: copy %s to %s: %s\n", tmpl, in->dir,
+				strerror(-rc));
+			bench_rm_tree(in->dir);
+			return -1;
+		}
+	}
+	if (bench_instance_start(s, in) < 0) {
+		bench_rm_tree(in->dir);
+		return -1;
+	}
+	if (tmpl)
+		fprintf(stderr, "aedb-bench: %s: copied the loaded instance and reopened it in "
+			"%.2f s\n", o->backend->name, (double)(bench_now_ns() - t0) / 1e9);
+	return 0;
+}
+
+/* Record @res: settings line (plus @note), ratio against the primary, report. */
+static void bench_session_emit(struct bench_session *s, const struct bench_opts *o,
+			       const struct bench_backend_opts *bo, const char *note,
+			       struct bench_result *res)
+{
+	size_t n;
+
 	o->backend->settings(bo, res->settings, sizeof(res->settings));
+	n = strlen(res->settings);
+	if (note)
+		snprintf(res->settings + n, sizeof(res->settings) - n, "%s", note);
 	if (o->backend != s->o->backend)
 		bench_compare_ratio(res, s->results, s->nresults, s->o->backend->name);
 	bench_report_result(res, o);
@@ -588,14 +705,12 @@ static int bench_session_recover(struct bench_session *s, const struct bench_opt
 {
 	const struct bench_backend *be = o->backend;
 	struct bench_result *res = &s->results[s->nresults];
-	struct bench_instance in = { .o = o };
+	struct bench_instance in;
 	struct bench_recovery rec = { 0 };
 	int rc;
 
-	if (snprintf(in.dir, sizeof(in.dir), "%s/%02u-%s-recover", s->base, ++s->serial,
-		     be->name) >= (int)sizeof(in.dir))
+	if (bench_instance_dir(s, o, w->name, true, &in) < 0)
 		return -1;
-	bench_backend_opts_fill(o, in.dir, true, &in.bo);
 	if (be->recover)
 		rc = be->recover(&in.bo, o->keys, &rec);
 	else
@@ -613,8 +728,10 @@ static int bench_session_recover(struct bench_session *s, const struct bench_opt
 	};
 	if (rc < 0)
 		fprintf(stderr, "aedb-bench: %s recover: %s\n", be->name, be->strerror(rc));
-	bench_session_emit(s, o, &in.bo, res);
-	bench_instance_close(&in);
+	bench_session_emit(s, o, &in.bo, be->recover ?
+			   "; SIGKILLed after its own ingest (1,024 in flight + aedb_force_fsync)" :
+			   "; SIGKILLed after durable transactions of 1,000", res);
+	bench_instance_close(&in, false);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -628,7 +745,7 @@ static int bench_session_result(struct bench_session *s, const struct bench_opts
 	if (w->op == BENCH_OP_PUT && o->backend->log_bytes_per_commit)
 		res->log_bytes_per_op = o->backend->log_bytes_per_commit(in->ctx);
 	if (!atomic_load(&bench_interrupted))
-		bench_session_emit(s, o, &in->bo, res);
+		bench_session_emit(s, o, &in->bo, NULL, res);
 	return rc;
 }
 
@@ -650,11 +767,13 @@ static bool bench_session_supports(const struct bench_backend *be,
 	return why == NULL;
 }
 
-/* Every result of @w on backend @be: a fresh instance per result for the
- * write workloads, one loaded instance for the rest. */
-static int bench_session_backend(struct bench_session *s, const struct bench_workload *w,
-				 const struct bench_backend *be)
+/* Every result of workload @i of @p on backend @slot (@be): a fresh
+ * instance per result for the write workloads, one per workload (a copy of
+ * the loaded template) for the others. */
+static int bench_session_backend(struct bench_session *s, const struct bench_plan *p,
+				 uint32_t i, uint32_t slot, const struct bench_backend *be)
 {
+	const struct bench_workload *w = p->w[i];
 	struct bench_opts o = *s->o;
 	struct bench_instance in = { .o = &o };
 	int rc = 0;
@@ -664,24 +783,22 @@ static int bench_session_backend(struct bench_session *s, const struct bench_wor
 		return 0;
 	if (w->op == BENCH_OP_RECOVER)
 		return bench_session_recover(s, &o, w);
+	if (p->nthreads[i] > 0) {
+		memcpy(o.threads, p->threads[i], sizeof(o.threads));
+		o.nthreads = p->nthreads[i];
+	}
 	if (w->once)
 		o.nthreads = 1, o.threads[0] = 1;
 	if (w->op == BENCH_OP_BATCH)
 		o.ops = o.keys, o.warmup_s = 0;
 	for (uint32_t t = 0; t < o.nthreads && rc == 0; t++) {
-		if (!in.ctx) {
-			if (bench_instance_open(s, &o, w, &in) < 0)
-				return -1;
-			if (w->preload && bench_load(&o, in.ctx) < 0) {
-				bench_instance_close(&in);
-				return -1;
-			}
-		}
+		if (!in.ctx && bench_instance_open(s, &o, w, slot, &in) < 0)
+			return -1;
 		rc = bench_session_result(s, &o, &in, w, o.threads[t]);
 		if (atomic_load(&bench_interrupted))
 			rc = -1;
 		if ((!w->preload || t + 1 == o.nthreads || rc < 0) &&
-		    bench_instance_close(&in) < 0)
+		    bench_instance_close(&in, false) < 0)
 			rc = -1;
 	}
 	return rc;
@@ -692,12 +809,12 @@ static int bench_session_run(struct bench_session *s, const struct bench_plan *p
 	const struct bench_opts *o = s->o;
 
 	for (uint32_t i = 0; i < p->n; i++) {
-		if (bench_session_backend(s, p->w[i], o->backend) < 0)
+		if (bench_session_backend(s, p, i, 0, o->backend) < 0)
 			return -1;
 		for (uint32_t k = 0; k < o->npeers; k++) {
 			if (o->peers[k] == o->backend)
 				continue;
-			if (bench_session_backend(s, p->w[i], o->peers[k]) < 0)
+			if (bench_session_backend(s, p, i, 1 + k, o->peers[k]) < 0)
 				return -1;
 		}
 	}
@@ -738,7 +855,9 @@ static int bench_prepare(const struct bench_opts *o, struct bench_session *s,
 {
 	int n;
 
-	s->cap = p->n * o->nthreads * (1 + o->npeers);
+	s->cap = 0;
+	for (uint32_t i = 0; i < p->n; i++)
+		s->cap += (p->nthreads[i] ? p->nthreads[i] : o->nthreads) * (1 + o->npeers);
 	s->results = calloc(s->cap, sizeof(*s->results));
 	if (!s->results) {
 		fprintf(stderr, "aedb-bench: out of memory\n");

@@ -14,6 +14,7 @@
  *   bench_recover.c "recover" for engines without their own: ingest in a
  *                   re-executed child, SIGKILL it, time the reopen
  *   bench_compare.c --compare: the side-by-side table and ratios
+ *   bench_fs.c      removing and copying data directories
  *   bench_run.c     client threads, the blocking and submission-queue loops
  *   bench_report.c  machine facts, table rows, key=value and JSON lines
  *   aedb-bench.c    options, the run plan, data directories, exit codes
@@ -30,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "bench_backend.h"
@@ -74,6 +76,7 @@ struct bench_opts {
 	bool low_latency;
 	bool keep_dir;
 	const char *dir;          /**< parent of the run's data directory */
+	FILE *json_out;           /**< JSON lines: stdout (--json), --json-out, or NULL */
 };
 
 enum bench_op {
@@ -135,7 +138,7 @@ struct bench_result {
 	double log_mb_per_sec;   /**< recover: log MB replayed per second */
 	double rows_per_op;      /**< scans: entries read per scan */
 	double ratio;            /**< --compare, peers: aedb ops/s over this ops/s */
-	char settings[240];      /**< the backend's settings line */
+	char settings[320];      /**< the backend's settings line */
 	int failed;           /**< non-zero: the run stopped on an error */
 };
 
@@ -176,6 +179,9 @@ struct bench_machine {
 void bench_machine_probe(struct bench_machine *m, const struct bench_backend *be);
 void bench_report_header(const struct bench_machine *m, const struct bench_opts *o);
 void bench_report_result(const struct bench_result *r, const struct bench_opts *o);
+struct json_t;
+/** One JSON line to o->json_out; takes the reference to @obj (NULL: skip). */
+void bench_print_json(const struct bench_opts *o, struct json_t *obj);
 /** Print the key=value lines after the table (table format only). */
 void bench_report_finish(const struct bench_result *rs, uint32_t n, const struct bench_opts *o);
 
@@ -186,6 +192,11 @@ void bench_compare_ratio(struct bench_result *r, const struct bench_result *rs, 
 			 const char *primary);
 /** The side-by-side table (table format) or one "compare" JSON line per group. */
 void bench_compare_report(const struct bench_result *rs, uint32_t n, const struct bench_opts *o);
+
+/* bench_fs.c */
+void bench_rm_tree(const char *dir);
+/** Copy directory @src to @dst (made if absent). 0 or -errno. */
+int bench_copy_tree(const char *src, const char *dst);
 
 /* bench_recover.c */
 /** Workload "recover" for a backend without its own: see bench_recover.c. */

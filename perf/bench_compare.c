@@ -111,20 +111,6 @@ static json_t *bench_compare_json(const struct bench_result *rs, uint32_t n, uin
 	return obj;
 }
 
-static void bench_compare_print_json(const struct bench_result *rs, uint32_t n, uint32_t first,
-				     const char *primary)
-{
-	json_t *obj = bench_compare_json(rs, n, first, primary);
-	char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-
-	if (text)
-		printf("%s\n", text);
-	else
-		fprintf(stderr, "aedb-bench: cannot format a JSON line (out of memory)\n");
-	free(text);
-	json_decref(obj);
-}
-
 void bench_compare_report(const struct bench_result *rs, uint32_t n, const struct bench_opts *o)
 {
 	const char *primary = o->backend->name;
@@ -137,10 +123,10 @@ void bench_compare_report(const struct bench_result *rs, uint32_t n, const struc
 	for (uint32_t i = 0; i < n; i++) {
 		if (bench_group_seen(rs, i))
 			continue;
-		if (o->format == BENCH_FORMAT_JSON) {
-			bench_compare_print_json(rs, n, i, primary);
+		if (o->json_out)
+			bench_print_json(o, bench_compare_json(rs, n, i, primary));
+		if (o->format == BENCH_FORMAT_JSON)
 			continue;
-		}
 		printf("\n%s, %u thread%s, %s keys:\n  %-10s %12s %10s %10s %10s %10s %9s  %s\n",
 		       rs[i].workload, rs[i].threads, rs[i].threads == 1 ? "" : "s", rs[i].dist,
 		       "backend", "ops/s", "p50_us", "p90_us", "p99_us", "p99.9_us", head,

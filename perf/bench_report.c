@@ -290,15 +290,19 @@ static json_t *bench_machine_json(const struct bench_machine *m, const struct be
 	return obj;
 }
 
-static void bench_print_json(json_t *obj)
+/* One JSON line to o->json_out (stdout with --json, or the --json-out file);
+ * takes @obj's reference. */
+void bench_print_json(const struct bench_opts *o, json_t *obj)
 {
 	char *text = obj ? json_dumps(obj, BENCH_JSON_FLAGS) : NULL;
 
+	json_decref(obj);
 	if (!text) {
 		fprintf(stderr, "aedb-bench: cannot format a JSON line (out of memory)\n");
 		return;
 	}
-	printf("%s\n", text);
+	fprintf(o->json_out, "%s\n", text);
+	fflush(o->json_out);
 	free(text);
 }
 
@@ -308,15 +312,10 @@ static void bench_print_json(json_t *obj)
 
 void bench_report_header(const struct bench_machine *m, const struct bench_opts *o)
 {
-	json_t *obj;
-
-	if (o->format == BENCH_FORMAT_JSON) {
-		obj = bench_machine_json(m, o);
-		bench_print_json(obj);
-		json_decref(obj);
-		fflush(stdout);
+	if (o->json_out)
+		bench_print_json(o, bench_machine_json(m, o));
+	if (o->format == BENCH_FORMAT_JSON)
 		return;
-	}
 	printf("# machine: %s | %ld online CPUs", m->cpu, m->nproc);
 	if (m->cpu_quota > 0)
 		printf(" (cgroup quota %.2f)", m->cpu_quota);
@@ -377,15 +376,11 @@ static void bench_settings_line(const struct bench_result *r)
 void bench_report_result(const struct bench_result *r, const struct bench_opts *o)
 {
 	static bool head_done;
-	json_t *obj;
 
-	if (o->format == BENCH_FORMAT_JSON) {
-		obj = bench_result_json(r, o, true);
-		bench_print_json(obj);
-		json_decref(obj);
-		fflush(stdout);
+	if (o->json_out)
+		bench_print_json(o, bench_result_json(r, o, true));
+	if (o->format == BENCH_FORMAT_JSON)
 		return;
-	}
 	if (!head_done) {
 		bench_table_head();
 		head_done = true;
