@@ -305,7 +305,9 @@ struct aedb_open_report {
 	uint32_t torn_tails;       /**< logs that ended in a torn write, truncated */
 	uint32_t corrupt;          /**< damage found before a log's end */
 	uint32_t segments;         /**< segment files read */
-	uint32_t pad;
+	/** Cross-shard commits found on only some of their participants (the
+	 *  process died between their log writes): dropped everywhere. */
+	uint32_t txn_incomplete;
 	/** Strict failure: which file and offset. Permissive: what was dropped.
 	 *  Empty when there is nothing to say. */
 	char message[512];

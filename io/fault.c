@@ -3,7 +3,45 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+static const char *const io_kill_names[IO_KILL_POINTS] = {
+	[IO_KILL_TXN_PREPARED] = "txn-prepared",
+	[IO_KILL_TXN_LOGGED] = "txn-logged",
+};
+static pthread_once_t io_kill_once = PTHREAD_ONCE_INIT;
+static int io_kill_armed = -1;      /* the armed point, or -1 */
+static uint64_t io_kill_at;         /* kill on this pass (1-based) */
+static uint64_t io_kill_passes;
+
+static void io_kill_parse(void)
+{
+	const char *v = getenv("AEDB_DEBUG_KILL");
+	const char *colon = v ? strchr(v, ':') : NULL;
+
+	if (!colon)
+		return;
+	for (int i = 0; i < IO_KILL_POINTS; i++) {
+		if (strlen(io_kill_names[i]) == (size_t)(colon - v) &&
+		    strncmp(v, io_kill_names[i], (size_t)(colon - v)) == 0) {
+			io_kill_at = strtoull(colon + 1, NULL, 10);
+			io_kill_armed = io_kill_at ? i : -1;
+		}
+	}
+}
+
+void io_fault_kill_point(enum io_kill_point p)
+{
+	pthread_once(&io_kill_once, io_kill_parse);
+	if (io_kill_armed != (int)p)
+		return;
+	if (__atomic_add_fetch(&io_kill_passes, 1, __ATOMIC_RELAXED) == io_kill_at)
+		kill(getpid(), SIGKILL);
+}
 
 static uint32_t io_fault_kind_g;
 static uint64_t io_fault_after_g;

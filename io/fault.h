@@ -16,6 +16,20 @@ enum io_fault_kind {
 	IO_FAULT_ENOSPC_FALLOC,  /* segment preallocation fails with -ENOSPC */
 };
 
+/*
+ * Kill points for crash tests: with AEDB_DEBUG_KILL=<point>:<n> in the
+ * environment, the n-th time a thread passes <point> the process SIGKILLs
+ * itself there. Points: "txn-prepared" (a participant voted yes, nothing of
+ * the commit logged yet), "txn-logged" (one shard's TXN frame is on disk,
+ * the other participants' may not be).
+ */
+enum io_kill_point {
+	IO_KILL_TXN_PREPARED = 0,
+	IO_KILL_TXN_LOGGED,
+	IO_KILL_POINTS
+};
+void io_fault_kill_point(enum io_kill_point p);
+
 /* Arm (or, with IO_FAULT_NONE, disarm) a fault. Any thread. */
 void io_fault_set(enum io_fault_kind kind, uint64_t after);
 /* Filter a WAL write completion of @len bytes: returns @res or the fault. */

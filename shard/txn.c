@@ -43,6 +43,7 @@
 #include "api/db.h"
 #include "core/assert.h"
 #include "core/clock.h"
+#include "io/fault.h"
 #include "ring/mesh.h"
 #include "shard/ddl.h"
 #include "shard/shard.h"
@@ -639,6 +640,8 @@ static void txn_prepare(struct shard *s, const struct catalog *cat, struct req *
 	} else {
 		txn_part_free(&p);
 	}
+	if (f)
+		io_fault_kill_point(IO_KILL_TXN_PREPARED);
 	/* After the vote @run may be decided and, for a no, freed by others
 	 * once we drop it: touch it only through our own reference. */
 	txn_vote(s, run, &p.v);

@@ -70,6 +70,7 @@ int wal_log_append(struct wal_log *log, const uint8_t *raw, uint32_t raw_len,
 	n = wal_frame_encode(b->buf + b->len, raw, raw_len, first_seq, count, 0, log->lz4_min,
 			     parts);
 	b->len += n;
+	b->txn_frames += parts != 0;
 	if (!b->lo_seq)
 		b->lo_seq = first_seq;
 	b->hi_seq = first_seq + count - 1;
@@ -165,6 +166,7 @@ static int wal_start_write(struct wal_log *log, struct io_uring *ring)
 	log->fill = tmp;
 	log->fill.len = 0;
 	log->fill.lo_seq = log->fill.hi_seq = 0;
+	log->fill.txn_frames = 0;
 	wal_seal_frames(log, &log->busy);
 	log->busy_has_sync = log->mode == AEDB_DURABILITY_FULL;
 	sqe = io_uring_get_sqe(ring);
@@ -259,6 +261,8 @@ int wal_log_complete(struct wal_log *log, uint64_t tag, int res, uint64_t now_ns
 			return wal_fail(log, res);
 		log->synced = log->written;
 		log->last_sync_ns = now_ns;
+		if (log->busy.txn_frames)
+			io_fault_kill_point(IO_KILL_TXN_LOGGED);
 		log->busy.len = 0;
 		log->busy.lo_seq = log->busy.hi_seq = 0;
 		log->write_inflight = 0;

@@ -25,6 +25,7 @@ struct wal_buf {
 	size_t cap;
 	uint64_t lo_seq;      /* smallest seq in the buffer (0 if empty) */
 	uint64_t hi_seq;      /* largest seq in the buffer */
+	uint32_t txn_frames;  /* TXN frames in the buffer (a test kill point) */
 };
 
 struct wal_log {

@@ -314,8 +314,10 @@ static int rv_prefix(struct rv_ctx *c)
 			rv_note(c, "seq %llu logged twice; ", (unsigned long long)all[i].first_seq);
 			break;
 		}
-		if (all[i].parts && (uint32_t)(j - i) < all[i].parts)
-			break; /* an incomplete cross-shard commit */
+		if (all[i].parts && (uint32_t)(j - i) < all[i].parts) {
+			c->rep->txn_incomplete++; /* died between its log writes */
+			break;
+		}
 		next += all[i].count;
 	}
 	free(all);
