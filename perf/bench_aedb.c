@@ -7,12 +7,13 @@
  * the names, as an application would. Submission-queue workloads resolve the
  * scope once with aedb_scope_id() and give each client thread its own
  * struct aedb_ring, set up and torn down on that thread. Writes ask for
- * AEDB_FINALITY_VISIBLE: they complete once readers can see them.
+ * AEDB_FINALITY_VISIBLE (they complete once readers can see them), or in the
+ * durable workloads AEDB_FINALITY_DURABLE. Batches are aedb transactions
+ * (aedb_txn_* and aedb_commit()); scans are aedb_kv_scan_range() pages.
  */
 #include "bench.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ struct bench_aedb_thread {
 	uint32_t depth;
 	bool ring_live;
 	struct aedb_kv_read *reads;  /* depth result slots, indexed by tag */
-	uint32_t *redo;              /* put_batch: records to submit again */
+	struct aedb_txn *txn;        /* put_batch: the transaction builder */
 	struct aedb_ring ring;
 };
 
@@ -166,10 +167,7 @@ static int bench_aedb_thread_init(void *ctx, uint32_t depth, void **tctxp)
 	t->depth = depth;
 	if (depth > 0) {
 		t->reads = calloc(depth, sizeof(*t->reads));
-		t->redo = calloc(depth, sizeof(*t->redo));
-		if (!t->reads || !t->redo) {
-			free(t->reads);
-			free(t->redo);
+		if (!t->reads) {
 			free(t);
 			return -ENOMEM;
 		}
@@ -178,7 +176,6 @@ static int bench_aedb_thread_init(void *ctx, uint32_t depth, void **tctxp)
 			fprintf(stderr, "aedb-bench: aedb_ring_init(%u): %s\n", depth,
 				aedb_strerror(rc));
 			free(t->reads);
-			free(t->redo);
 			free(t);
 			return rc;
 		}
@@ -194,8 +191,9 @@ static int bench_aedb_thread_exit(void *tctx)
 
 	if (t->ring_live)
 		aedb_ring_exit(&t->ring);
+	if (t->txn)
+		aedb_txn_free(t->txn);
 	free(t->reads);
-	free(t->redo);
 	free(t);
 	return 0;
 }
@@ -340,49 +338,34 @@ static int bench_aedb_scan(void *tctx, const void *start, uint32_t key_len, uint
 }
 
 /*
- * A batch of @n puts. aedb has no multi-key transaction in this build
- * (include/aedb.h: no aedb_commit), so the batch goes through the thread's
- * submission queue: all @n puts in flight at once, each with the run's
- * finality, and the call returns when every one has completed. With DURABLE
- * finality that is "all n fsynced" (group commit folds them into a few
- * fsyncs per shard); unlike the peers' batches it is not atomic.
+ * A batch of @n puts as one aedb transaction: an aedb_txn builder (one per
+ * client thread, reset per batch) with @n aedb_txn_kv_set() mutations and
+ * the run's finality, committed with aedb_commit(). It is atomic: all @n
+ * publish at one commit seq (the keys span every shard, so the commit goes
+ * through the cross-shard sequencer and two-phase apply). With DURABLE
+ * finality the call returns once the commit is fsynced on every shard.
  */
 static int bench_aedb_put_batch(void *tctx, const uint8_t *keys, uint32_t key_len,
 				const uint8_t *vals, uint32_t val_len, uint32_t n)
 {
 	struct bench_aedb_thread *t = tctx;
-	struct bench_completion done[64];
-	uint32_t sent = 0, got = 0, nredo = 0, i;
-	struct aedb_sqe *sqe;
 	int rc;
 
-	if (n > t->depth)
-		return -AEDB_EINVAL;
-	while (got < n) {
-		while ((nredo > 0 || sent < n) && (sqe = aedb_get_sqe(&t->ring)) != NULL) {
-			i = nredo > 0 ? t->redo[--nredo] : sent++;
-			aedb_prep_kv_set(sqe, t->ns, keys + (size_t)i * key_len, key_len,
-					 vals + (size_t)i * val_len, val_len, t->finality, NULL);
-			aedb_sqe_set_data64(sqe, i);
-		}
-		rc = bench_aedb_submit(t);
+	if (!t->txn) {
+		rc = aedb_txn_create(t->db, &t->txn);
 		if (rc < 0)
 			return rc;
-		rc = bench_aedb_reap(t, done, 64, true);
-		if (rc < 0)
-			return rc;
-		for (int k = 0; k < rc; k++) {
-			if (done[k].res < 0 && !bench_aedb_retryable(done[k].res))
-				return done[k].res;
-			if (done[k].res < 0)
-				t->redo[nredo++] = (uint32_t)done[k].tag;
-			else
-				got++;
-		}
-		if (rc == 0)
-			sched_yield(); /* pushed back with nothing in flight */
 	}
-	return BENCH_OK;
+	aedb_txn_reset(t->txn);
+	rc = aedb_txn_set_finality(t->txn, t->finality);
+	for (uint32_t i = 0; rc >= 0 && i < n; i++)
+		rc = aedb_txn_kv_set(t->txn, bench_aedb_project, bench_aedb_scope,
+				     keys + (size_t)i * key_len, key_len,
+				     vals + (size_t)i * val_len, val_len);
+	if (rc < 0)
+		return rc;
+	rc = aedb_commit(t->db, t->txn, NULL);
+	return rc < 0 ? rc : BENCH_OK;
 }
 
 static double bench_aedb_log_bytes_per_commit(void *ctx)

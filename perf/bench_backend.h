@@ -27,10 +27,9 @@
  * strerror() on the thread that got the error (bench_peer.c). */
 #define BENCH_EENGINE (-100000)
 
-/* Records per transaction in workload "ingest", in loading and in recovery
- * ingest; thread_init() gets at least this depth for them. */
+/* Records per transaction in workload "ingest", in loading the peers and in
+ * the peers' recovery ingest. */
 #define BENCH_BATCH 1000u
-#define BENCH_BATCH_DEPTH 1024u
 
 enum bench_durability {
 	BENCH_DURABILITY_DEFAULT = 0, /**< whatever the engine defaults to */

@@ -85,7 +85,7 @@ void bench_recover_child(int argc, char **argv)
 	records = strtoull(argv[4], NULL, 10);
 	bo.value_bytes = (uint32_t)strtoul(argv[5], NULL, 10);
 	bo.cache_bytes = strtoull(argv[6], NULL, 10);
-	if (be->open(&bo, &ctx) < 0 || be->thread_init(ctx, BENCH_BATCH_DEPTH, &t) < 0) {
+	if (be->open(&bo, &ctx) < 0 || be->thread_init(ctx, 0, &t) < 0) {
 		fprintf(stderr, "aedb-bench: recover child: cannot open %s: %s\n", be->name,
 			be->strerror(BENCH_EENGINE));
 		_exit(3);

@@ -86,7 +86,6 @@ struct bench_job {
 	const struct bench_zipf *zipf;
 	uint32_t threads;
 	uint32_t depth;            /* 0 = blocking calls */
-	uint32_t be_depth;         /* depth given to the backend's thread_init */
 	atomic_int failed;
 	pthread_mutex_t lock;      /* the start gate */
 	pthread_cond_t cond;
@@ -553,7 +552,7 @@ static int bench_thread_setup(struct bench_thread *th)
 		th->vals[i] = (uint8_t)bench_rng_next(&th->rng);
 	if (job->depth > 0 && bench_sq_alloc(&th->sq, job->depth) < 0)
 		return bench_fail(th, -ENOMEM, "out of memory");
-	rc = job->be->thread_init(job->ctx, job->be_depth, &th->tctx);
+	rc = job->be->thread_init(job->ctx, job->depth, &th->tctx);
 	if (rc < 0) {
 		th->tctx = NULL;
 		return bench_fail(th, rc, "thread init: %s", job->be->strerror(rc));
@@ -790,9 +789,6 @@ int bench_run(const struct bench_opts *o, void *ctx, const struct bench_workload
 		.threads = threads, .depth = w->async ? o->depth : 0,
 	};
 
-	job.be_depth = job.depth;
-	if (w->op == BENCH_OP_BATCH)
-		job.be_depth = BENCH_BATCH_DEPTH;
 	struct bench_thread **ths;
 	uint64_t wall_ns = 0, cpu_ns = 0;
 	uint32_t created;
