@@ -27,6 +27,7 @@
 
 #include "core/assert.h"
 #include "core/tsan.h"
+#include "shard/kvindex.h"
 
 #define KV_HEIGHT_MAX 24u
 #define KV_GCQ_MIN 64u
@@ -85,6 +86,7 @@ struct kvmap {
 	uint64_t keys;                  /* this map's share of keys_live */
 	struct kv_node *bulk_tail[KV_HEIGHT_MAX]; /* kvmap_bulk_append's finger */
 	bool bulk;                      /* bulk_tail is set up */
+	struct kv_index index;          /* key hash -> node (point reads, updates) */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -102,6 +104,14 @@ static int kv_cmp(const uint8_t *a, uint32_t a_len, const uint8_t *b, uint32_t b
 static const uint8_t *kv_node_key(const struct kv_node *n)
 {
 	return (const uint8_t *)&n->next[n->height];
+}
+
+static int kv_node_eq(const void *node, const void *key, uint32_t key_len)
+{
+	const struct kv_node *n = node;
+
+	return n->key_len == key_len &&
+	       (key_len == 0 || memcmp(&n->next[n->height], key, key_len) == 0);
 }
 
 static size_t kv_node_size(uint32_t height, uint32_t key_len)
@@ -286,6 +296,7 @@ static void kv_unlink(struct kvmap *map, struct kv_node *node)
 	AEDB_ASSERT(node->gc_refs == 0);
 	found = kv_find_preds(map, kv_node_key(node), node->key_len, preds);
 	AEDB_ASSERT(found == node);
+	kvmap_index_remove(&map->index, kv_index_hash(kv_node_key(node), node->key_len), node);
 	/* node->next[] stays intact for readers standing on the node. */
 	for (uint32_t i = node->height; i-- > 0;) {
 		AEDB_ASSERT(KV_LOAD_OWN(&preds[i]->next[i]) == node);
@@ -388,6 +399,7 @@ static void kv_free_all(struct kvmap *map)
 	AEDB_ASSERT(keys == map->keys);
 	AEDB_ASSERT(versions == map->versions);
 	kv_node_free(pool, map->head);
+	kvmap_index_destroy(&map->index);
 	free(map->gcq);
 	core_pool_free(pool, map, sizeof(*map));
 }
@@ -463,14 +475,21 @@ static struct kv_node *kv_node_with_value(struct kvmap_env *env, const void *key
 }
 
 static int kv_put_new(struct kvmap *map, struct kv_node **preds, const void *key,
-		      uint32_t key_len, const void *val, uint32_t val_len, uint64_t seq)
+		      uint32_t key_len, const void *val, uint32_t val_len, uint64_t seq,
+		      uint64_t hash)
 {
 	struct kvmap_env *env = map->env;
-	struct kv_node *node = kv_node_with_value(env, key, key_len, val, val_len, seq, seq);
+	struct kv_node *node;
 
+	/* Reserve first: once linked, the index insert must not fail. */
+	if (kvmap_index_reserve(&map->index, 1, env->record) < 0)
+		return -ENOMEM;
+	node = kv_node_with_value(env, key, key_len, val, val_len, seq, seq);
 	if (!node)
 		return -ENOMEM;
 	kv_link(map, node, preds);
+	if (kvmap_index_insert(&map->index, hash, node, env->record) < 0)
+		AEDB_ASSERT(!"reserved index slot");
 	map->keys++;
 	kv_stat_add(&env->stats->keys_live, 1);
 	return 0;
@@ -494,10 +513,14 @@ int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
 	AEDB_DEBUG_ASSERT(map->bulk_tail[0] == map->head ||
 			  kv_cmp(kv_node_key(map->bulk_tail[0]), map->bulk_tail[0]->key_len,
 				 key, key_len) < 0);
+	if (kvmap_index_reserve(&map->index, 1, env->record) < 0)
+		return -ENOMEM;
 	node = kv_node_with_value(env, key, key_len, val, val_len, seq, created_seq);
 	if (!node)
 		return -ENOMEM;
 	kv_link(map, node, map->bulk_tail);
+	if (kvmap_index_insert(&map->index, kv_index_hash(key, key_len), node, env->record) < 0)
+		AEDB_ASSERT(!"reserved index slot");
 	for (uint32_t i = 0; i < node->height; i++)
 		map->bulk_tail[i] = node;
 	if (seq > map->last_seq)
@@ -515,6 +538,7 @@ int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
 	struct kv_node *preds[KV_HEIGHT_MAX];
 	struct kv_node *node;
 	struct kv_version *old;
+	uint64_t hash = kv_index_hash(key, key_len);
 	int rc;
 
 	AEDB_ASSERT(map != NULL);
@@ -523,7 +547,11 @@ int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
 	AEDB_ASSERT(tombstone || val != NULL || val_len == 0);
 	if (tombstone)
 		val_len = 0;    /* a tombstone carries no value */
-	node = kv_find_preds(map, key, key_len, preds);
+	/* An existing key needs no walk: the index finds its node. */
+	node = kvmap_index_find_any(&map->index, hash, key, key_len, kv_node_eq);
+	if (!node && !tombstone)
+		node = kv_find_preds(map, key, key_len, preds);
+	AEDB_ASSERT(!node || node->newest);
 	old = node ? KV_LOAD_OWN(&node->newest) : NULL;
 	if (tombstone && (!old || (old->flags & KV_VERSION_TOMBSTONE))) {
 		map->last_seq = seq;
@@ -532,7 +560,7 @@ int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
 	if (node)
 		rc = kv_put_existing(map, node, val, val_len, seq, tombstone);
 	else
-		rc = kv_put_new(map, preds, key, key_len, val, val_len, seq);
+		rc = kv_put_new(map, preds, key, key_len, val, val_len, seq, hash);
 	if (rc < 0)
 		return rc;
 	map->last_seq = seq;
@@ -659,8 +687,9 @@ const struct kv_version *kvmap_get_any(const struct kvmap *map, const void *key,
 
 	AEDB_ASSERT(map != NULL);
 	AEDB_ASSERT(key != NULL || key_len == 0);
-	n = kv_seek_any(map, key, key_len, false);
-	if (!n || kv_cmp(kv_node_key(n), n->key_len, key, key_len) != 0)
+	n = kvmap_index_find_any(&map->index, kv_index_hash(key, key_len), key, key_len,
+				 kv_node_eq);
+	if (!n)
 		return NULL;
 	v = kv_visible_any(n, snap);
 	if (!v || (v->flags & KV_VERSION_TOMBSTONE))
