@@ -96,6 +96,7 @@ enum {
 	BENCH_OPT_SCAN_LEN,
 	BENCH_OPT_CACHE,
 	BENCH_OPT_JSON_OUT,
+	BENCH_OPT_FRESH_LOAD,
 };
 
 static const struct option bench_long_opts[] = {
@@ -122,6 +123,7 @@ static const struct option bench_long_opts[] = {
 	{ "scan-len", required_argument, NULL, BENCH_OPT_SCAN_LEN },
 	{ "cache", required_argument, NULL, BENCH_OPT_CACHE },
 	{ "json-out", required_argument, NULL, BENCH_OPT_JSON_OUT },
+	{ "fresh-load", no_argument, NULL, BENCH_OPT_FRESH_LOAD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -151,6 +153,8 @@ static void bench_usage(FILE *f)
 		"                         all (every peer compiled in); prints ratios\n"
 		"      --scan-len N       entries per scan; YCSB E scans 1..N (default 100)\n"
 		"      --cache BYTES      peers' block/page cache (default 1073741824)\n"
+		"      --fresh-load       load every read workload's instance afresh instead\n"
+		"                         of copying one loaded (closed, reopened) instance\n"
 		"  -D, --dir DIR          parent of the data directory (default /tmp)\n"
 		"      --keep             keep the data directory\n"
 		"      --seed N           PRNG seed (default 1)\n"
@@ -381,6 +385,9 @@ static int bench_parse_opt(int c, const char *arg, struct bench_opts *o, bool *t
 		return 0;
 	case BENCH_OPT_PIN:
 		o->pin_threads = true;
+		return 0;
+	case BENCH_OPT_FRESH_LOAD:
+		o->fresh_load = true;
 		return 0;
 	case BENCH_OPT_LOW_LATENCY:
 		o->low_latency = true;
@@ -657,7 +664,7 @@ static int bench_instance_open(struct bench_session *s, const struct bench_opts 
 	uint64_t t0 = bench_now_ns();
 	int rc;
 
-	if (w->preload && !(tmpl = bench_session_template(s, o, slot)))
+	if (w->preload && !o->fresh_load && !(tmpl = bench_session_template(s, o, slot)))
 		return -1;
 	if (bench_instance_dir(s, o, w->name, w->durable, in) < 0)
 		return -1;
@@ -678,6 +685,10 @@ static int bench_instance_open(struct bench_session *s, const struct bench_opts 
 	if (tmpl)
 		fprintf(stderr, "aedb-bench: %s: copied the loaded instance and reopened it in "
 			"%.2f s\n", o->backend->name, (double)(bench_now_ns() - t0) / 1e9);
+	if (w->preload && !tmpl && bench_load(o, in->ctx) < 0) {
+		bench_instance_close(in, false);
+		return -1;
+	}
 	return 0;
 }
 
