@@ -221,6 +221,16 @@ static int pf_eval(struct aedb *db, const struct aedb_txn *t, uint64_t snap,
 			if (pass < 2) {
 				rc = txn_eval_check(t, it, &cur);
 			} else {
+				/* The read set holds the version at the snapshot,
+				 * before this transaction's own earlier writes. */
+				if (pf_reads(it)) {
+					struct aedb_preflight_read *rd = &pf->reads[pf->nreads++];
+
+					rd->ns = it->ns;
+					rd->key = txn_key(t, it);
+					rd->key_len = it->key_len;
+					rd->version = cur.present ? cur.version : 0;
+				}
 				for (uint32_t j = ne; j-- > 0;) {
 					const struct txn_item *o = effs[j].item;
 
@@ -230,14 +240,6 @@ static int pf_eval(struct aedb *db, const struct aedb_txn *t, uint64_t snap,
 						txn_cur_after(&cur, &effs[j], snap + 1);
 						break;
 					}
-				}
-				if (pf_reads(it)) {
-					struct aedb_preflight_read *rd = &pf->reads[pf->nreads++];
-
-					rd->ns = it->ns;
-					rd->key = txn_key(t, it);
-					rd->key_len = it->key_len;
-					rd->version = cur.present ? cur.version : 0;
 				}
 				rc = txn_eval_mut(t, it, &cur, &effs[ne]);
 				if (rc == 0)

@@ -55,7 +55,15 @@ int shard_apply_rec(struct shard *s, struct cat_scope *sc, const struct wal_rec 
 	if (!m)
 		return -ENOMEM;
 	return kvmap_put(m, rec->key, rec->key_len, rec->val, rec->val_len, rec->seq,
-			 rec->type == WAL_REC_KV_DEL);
+			 rec->type == WAL_REC_KV_DEL ? KVMAP_PUT_TOMBSTONE
+			 : (rec->flags & WAL_REC_F_FRESH) ? KVMAP_PUT_FRESH : 0);
+}
+
+int shard_bulk_reserve(struct shard *s, struct cat_scope *sc, uint64_t keys)
+{
+	struct kvmap *m = shard_part(s, sc);
+
+	return m ? kvmap_reserve(m, keys) : -ENOMEM;
 }
 
 int shard_bulk_append(struct shard *s, struct cat_scope *sc, const void *key, uint32_t key_len,
@@ -103,7 +111,8 @@ void shard_wake_vis_waiters(struct shard *s)
 /*
  * Commit @n validated plain writes as one block of seqs: allocate, apply,
  * log one frame, publish. Decided cross-shard fragments with smaller seqs
- * are applied (and logged) first, so this shard's log stays in seq order.
+ * are applied (and logged) first, so this shard's maps and log both see its
+ * seqs in ascending order.
  */
 void shard_apply_run(struct shard *s, const struct catalog *cat, struct req **reqs,
 		     uint32_t n)
@@ -114,12 +123,14 @@ void shard_apply_run(struct shard *s, const struct catalog *cat, struct req **re
 	if (n == 0)
 		return;
 	base = wm_alloc(&db->wm, s->id, n);
+	/* Decided cross-shard fragments below the block go first, into the
+	 * maps and the log: both must see this shard's seqs in order. */
+	if (s->held)
+		shard_txn_resolve(s, base);
 	for (uint32_t j = 0; j < n; j++) {
 		reqs[j]->seq = base + j;
 		reqs[j]->res = shard_apply_one(s, cat, reqs[j], base + j);
 	}
-	if (s->held)
-		shard_txn_resolve(s, base);
 	shard_log_round(s, base, n);
 	v = wm_publish(&db->wm, s->id, s->pin);
 	__atomic_store_n(&s->commits, s->commits + n, __ATOMIC_RELAXED);

@@ -432,7 +432,7 @@ void kvmap_retire(struct kvmap *map)
 /* ---- writes ----------------------------------------------------------- */
 
 static int kv_put_existing(struct kvmap *map, struct kv_node *node, const void *val,
-			   uint32_t val_len, uint64_t seq, bool tombstone)
+			   uint32_t val_len, uint64_t seq, bool tombstone, bool fresh)
 {
 	struct kv_version *old = KV_LOAD_OWN(&node->newest);
 	uint64_t created_seq = seq;
@@ -440,7 +440,7 @@ static int kv_put_existing(struct kvmap *map, struct kv_node *node, const void *
 
 	AEDB_ASSERT(old == NULL || old->seq < seq);
 	AEDB_ASSERT(!tombstone || (old && !(old->flags & KV_VERSION_TOMBSTONE)));
-	if (old && !(old->flags & KV_VERSION_TOMBSTONE))
+	if (old && !(old->flags & KV_VERSION_TOMBSTONE) && !fresh)
 		created_seq = old->created_seq;
 	/* Reserve the queue slot first so that a failure changes nothing. */
 	if (old && !kv_gcq_reserve(map))
@@ -495,6 +495,11 @@ static int kv_put_new(struct kvmap *map, struct kv_node **preds, const void *key
 	return 0;
 }
 
+int kvmap_reserve(struct kvmap *map, uint64_t keys)
+{
+	return kvmap_index_reserve(&map->index, keys, map->env->record);
+}
+
 int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
 		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq)
 {
@@ -533,8 +538,9 @@ int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
 }
 
 int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
-	      const void *val, uint32_t val_len, uint64_t seq, bool tombstone)
+	      const void *val, uint32_t val_len, uint64_t seq, uint32_t flags)
 {
+	bool tombstone = flags & KVMAP_PUT_TOMBSTONE;
 	struct kv_node *preds[KV_HEIGHT_MAX];
 	struct kv_node *node;
 	struct kv_version *old;
@@ -558,7 +564,8 @@ int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
 		return 0;
 	}
 	if (node)
-		rc = kv_put_existing(map, node, val, val_len, seq, tombstone);
+		rc = kv_put_existing(map, node, val, val_len, seq, tombstone,
+				     flags & KVMAP_PUT_FRESH);
 	else
 		rc = kv_put_new(map, preds, key, key_len, val, val_len, seq, hash);
 	if (rc < 0)

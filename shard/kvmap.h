@@ -77,13 +77,19 @@ void kvmap_destroy(struct kvmap *map);
 void kvmap_retire(struct kvmap *map);
 
 /*
- * Write a version of @key: a value (@tombstone false) or a delete. @seq must
- * be greater than every seq written to this map before. A delete of a key
+ * Write a version of @key: a value, or a delete (KVMAP_PUT_TOMBSTONE). @seq
+ * must not be below any seq written to this map before; several keys may
+ * share a seq (a transaction), one key may not. A delete of a key
  * that has no node, or whose newest version is already a tombstone, adds
  * nothing and returns 0. Returns 0 or -ENOMEM (nothing changed).
  */
 int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
-	      const void *val, uint32_t val_len, uint64_t seq, bool tombstone);
+	      const void *val, uint32_t val_len, uint64_t seq, uint32_t flags);
+/* kvmap_put flags (true/false still read as tombstone or not). */
+#define KVMAP_PUT_TOMBSTONE 0x1u  /* a delete */
+#define KVMAP_PUT_FRESH 0x2u      /* a set that starts a new incarnation:
+				   * created_seq = seq even over a live value
+				   * (a delete earlier at the same seq) */
 
 /*
  * Recovery's bulk load: append @key, which must sort after every key in the
@@ -93,6 +99,10 @@ int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
  */
 int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
 		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq);
+
+/* Make room for @keys more keys in the point index (bulk loads). 0 or
+ * -ENOMEM. Writer only. */
+int kvmap_reserve(struct kvmap *map, uint64_t keys);
 
 /* Newest version of @key with seq <= @snap, or NULL if absent or deleted at
  * @snap. Any thread, inside an epoch section. */

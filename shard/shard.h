@@ -119,6 +119,8 @@ void shard_request_sync_any(struct aedb *db, uint64_t seq);
 /* Apply one KV record to this shard's partition of @sc (live path and
  * recovery). 0 or -ENOMEM. */
 int shard_apply_rec(struct shard *s, struct cat_scope *sc, const struct wal_rec *rec);
+/* Recovery: room for @keys keys in this shard's partition of @sc. */
+int shard_bulk_reserve(struct shard *s, struct cat_scope *sc, uint64_t keys);
 /* Recovery's bulk load of one key's newest version (see kvmap_bulk_append). */
 int shard_bulk_append(struct shard *s, struct cat_scope *sc, const void *key, uint32_t key_len,
 		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq);

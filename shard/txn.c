@@ -413,8 +413,10 @@ static void txn_eval_muts(struct shard *s, const struct catalog *cat, const stru
 		}
 		if (e->kind == TXN_EFF_NONE)
 			continue; /* keep no record of it: nothing to write */
-		if (prev)
+		if (prev) {
 			prev->superseded = 1;
+			e->fresh = prev->kind == TXN_EFF_DEL || prev->fresh;
+		}
 		txn_same_key_eff(t, p, tab, cap, it, p->neffs);
 		p->neffs++;
 	}
@@ -442,6 +444,7 @@ static void txn_apply_part(struct shard *s, const struct catalog *cat, const str
 			.ns = e->item->ns, .seq = seq,
 			.key = txn_key(t, e->item), .key_len = e->item->key_len,
 			.val = txn_eff_val(e), .val_len = e->kind == TXN_EFF_SET ? e->len : 0,
+			.flags = e->kind == TXN_EFF_SET && e->fresh ? WAL_REC_F_FRESH : 0,
 		};
 
 		if (e->kind != TXN_EFF_NONE && !e->superseded && wal_batch_append(b, &rec) < 0)
@@ -690,39 +693,76 @@ static void txn_frag_release(struct shard *s, struct txn_frag *f)
 	s->unblock_due = 1;
 }
 
+static uint64_t txn_frag_seq(const struct txn_frag *f)
+{
+	uint64_t seq = __atomic_load_n(&f->run->seq, __ATOMIC_SEQ_CST);
+
+	while (seq == TXN_SEQ_ALLOC) {
+		core_cpu_relax();
+		seq = __atomic_load_n(&f->run->seq, __ATOMIC_SEQ_CST);
+	}
+	return seq;
+}
+
+/* Unlink @f from the held list, apply it at @seq (unless aborted) and let
+ * its run go. */
+static void txn_frag_finish(struct shard *s, struct txn_frag **pp, struct txn_frag *f,
+			    uint64_t seq)
+{
+	struct txn_run *run = f->run;
+
+	*pp = f->next;
+	if (seq != TXN_SEQ_ABORT) {
+		struct txn_part p = { .effs = f->effs, .neffs = f->neffs };
+
+		txn_apply_part(s, api_catalog_any(s->db), run->txn, &p, seq,
+			       (uint16_t)run->nparts);
+	}
+	txn_frag_release(s, f);
+	free(f->effs);
+	free(f);
+	txn_run_done(s, run, seq);
+}
+
+/*
+ * Held fragments arrive in sequencer order but may be decided in any order,
+ * so apply the decided ones by ascending seq: each pass takes the smallest
+ * decided seq below @below (aborts go at once). A fragment seen OPEN during
+ * a pass gets its seq after that sighting, so at or above the counter's
+ * value read before the pass: only decided seqs below that value are safe
+ * to apply now; the others wait for a later pass.
+ */
 uint32_t shard_txn_resolve(struct shard *s, uint64_t below)
 {
-	struct txn_frag **pp = &s->held, *f;
-	const struct catalog *cat = NULL;
 	uint32_t n = 0;
 
-	while ((f = *pp)) {
-		struct txn_run *run = f->run;
-		uint64_t seq = __atomic_load_n(&run->seq, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint64_t next = __atomic_load_n(&s->db->wm.next_seq, __ATOMIC_SEQ_CST);
+		uint64_t lim = below < next ? below : next, best = UINT64_MAX;
+		struct txn_frag **pp, **best_pp = NULL, *f;
 
-		while (seq == TXN_SEQ_ALLOC) {
-			core_cpu_relax();
-			seq = __atomic_load_n(&run->seq, __ATOMIC_SEQ_CST);
-		}
-		if (seq == TXN_SEQ_OPEN || (seq != TXN_SEQ_ABORT && seq >= below)) {
+		for (pp = &s->held; (f = *pp);) {
+			uint64_t seq = txn_frag_seq(f);
+
+			if (seq == TXN_SEQ_ABORT) {
+				txn_frag_finish(s, pp, f, seq);
+				n++;
+				continue;
+			}
+			if (seq != TXN_SEQ_OPEN && seq < lim && seq < best) {
+				best = seq;
+				best_pp = pp;
+			}
 			pp = &f->next;
-			continue;
 		}
-		*pp = f->next;
-		if (seq != TXN_SEQ_ABORT) {
-			struct txn_part p = { .effs = f->effs, .neffs = f->neffs };
-
-			if (!cat)
-				cat = api_catalog_any(s->db);
-			txn_apply_part(s, cat, run->txn, &p, seq, (uint16_t)run->nparts);
-		}
-		txn_frag_release(s, f);
-		free(f->effs);
-		free(f);
+		if (!best_pp)
+			break;
+		txn_frag_finish(s, best_pp, *best_pp, best);
 		n++;
-		txn_run_done(s, run, seq);
 	}
 	if (n) {
+		struct txn_frag *f;
+
 		s->pin = UINT64_MAX;
 		for (f = s->held; f; f = f->next)
 			if (f->pin < s->pin)

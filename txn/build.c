@@ -31,8 +31,22 @@ uint64_t txn_lock_hash(uint32_t ns, const void *key, uint32_t key_len)
 	return h ? h : 1;
 }
 
+/* Evaluation order of a failure: errors tied to no entry (fatal, closing,
+ * out of memory) first, then reads, assertions, mutations. */
+static int txn_fail_rank(uint32_t kind)
+{
+	switch (kind) {
+	case AEDB_FAIL_READ: return 1;
+	case AEDB_FAIL_ASSERTION: return 2;
+	case AEDB_FAIL_MUTATION: return 3;
+	default: return 0;
+	}
+}
+
 void txn_verdict_merge(struct txn_verdict *a, const struct txn_verdict *b)
 {
+	int ra, rb;
+
 	if (a->duplicate)
 		return;
 	if (b->duplicate) {
@@ -41,8 +55,9 @@ void txn_verdict_merge(struct txn_verdict *a, const struct txn_verdict *b)
 	}
 	if (!b->err)
 		return;
-	if (!a->err || b->fail_kind < a->fail_kind ||
-	    (b->fail_kind == a->fail_kind && b->fail_index < a->fail_index))
+	ra = txn_fail_rank(a->fail_kind);
+	rb = txn_fail_rank(b->fail_kind);
+	if (!a->err || rb < ra || (rb == ra && b->fail_index < a->fail_index))
 		*a = *b;
 }
 

@@ -28,6 +28,7 @@ struct txn_eff {
 	uint8_t kind;           /* TXN_EFF_* */
 	uint8_t inline_val;     /* the value is num[] (numeric results) */
 	uint8_t superseded;     /* a later mutation of the same key replaces it */
+	uint8_t fresh;          /* a set after a delete of its key in this txn */
 	uint32_t len;
 	const uint8_t *val;     /* when !inline_val: points into the builder */
 	uint8_t num[32];

@@ -24,6 +24,9 @@ enum wal_rec_type {
 };
 
 #define WAL_REC_HDR_BYTES 24u
+/* KV_SET flag: the set starts a new incarnation of the key (a transaction
+ * deleted it earlier at the same seq): created_seq restarts here. */
+#define WAL_REC_F_FRESH 0x1u
 
 struct wal_rec {
 	uint8_t type;
