@@ -140,7 +140,9 @@ enum aedb_errno {
 	AEDB_ELOCKED,
 	/** The data directory was made with another shard count or format. */
 	AEDB_EINCOMPAT,
-	/** A stored value has the wrong width or type for the operation. */
+	/** A value has the wrong type or width for the operation (a numeric
+	 *  mutation on a value of another width, a row value or literal that
+	 *  does not fit its column). */
 	AEDB_ETYPE,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
@@ -763,7 +765,8 @@ struct aedb_commit_result {
 AEDB_API int aedb_txn_create(struct aedb *db, struct aedb_txn **out);
 /** aedb_txn_free - free a builder (not while a commit of it is in flight). */
 AEDB_API void aedb_txn_free(struct aedb_txn *txn);
-/** aedb_txn_reset - empty a builder for reuse. */
+/** aedb_txn_reset - empty a builder for reuse: no entries, no idempotency
+ *  key, no base seq, finality VISIBLE (as after aedb_txn_create()). */
 AEDB_API void aedb_txn_reset(struct aedb_txn *txn);
 /** aedb_txn_set_finality - enum aedb_finality. 0 or -AEDB_EINVAL. */
 AEDB_API int aedb_txn_set_finality(struct aedb_txn *txn, uint32_t finality);

@@ -139,9 +139,6 @@ struct txn_frag {
 	uint64_t pin;            /* the shard's vis/dur lower bound while held */
 	struct txn_eff *effs;    /* evaluated writes, in mutation order */
 	uint32_t neffs;
-	uint32_t nlocks;
-	uint64_t *locks;         /* lock hashes taken */
-	uint8_t has_idem;
 };
 
 /* Lock hash of a key (never 0: 0 marks an empty lock-table slot). */
