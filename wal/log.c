@@ -51,7 +51,8 @@ void wal_log_close(struct wal_log *log)
 	if (log->dirfd >= 0)
 		close(log->dirfd);
 	free(log->fill.buf);
-	free(log->busy.buf);
+	for (uint32_t i = 0; i < WAL_PIPE; i++)
+		free(log->chain[i].buf.buf);
 	memset(log, 0, sizeof(*log));
 	log->fd = log->dirfd = -1;
 }
@@ -150,47 +151,7 @@ static void wal_seal_frames(struct wal_log *log, struct wal_buf *b)
 	AEDB_ASSERT(at == b->len);
 }
 
-static int wal_start_write(struct wal_log *log, struct io_uring *ring)
-{
-	struct io_uring_sqe *sqe;
-	struct wal_buf tmp;
-	int rc;
-
-	if (log->fd < 0 || log->off + log->fill.len > log->seg_alloc) {
-		rc = wal_rotate(log, log->fill.lo_seq, log->fill.len);
-		if (rc < 0)
-			return rc;
-	}
-	tmp = log->busy;
-	log->busy = log->fill;
-	log->fill = tmp;
-	log->fill.len = 0;
-	log->fill.lo_seq = log->fill.hi_seq = 0;
-	log->fill.txn_frames = 0;
-	wal_seal_frames(log, &log->busy);
-	log->busy_has_sync = log->mode == AEDB_DURABILITY_FULL;
-	sqe = io_uring_get_sqe(ring);
-	if (!sqe) {
-		io_uring_submit(ring);
-		sqe = io_uring_get_sqe(ring);
-	}
-	AEDB_ASSERT(sqe != NULL);
-	io_uring_prep_write(sqe, log->fd, log->busy.buf, (unsigned)log->busy.len, log->off);
-	io_uring_sqe_set_data64(sqe, WAL_TAG_WRITE);
-	if (log->busy_has_sync) {
-		sqe->flags |= IOSQE_IO_LINK;
-		sqe = io_uring_get_sqe(ring);
-		AEDB_ASSERT(sqe != NULL);
-		io_uring_prep_fsync(sqe, log->fd, IORING_FSYNC_DATASYNC);
-		io_uring_sqe_set_data64(sqe, WAL_TAG_FSYNC);
-	}
-	log->off += log->busy.len;
-	log->last_seq = log->busy.hi_seq;
-	log->write_inflight = 1;
-	return 0;
-}
-
-static void wal_start_sync(struct wal_log *log, struct io_uring *ring, uint64_t now_ns)
+static struct io_uring_sqe *wal_sqe(struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 
@@ -199,6 +160,65 @@ static void wal_start_sync(struct wal_log *log, struct io_uring *ring, uint64_t 
 		sqe = io_uring_get_sqe(ring);
 	}
 	AEDB_ASSERT(sqe != NULL);
+	return sqe;
+}
+
+/*
+ * Hand the fill buffer to a free chain and queue its write (linked with an
+ * fdatasync in FULL mode). In FULL mode up to WAL_PIPE chains run at once,
+ * so a commit that arrives during an fsync rides the next one at once
+ * instead of waiting for it to end; chains retire in order (below), so the
+ * durable offset only ever covers a gap-free prefix. Writes may land out of
+ * order on a crash: recovery then finds zeros or a torn frame where an
+ * earlier chain should be, and cuts the log there (no later chain's commit
+ * was acknowledged durable, since D needs the earlier chain first).
+ */
+static int wal_start_write(struct wal_log *log, struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe;
+	struct wal_chain *c;
+	struct wal_buf tmp;
+	uint32_t slot;
+	int rc;
+
+	if (log->fd < 0 || log->off + log->fill.len > log->seg_alloc) {
+		if (log->ccount)
+			return 0; /* rotate once the old segment has no write in flight */
+		rc = wal_rotate(log, log->fill.lo_seq, log->fill.len);
+		if (rc < 0)
+			return rc;
+	}
+	slot = (log->chead + log->ccount) % WAL_PIPE;
+	c = &log->chain[slot];
+	tmp = c->buf;
+	c->buf = log->fill;
+	log->fill = tmp;
+	log->fill.len = 0;
+	log->fill.lo_seq = log->fill.hi_seq = 0;
+	log->fill.txn_frames = 0;
+	wal_seal_frames(log, &c->buf);
+	c->has_sync = log->mode == AEDB_DURABILITY_FULL;
+	c->write_done = c->sync_done = 0;
+	c->end_off = log->off + c->buf.len;
+	sqe = wal_sqe(ring);
+	io_uring_prep_write(sqe, log->fd, c->buf.buf, (unsigned)c->buf.len, log->off);
+	io_uring_sqe_set_data64(sqe, WAL_TAG_WRITE | (uint64_t)slot << WAL_TAG_SLOT_SHIFT);
+	if (c->has_sync) {
+		sqe->flags |= IOSQE_IO_LINK;
+		sqe = wal_sqe(ring);
+		io_uring_prep_fsync(sqe, log->fd, IORING_FSYNC_DATASYNC);
+		io_uring_sqe_set_data64(sqe, WAL_TAG_FSYNC | (uint64_t)slot << WAL_TAG_SLOT_SHIFT);
+	}
+	log->off = c->end_off;
+	log->last_seq = c->buf.hi_seq;
+	log->ccount++;
+	return 0;
+}
+
+static void wal_start_sync(struct wal_log *log, struct io_uring *ring, uint64_t now_ns)
+{
+	struct io_uring_sqe *sqe = wal_sqe(ring);
+
 	io_uring_prep_fsync(sqe, log->fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data64(sqe, WAL_TAG_SYNC_ONLY);
 	log->sync_inflight = 1;
@@ -210,15 +230,16 @@ static void wal_start_sync(struct wal_log *log, struct io_uring *ring, uint64_t 
 
 int wal_log_kick(struct wal_log *log, struct io_uring *ring, int want_sync, uint64_t now_ns)
 {
+	uint32_t pipe = log->mode == AEDB_DURABILITY_FULL ? WAL_PIPE : 1;
 	int due;
 
 	if (log->error)
 		return log->error;
-	if (log->write_inflight || log->sync_inflight)
+	if (log->sync_inflight)
 		return 0;
-	if (log->fill.len)
+	if (log->fill.len && log->ccount < pipe)
 		return wal_start_write(log, ring);
-	if (!log->unsynced_lo)
+	if (log->ccount || !log->unsynced_lo)
 		return 0;
 	due = want_sync || (log->mode == AEDB_DURABILITY_BATCH &&
 			    (now_ns - log->last_sync_ns >= log->sync_every_ns ||
@@ -228,44 +249,65 @@ int wal_log_kick(struct wal_log *log, struct io_uring *ring, int want_sync, uint
 	return 0;
 }
 
-static void wal_write_done(struct wal_log *log)
+static void wal_chain_free(struct wal_log *log)
 {
-	log->written += log->busy.len;
-	/* Stats are read by aedb_stats() from other threads. */
-	__atomic_store_n(&log->bytes_written, log->bytes_written + log->busy.len,
-			 __ATOMIC_RELAXED);
-	log->bytes_since_sync += log->busy.len;
-	__atomic_store_n(&log->frames_written, log->frames_written + 1, __ATOMIC_RELAXED);
-	if (log->busy_has_sync)
-		return; /* durable once the linked fsync completes */
-	if (!log->unsynced_lo)
-		log->unsynced_lo = log->busy.lo_seq;
-	log->unsynced_hi = log->busy.hi_seq;
-	log->busy.len = 0;
-	log->busy.lo_seq = log->busy.hi_seq = 0;
-	log->write_inflight = 0;
+	struct wal_chain *c = &log->chain[log->chead];
+
+	c->buf.len = 0;
+	c->buf.lo_seq = c->buf.hi_seq = 0;
+	c->buf.txn_frames = 0;
+	log->chead = (log->chead + 1) % WAL_PIPE;
+	log->ccount--;
+}
+
+/* Retire finished chains, oldest first: written (and, with a linked fsync,
+ * synced) up to each one's end. */
+static void wal_retire(struct wal_log *log, uint64_t now_ns)
+{
+	while (log->ccount) {
+		struct wal_chain *c = &log->chain[log->chead];
+
+		if (!c->write_done || (c->has_sync && !c->sync_done))
+			return;
+		log->written = c->end_off;
+		if (c->has_sync) {
+			log->synced = c->end_off;
+			log->last_sync_ns = now_ns;
+		} else {
+			log->bytes_since_sync += c->buf.len;
+			if (!log->unsynced_lo)
+				log->unsynced_lo = c->buf.lo_seq;
+			log->unsynced_hi = c->buf.hi_seq;
+		}
+		wal_chain_free(log);
+	}
 }
 
 int wal_log_complete(struct wal_log *log, uint64_t tag, int res, uint64_t now_ns)
 {
-	switch (tag) {
+	struct wal_chain *c = &log->chain[(tag >> WAL_TAG_SLOT_SHIFT) % WAL_PIPE];
+
+	switch (tag & 0xff) {
 	case WAL_TAG_WRITE:
-		res = io_fault_write_res(res, log->busy.len);
-		if (res < 0 || (size_t)res != log->busy.len)
+		res = io_fault_write_res(res, c->buf.len);
+		if (res < 0 || (size_t)res != c->buf.len)
 			return wal_fail(log, res < 0 ? res : -EIO);
-		wal_write_done(log);
+		c->write_done = 1;
+		/* Stats are read by aedb_stats() from other threads. */
+		__atomic_store_n(&log->bytes_written, log->bytes_written + c->buf.len,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&log->frames_written, log->frames_written + 1,
+				 __ATOMIC_RELAXED);
+		wal_retire(log, now_ns);
 		return log->error;
 	case WAL_TAG_FSYNC:
 		res = io_fault_fsync_res(res);
 		if (res < 0)
 			return wal_fail(log, res);
-		log->synced = log->written;
-		log->last_sync_ns = now_ns;
-		if (log->busy.txn_frames)
+		c->sync_done = 1;
+		if (c->buf.txn_frames)
 			io_fault_kill_point(IO_KILL_TXN_LOGGED);
-		log->busy.len = 0;
-		log->busy.lo_seq = log->busy.hi_seq = 0;
-		log->write_inflight = 0;
+		wal_retire(log, now_ns);
 		return log->error;
 	case WAL_TAG_SYNC_ONLY:
 		res = io_fault_fsync_res(res);
@@ -288,8 +330,12 @@ uint64_t wal_log_dur_lo(const struct wal_log *log)
 
 	if (log->unsynced_lo && log->unsynced_lo < lo)
 		lo = log->unsynced_lo;
-	if (log->busy.lo_seq && log->busy.lo_seq < lo)
-		lo = log->busy.lo_seq;
+	for (uint32_t i = 0; i < log->ccount; i++) {
+		const struct wal_buf *b = &log->chain[(log->chead + i) % WAL_PIPE].buf;
+
+		if (b->lo_seq && b->lo_seq < lo)
+			lo = b->lo_seq;
+	}
 	if (log->fill.lo_seq && log->fill.lo_seq < lo)
 		lo = log->fill.lo_seq;
 	return lo;
@@ -297,6 +343,6 @@ uint64_t wal_log_dur_lo(const struct wal_log *log)
 
 int wal_log_idle(const struct wal_log *log)
 {
-	return !log->fill.len && !log->write_inflight && !log->sync_inflight &&
+	return !log->fill.len && !log->ccount && !log->sync_inflight &&
 	       !log->unsynced_lo;
 }

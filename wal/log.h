@@ -28,6 +28,19 @@ struct wal_buf {
 	uint32_t txn_frames;  /* TXN frames in the buffer (a test kill point) */
 };
 
+/* Writes in flight per shard in FULL mode (write + linked fdatasync chains);
+ * other modes keep one. */
+#define WAL_PIPE 2u
+
+/* One write in flight: its frames, where it ends, and what completed. */
+struct wal_chain {
+	struct wal_buf buf;
+	uint64_t end_off;         /* log offset after this write */
+	uint8_t has_sync;         /* a linked fdatasync follows the write */
+	uint8_t write_done;
+	uint8_t sync_done;
+};
+
 struct wal_log {
 	uint32_t shard;
 	uint32_t nshards;
@@ -45,10 +58,9 @@ struct wal_log {
 	uint64_t sync_every_ns;   /* BATCH: interval */
 	uint64_t sync_every_bytes;/* BATCH: byte threshold */
 	struct wal_buf fill;      /* frames waiting to be written */
-	struct wal_buf busy;      /* frames being written */
-	int write_inflight;       /* write (+ linked fsync) outstanding */
+	struct wal_chain chain[WAL_PIPE]; /* writes in flight, oldest at chead */
+	uint32_t chead, ccount;
 	int sync_inflight;        /* standalone fsync outstanding */
-	int busy_has_sync;        /* the in-flight write has a linked fsync */
 	uint64_t unsynced_lo;     /* smallest written-but-unsynced seq, or 0 */
 	uint64_t unsynced_hi;
 	uint64_t sync_target_off; /* offset the standalone fsync covers */
@@ -61,9 +73,11 @@ struct wal_log {
 	int error;                /* first I/O error (negative), latched */
 };
 
+/* CQE tags: kind in the low byte, chain slot above it. */
 #define WAL_TAG_WRITE 2ull
 #define WAL_TAG_FSYNC 3ull
 #define WAL_TAG_SYNC_ONLY 4ull
+#define WAL_TAG_SLOT_SHIFT 8
 
 /* Open shard @shard's log directory under @root (created if missing). The log
  * starts a new segment at its first write. 0 or -errno. */
@@ -77,8 +91,9 @@ void wal_log_close(struct wal_log *log);
 int wal_log_append(struct wal_log *log, const uint8_t *raw, uint32_t raw_len,
 		   uint64_t first_seq, uint32_t count, uint16_t parts);
 
-/* Start a write of the fill buffer if none is in flight (rotating first if
- * needed), and a standalone fsync if @want_sync and unsynced data exists.
+/* Start a write of the fill buffer if a chain is free (rotating first if
+ * needed, once nothing is in flight), and a standalone fsync if @want_sync
+ * and unsynced data exists (BATCH and OS modes).
  * Queues SQEs on @ring; the caller submits. 0 or a negative error (latched). */
 int wal_log_kick(struct wal_log *log, struct io_uring *ring, int want_sync, uint64_t now_ns);
 
