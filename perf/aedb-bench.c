@@ -96,7 +96,7 @@ enum {
 	BENCH_OPT_SCAN_LEN,
 	BENCH_OPT_CACHE,
 	BENCH_OPT_JSON_OUT,
-	BENCH_OPT_FRESH_LOAD,
+	BENCH_OPT_COPY_LOAD,
 };
 
 static const struct option bench_long_opts[] = {
@@ -123,7 +123,7 @@ static const struct option bench_long_opts[] = {
 	{ "scan-len", required_argument, NULL, BENCH_OPT_SCAN_LEN },
 	{ "cache", required_argument, NULL, BENCH_OPT_CACHE },
 	{ "json-out", required_argument, NULL, BENCH_OPT_JSON_OUT },
-	{ "fresh-load", no_argument, NULL, BENCH_OPT_FRESH_LOAD },
+	{ "copy-load", no_argument, NULL, BENCH_OPT_COPY_LOAD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -153,8 +153,9 @@ static void bench_usage(FILE *f)
 		"                         all (every peer compiled in); prints ratios\n"
 		"      --scan-len N       entries per scan; YCSB E scans 1..N (default 100)\n"
 		"      --cache BYTES      peers' block/page cache (default 1073741824)\n"
-		"      --fresh-load       load every read workload's instance afresh instead\n"
-		"                         of copying one loaded (closed, reopened) instance\n"
+		"      --copy-load        read workloads start from a copy of one loaded,\n"
+		"                         closed instance per engine (reopened) instead of\n"
+		"                         loading their own\n"
 		"  -D, --dir DIR          parent of the data directory (default /tmp)\n"
 		"      --keep             keep the data directory\n"
 		"      --seed N           PRNG seed (default 1)\n"
@@ -386,8 +387,8 @@ static int bench_parse_opt(int c, const char *arg, struct bench_opts *o, bool *t
 	case BENCH_OPT_PIN:
 		o->pin_threads = true;
 		return 0;
-	case BENCH_OPT_FRESH_LOAD:
-		o->fresh_load = true;
+	case BENCH_OPT_COPY_LOAD:
+		o->copy_load = true;
 		return 0;
 	case BENCH_OPT_LOW_LATENCY:
 		o->low_latency = true;
@@ -654,8 +655,9 @@ static const char *bench_session_template(struct bench_session *s, const struct 
 	return s->tmpl[slot];
 }
 
-/* A fresh instance for one backend and workload: empty, or for workloads
- * on a loaded keyspace a copy of the backend's template. */
+/* A fresh instance for one backend and workload: empty; for workloads on a
+ * loaded keyspace then loaded, or with --copy-load a copy of the backend's
+ * template. */
 static int bench_instance_open(struct bench_session *s, const struct bench_opts *o,
 			       const struct bench_workload *w, uint32_t slot,
 			       struct bench_instance *in)
@@ -664,7 +666,7 @@ static int bench_instance_open(struct bench_session *s, const struct bench_opts 
 	uint64_t t0 = bench_now_ns();
 	int rc;
 
-	if (w->preload && !o->fresh_load && !(tmpl = bench_session_template(s, o, slot)))
+	if (w->preload && o->copy_load && !(tmpl = bench_session_template(s, o, slot)))
 		return -1;
 	if (bench_instance_dir(s, o, w->name, w->durable, in) < 0)
 		return -1;
@@ -779,8 +781,8 @@ static bool bench_session_supports(const struct bench_backend *be,
 }
 
 /* Every result of workload @i of @p on backend @slot (@be): a fresh
- * instance per result for the write workloads, one per workload (a copy of
- * the loaded template) for the others. */
+ * instance per result for the write workloads, one per workload (loaded, or
+ * a copy of the loaded template) for the others. */
 static int bench_session_backend(struct bench_session *s, const struct bench_plan *p,
 				 uint32_t i, uint32_t slot, const struct bench_backend *be)
 {

@@ -75,7 +75,7 @@ struct bench_opts {
 	bool pin_threads;
 	bool low_latency;
 	bool keep_dir;
-	bool fresh_load;          /**< load each read instance, no template copy */
+	bool copy_load;           /**< read instances copy a loaded template */
 	const char *dir;          /**< parent of the run's data directory */
 	FILE *json_out;           /**< JSON lines: stdout (--json), --json-out, or NULL */
 };

@@ -2,9 +2,9 @@
 /*
  * bench_fs.c - data directories: remove a tree, copy a tree.
  *
- * The read workloads start from a copy of one loaded instance per engine
- * (closed cleanly first), so every workload gets a fresh directory with the
- * same contents without paying for the load again. Copies are plain: regular
+ * With --copy-load the read workloads start from a copy of one loaded
+ * instance per engine (closed cleanly first), so every workload gets a fresh
+ * directory with the same contents without paying for the load again. Copies are plain: regular
  * files with copy_file_range() (read/write where that is refused), and
  * directories; an engine's data directory holds nothing else.
  */

@@ -3,12 +3,13 @@
 # every peer engine compiled into aedb-bench (scripts/bench-deps.sh installs
 # them; reconfigure the build afterwards), on 1M 16-byte keys with 100-byte
 # values. Two invocations: durable puts (5 s each), then everything else
-# (3 s each, read workloads on copies of one loaded instance per engine).
+# (3 s each; every read workload loads its own fresh instance per engine).
 #
 # usage: perf/compare.sh BUILD_DIR [OUT_DIR] [extra aedb-bench options...]
 # Writes OUT_DIR/{durable,main}.txt (tables, RESULT lines, compare blocks)
-# and OUT_DIR/{durable,main}.jsonl (JSON lines). Takes about 15 minutes on a
-# 2-CPU machine.
+# and OUT_DIR/{durable,main}.jsonl (JSON lines). Takes about 25 minutes on a
+# 2-CPU machine, most of it loading 1M keys into 6 engines for 7 workloads
+# (add --copy-load to load once per engine: about 15 minutes).
 set -euo pipefail
 build=${1:?usage: perf/compare.sh BUILD_DIR [OUT_DIR] [aedb-bench options...]}
 out=${2:-.}
