@@ -130,10 +130,10 @@ static bool tv_cand_ordered(const struct tv_plan *p, const struct tv_cons *cons,
 	const struct tv_schema *s = p->base->schema;
 	uint32_t o[TV_QUERY_ORDER_MAX], a[TV_PK_COLUMNS_MAX], no = 0, na = 0, j = 0;
 
+	if (p->agg || p->njoins)
+		return false;   /* rows are made after the scan: always sorted */
 	if (k->path == TV_PATH_EMPTY)
 		return true;
-	if (p->agg || p->njoins)
-		return false;
 	for (uint32_t i = 0; i < p->norder; i++) {
 		if (p->order_desc[i])
 			return false;   /* cursors only go forward */
@@ -239,6 +239,7 @@ static int tv_gen_add(struct tv_gen *g, const struct tv_buf *lo, const struct tv
 {
 	struct tv_range *r;
 
+	AEDB_ASSERT(lo->len <= UINT32_MAX && hi->len <= UINT32_MAX);
 	if (has_hi && tv_key_cmp(lo->p, lo->len, hi->p, hi->len) >= 0)
 		return 0;       /* an empty range */
 	AEDB_ASSERT(g->acc->nranges < g->cap);
@@ -404,7 +405,7 @@ int tv_plan_access(struct tv_plan *p)
 		struct tv_cand k = { .path = TV_PATH_EMPTY };
 
 		tv_acc_take(&p->acc, &k);
-		p->acc.ordered = true;
+		p->acc.ordered = !p->agg && !p->njoins;
 	} else {
 		rc = tv_plan_choose(p, cons);
 	}

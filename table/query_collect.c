@@ -258,6 +258,8 @@ int tv_coll_add(struct tv_coll *c, const struct tv_value *row, const uint8_t *ti
 	const struct tv_plan *p = c->p;
 	int rc;
 
+	AEDB_ASSERT(!c->streaming || !p->agg);
+	AEDB_ASSERT(c->k == 0 || c->n <= c->k);
 	c->total++;
 	if (p->has_limit && p->limit == 0)
 		return p->o.want_total ? 0 : TV_EXEC_STOP;

@@ -118,6 +118,7 @@ static int tv_scan_row(struct tv_scan *s, const uint8_t *pk, size_t pklen,
 	struct tv_plan *p = x->p;
 	int rc;
 
+	AEDB_ASSERT(pk && row);
 	if (p->njoins) {
 		/* Joins fetch more rows from the sources; keep ours stable. */
 		s->row.len = 0;
@@ -309,7 +310,7 @@ static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qer
 		rc = tv_exec_result(&x, b);
 	b->r.rows_examined = x.scanned;
 	b->r.bytes_peak = x.peak;
-	b->r.total = x.coll ? tv_coll_total(x.coll) : 0;
+	b->r.total = x.coll && p->o.want_total ? tv_coll_total(x.coll) : 0;
 	tv_joins_free(x.joins);
 	tv_aggr_free(x.aggr);
 	tv_coll_free(x.coll);

@@ -333,7 +333,9 @@ static int tv_join_level(struct tv_joins *j, uint32_t k)
 
 	if (k == j->p->njoins)
 		return tv_exec_emit(x);
+	AEDB_ASSERT(k < TV_QUERY_JOIN_MAX);
 	L = &j->lv[k];
+	AEDB_ASSERT(L->jp->lcol < L->jp->off);
 	/* The left value in the right column's type; inexact never matches. */
 	if (x->vals[L->jp->lcol].type != TV_NULL &&
 	    tv_convert(&x->vals[L->jp->lcol], L->jp->src->schema->cols[L->jp->rcol].type, &cv,

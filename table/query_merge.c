@@ -82,6 +82,7 @@ int tv_merge_next(struct tv_merge *m)
 	int rc;
 
 	AEDB_ASSERT(m->nheap > 0);
+	AEDB_ASSERT(m->heap[0] < m->n);
 	c = m->cur[m->heap[0]];
 	rc = c->ops->next(c);
 	if (rc < 0)
