@@ -146,7 +146,7 @@ AEDB_API int aedb_commit(struct aedb *db, struct aedb_txn *t, struct aedb_commit
 AEDB_API int aedb_commit_action_envelope(struct aedb *db, struct aedb_txn *t,
 					 struct aedb_commit_result *res)
 {
-	if (t && !t->has_idem) {
+	if (db && t && !t->has_idem) {
 		commit_res_fail(res, -AEDB_EINVAL);
 		return -AEDB_EINVAL;
 	}
@@ -237,7 +237,7 @@ static int pf_eval(struct aedb *db, const struct aedb_txn *t, uint64_t snap,
 					if (effs[j].kind != TXN_EFF_NONE && o->ns == it->ns &&
 					    o->key_len == it->key_len &&
 					    !memcmp(txn_key(t, o), txn_key(t, it), it->key_len)) {
-						txn_cur_after(&cur, &effs[j], snap + 1);
+						txn_cur_after(&cur, &effs[j], UINT64_MAX);
 						break;
 					}
 				}

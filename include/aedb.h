@@ -805,8 +805,10 @@ AEDB_API int aedb_txn_kv_del(struct aedb_txn *txn, const char *project, const ch
  * aedb_txn_kv_num - mutation: numeric read-modify-write of an unsigned
  * big-endian integer of @width bytes (8: u64, 32: u256) stored under @key.
  * @op: enum aedb_num_op; @operand_be: @width bytes, big-endian; @flags:
- * AEDB_NUM_*; @expected_version: used with AEDB_NUM_EXPECT_VERSION. At
- * commit: a stored value of another width fails with -AEDB_ETYPE.
+ * AEDB_NUM_*; @expected_version: used with AEDB_NUM_EXPECT_VERSION (a key
+ * written earlier in the same transaction has no version yet, so an
+ * expected version never matches it). At commit: a stored value of another
+ * width fails with -AEDB_ETYPE.
  */
 AEDB_API int aedb_txn_kv_num(struct aedb_txn *txn, const char *project, const char *scope,
 			     const void *key, size_t key_len, uint32_t width, uint32_t op,
