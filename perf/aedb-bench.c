@@ -133,7 +133,8 @@ static void bench_usage(FILE *f)
 	fprintf(f,
 		"usage: aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]\n"
 		"workloads: put put-sq dput dput-sq ingest get get-sq scan ycsb-a ycsb-b\n"
-		"  ycsb-c ycsb-e ycsb-f recover, or all (the default); --list says what each is;\n"
+		"  ycsb-c ycsb-e ycsb-f xfer xfer-x dxfer dxfer-x recover, or all (the default);\n"
+		"  --list says what each is;\n"
 		"  WORKLOAD@T[,T...] gives that workload its own thread counts (dput@1,4,32)\n"
 		"  -t, --threads LIST     client threads, comma list, one result each (1,2)\n"
 		"  -s, --shards N         engine shards (default: online CPUs)\n"
@@ -775,6 +776,8 @@ static bool bench_session_supports(const struct bench_backend *be,
 		why = "cannot scan";
 	else if (w->op == BENCH_OP_BATCH && !be->put_batch)
 		why = "cannot write batches";
+	else if (w->op == BENCH_OP_TRANSFER && !be->transfer)
+		why = "has no shards to transfer across";
 	if (why)
 		fprintf(stderr, "aedb-bench: %s %s; skipping %s\n", be->name, why, w->name);
 	return why == NULL;

@@ -87,6 +87,7 @@ enum bench_op {
 	BENCH_OP_SCAN,    /**< scan_len entries from a random key (backend->scan) */
 	BENCH_OP_BATCH,   /**< --keys records, BENCH_BATCH per transaction */
 	BENCH_OP_MIX,     /**< YCSB: a random operation per request, by the pct_* */
+	BENCH_OP_TRANSFER,/**< a 2-account transfer transaction (backend->transfer) */
 };
 
 /** Operations of a MIX workload, drawn per request. */
@@ -108,6 +109,7 @@ struct bench_workload {
 	bool durable;     /**< puts wait until durable (fsynced), not just visible */
 	bool zipfian;     /**< keys YCSB-zipfian whatever --dist says */
 	bool once;        /**< one result with one thread, whatever --threads says */
+	bool cross;       /**< TRANSFER: the two accounts live on different shards */
 	uint8_t pct[BENCH_KIND_COUNT]; /**< MIX: percent of each bench_kind */
 	const char *about;
 };

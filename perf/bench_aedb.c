@@ -23,13 +23,24 @@
 
 #include <aedb.h>
 
+/* The harness links the static library, so the transfer workloads may place
+ * their accounts by shard with the engine's own partition hash. */
+#include "core/hash.h"
+
 static const char bench_aedb_project[] = "bench";
 static const char bench_aedb_scope[] = "app";
+
+/* Transfer workloads: accounts per shard, each seeded with this balance. */
+#define BENCH_XFER_ACCTS 1024u
+#define BENCH_XFER_KEY 13u
+#define BENCH_XFER_SEED 1000000000000ull
 
 struct bench_aedb {
 	struct aedb *db;
 	uint32_t ns;
 	uint32_t finality;
+	uint32_t nshards;
+	char (*acct)[BENCH_XFER_KEY + 1]; /* [shard * BENCH_XFER_ACCTS + i] */
 };
 
 struct bench_aedb_thread {
@@ -39,7 +50,8 @@ struct bench_aedb_thread {
 	uint32_t depth;
 	bool ring_live;
 	struct aedb_kv_read *reads;  /* depth result slots, indexed by tag */
-	struct aedb_txn *txn;        /* put_batch: the transaction builder */
+	struct aedb_txn *txn;        /* put_batch, transfer: the builder */
+	const struct bench_aedb *b;
 	struct aedb_ring ring;
 };
 
@@ -95,6 +107,50 @@ static void bench_aedb_config(const struct bench_backend_opts *o, struct aedb_co
 		cfg->max_value_bytes = o->value_bytes;
 }
 
+/*
+ * Name BENCH_XFER_ACCTS accounts per shard ("acct:XXXXXXXX", placed with
+ * the engine's partition hash) and give each a balance, a few hundred per
+ * transaction. A millisecond or two per instance.
+ */
+static int bench_aedb_accounts(struct bench_aedb *b)
+{
+	uint32_t n = aedb_shard_count(b->db), *have, need = n * BENCH_XFER_ACCTS;
+	uint8_t seed[8];
+	struct aedb_txn *t;
+	int rc;
+
+	b->nshards = n;
+	b->acct = calloc(need, sizeof(*b->acct));
+	have = calloc(n, sizeof(*have));
+	rc = !b->acct || !have ? -ENOMEM : aedb_txn_create(b->db, &t);
+	for (uint32_t i = 0; rc == 0 && need; i++) {
+		char k[BENCH_XFER_KEY + 1];
+		uint32_t s;
+
+		snprintf(k, sizeof(k), "acct:%08x", i);
+		s = core_kv_shard(b->ns, k, BENCH_XFER_KEY, n);
+		if (have[s] < BENCH_XFER_ACCTS) {
+			memcpy(b->acct[s * BENCH_XFER_ACCTS + have[s]++], k, sizeof(k));
+			need--;
+		}
+	}
+	for (int i = 0; i < 8; i++)
+		seed[i] = (uint8_t)(BENCH_XFER_SEED >> (56 - 8 * i));
+	for (uint32_t i = 0; rc == 0 && i < n * BENCH_XFER_ACCTS; i++) {
+		rc = aedb_txn_kv_num(t, bench_aedb_project, bench_aedb_scope, b->acct[i],
+				     BENCH_XFER_KEY, 8, AEDB_NUM_SET, seed, 0, 0);
+		if (rc >= 0 && (i % 512 == 511 || i + 1 == n * BENCH_XFER_ACCTS)) {
+			rc = aedb_commit(b->db, t, NULL);
+			aedb_txn_reset(t);
+		}
+		rc = rc > 0 ? 0 : rc;
+	}
+	if (b->acct && have)
+		aedb_txn_free(t);
+	free(have);
+	return rc;
+}
+
 static int bench_aedb_open(const struct bench_backend_opts *o, void **ctxp)
 {
 	struct aedb_config cfg;
@@ -126,10 +182,16 @@ static int bench_aedb_open(const struct bench_backend_opts *o, void **ctxp)
 			bench_aedb_project, bench_aedb_scope, aedb_strerror(rc));
 		goto fail;
 	}
+	rc = bench_aedb_accounts(b);
+	if (rc < 0) {
+		fprintf(stderr, "aedb-bench: seeding transfer accounts: %s\n", aedb_strerror(rc));
+		goto fail;
+	}
 	*ctxp = b;
 	return 0;
 fail:
 	aedb_close(b->db);
+	free(b->acct);
 	free(b);
 	return rc;
 }
@@ -141,6 +203,7 @@ static int bench_aedb_close(void *ctx)
 
 	if (rc < 0)
 		fprintf(stderr, "aedb-bench: aedb_close: %s\n", aedb_strerror(rc));
+	free(b->acct);
 	free(b);
 	return rc;
 }
@@ -162,6 +225,7 @@ static int bench_aedb_thread_init(void *ctx, uint32_t depth, void **tctxp)
 	if (!t)
 		return -ENOMEM;
 	t->db = b->db;
+	t->b = b;
 	t->ns = b->ns;
 	t->finality = b->finality;
 	t->depth = depth;
@@ -368,6 +432,48 @@ static int bench_aedb_put_batch(void *tctx, const uint8_t *keys, uint32_t key_le
 	return rc < 0 ? rc : BENCH_OK;
 }
 
+/*
+ * Move 1 unit from one account to another in one transaction: a strict
+ * subtract (AEDB_NUM_SUB, fails on underflow) and an add. Both accounts on
+ * the shard @r picks, or (@cross) on two different shards, which makes it a
+ * cross-shard commit: the sequencer and two-phase apply.
+ */
+static int bench_aedb_transfer(void *tctx, uint64_t r, bool cross)
+{
+	struct bench_aedb_thread *t = tctx;
+	const struct bench_aedb *b = t->b;
+	uint32_t n = b->nshards, s1 = (uint32_t)(r % n), s2 = s1;
+	uint32_t a = (uint32_t)(r >> 24) % BENCH_XFER_ACCTS;
+	uint32_t c = (uint32_t)(r >> 44) % BENCH_XFER_ACCTS;
+	uint8_t one[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	int rc;
+
+	if (cross && n < 2)
+		return -AEDB_EINVAL;
+	if (cross)
+		s2 = (s1 + 1 + (uint32_t)(r >> 12) % (n - 1)) % n;
+	else if (a == c)
+		c = (c + 1) % BENCH_XFER_ACCTS;
+	if (!t->txn) {
+		rc = aedb_txn_create(t->db, &t->txn);
+		if (rc < 0)
+			return rc;
+	}
+	aedb_txn_reset(t->txn);
+	rc = aedb_txn_set_finality(t->txn, t->finality);
+	if (rc >= 0)
+		rc = aedb_txn_kv_num(t->txn, bench_aedb_project, bench_aedb_scope,
+				     b->acct[s1 * BENCH_XFER_ACCTS + a], BENCH_XFER_KEY, 8,
+				     AEDB_NUM_SUB, one, 0, 0);
+	if (rc >= 0)
+		rc = aedb_txn_kv_num(t->txn, bench_aedb_project, bench_aedb_scope,
+				     b->acct[s2 * BENCH_XFER_ACCTS + c], BENCH_XFER_KEY, 8,
+				     AEDB_NUM_ADD, one, 0, 0);
+	if (rc >= 0)
+		rc = aedb_commit(t->db, t->txn, NULL);
+	return rc < 0 ? rc : BENCH_OK;
+}
+
 static double bench_aedb_log_bytes_per_commit(void *ctx)
 {
 	struct bench_aedb *b = ctx;
@@ -488,4 +594,5 @@ const struct bench_backend bench_backend_aedb = {
 	.settings = bench_aedb_settings,
 	.scan = bench_aedb_scan,
 	.put_batch = bench_aedb_put_batch,
+	.transfer = bench_aedb_transfer,
 };

@@ -116,6 +116,9 @@ struct bench_backend {
 	 *  vals + i * val_len) as one transaction, durable if durable_acks. */
 	int (*put_batch)(void *tctx, const uint8_t *keys, uint32_t key_len, const uint8_t *vals,
 			 uint32_t val_len, uint32_t n);
+	/** Optional: one transaction moving 1 unit between two accounts picked
+	 *  by @r, on one shard or (@cross) on two; sharded engines only. */
+	int (*transfer)(void *tctx, uint64_t r, bool cross);
 };
 
 extern const struct bench_backend bench_backend_aedb;

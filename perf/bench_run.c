@@ -66,6 +66,14 @@ const struct bench_workload bench_workloads[] = {
 	  .about = "YCSB E: 95% scan of 1..--scan-len, 5% insert" },
 	{ .name = "ycsb-f", .op = BENCH_OP_MIX, .preload = true, .zipfian = true,
 	  .pct = BENCH_MIX(50, 0, 0, 0, 50), .about = "YCSB F: 50% read, 50% read-modify-write" },
+	{ .name = "xfer", .op = BENCH_OP_TRANSFER,
+	  .about = "2-account transfer transactions, both accounts on one shard" },
+	{ .name = "xfer-x", .op = BENCH_OP_TRANSFER, .cross = true,
+	  .about = "2-account transfers across two shards (sequencer, two-phase apply)" },
+	{ .name = "dxfer", .op = BENCH_OP_TRANSFER, .durable = true,
+	  .about = "xfer, acked when durable" },
+	{ .name = "dxfer-x", .op = BENCH_OP_TRANSFER, .cross = true, .durable = true,
+	  .about = "xfer-x, acked when durable" },
 	{ .name = "recover", .op = BENCH_OP_RECOVER, .once = true,
 	  .about = "ingest --keys records, SIGKILL, time the reopen" },
 };
@@ -176,6 +184,8 @@ static const char *bench_op_name(const struct bench_thread *th)
 
 	if (th->job->w->op == BENCH_OP_BATCH)
 		return "batch put";
+	if (th->job->w->op == BENCH_OP_TRANSFER)
+		return "transfer";
 	return (unsigned)th->kind < BENCH_KIND_COUNT ? kinds[th->kind] : "?";
 }
 
@@ -255,6 +265,10 @@ static uint32_t bench_next_call(struct bench_thread *th, uint64_t left)
 			bench_next_key(th, i, BENCH_KIND_UPDATE);
 		return th->batch_n;
 	}
+	if (w->op == BENCH_OP_TRANSFER) {
+		th->kind = BENCH_KIND_UPDATE;
+		return 1;
+	}
 	th->kind = w->op == BENCH_OP_MIX ? bench_kind_draw(th) : bench_kind_of(w);
 	th->scan_len = th->job->o->scan_len;
 	if (w->op == BENCH_OP_MIX && th->kind == BENCH_KIND_SCAN)
@@ -293,6 +307,8 @@ static int bench_sync_once(struct bench_thread *th, uint32_t *val_len)
 
 	if (job->w->op == BENCH_OP_BATCH)
 		return be->put_batch(th->tctx, th->keys, key_len, th->vals, vlen, th->batch_n);
+	if (job->w->op == BENCH_OP_TRANSFER)
+		return be->transfer(th->tctx, bench_rng_below(&th->rng, UINT64_MAX), job->w->cross);
 	switch (th->kind) {
 	case BENCH_KIND_READ:
 		return be->get(th->tctx, th->keys, key_len, val_len);
