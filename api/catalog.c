@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/tdef.h"
 #include "core/assert.h"
 #include "core/names.h"
 
@@ -40,15 +41,26 @@ void cat_free_deep(struct catalog *cat)
 	for (uint32_t i = 0; i < cat->nprojects; i++)
 		free(cat->projects[i]);
 	for (uint32_t i = 0; i < cat->nscopes; i++)
-		free(cat->scopes[i]);
+		cat_scope_free(cat->scopes[i]);
 	cat_free(cat);
 }
 
-static int cat_scope_cmp(const struct cat_scope *s, const char *project, const char *scope)
+void cat_scope_free(struct cat_scope *sc)
+{
+	if (!sc)
+		return;
+	free(sc->tdef);
+	free(sc);
+}
+
+static int cat_entry_cmp(const struct cat_scope *s, const char *project, const char *scope,
+			 const char *table)
 {
 	int c = strcmp(s->project, project);
 
-	return c ? c : strcmp(s->name, scope);
+	if (c == 0)
+		c = strcmp(s->name, scope);
+	return c ? c : strcmp(s->table, table);
 }
 
 /* Index of the first project >= name. */
@@ -67,15 +79,16 @@ static uint32_t cat_project_lb(const struct catalog *cat, const char *name)
 	return lo;
 }
 
-/* Index of the first scope >= (project, scope). */
-static uint32_t cat_scope_lb(const struct catalog *cat, const char *project, const char *scope)
+/* Index of the first entry >= (project, scope, table). */
+static uint32_t cat_entry_lb(const struct catalog *cat, const char *project, const char *scope,
+			     const char *table)
 {
 	uint32_t lo = 0, hi = cat->nscopes;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (cat_scope_cmp(cat->scopes[mid], project, scope) < 0)
+		if (cat_entry_cmp(cat->scopes[mid], project, scope, table) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -92,14 +105,20 @@ const struct cat_project *cat_find_project(const struct catalog *cat, const char
 	return NULL;
 }
 
+struct cat_scope *cat_find_table(const struct catalog *cat, const char *project,
+				 const char *scope, const char *table)
+{
+	uint32_t i = cat_entry_lb(cat, project, scope, table);
+
+	if (i < cat->nscopes && cat_entry_cmp(cat->scopes[i], project, scope, table) == 0)
+		return cat->scopes[i];
+	return NULL;
+}
+
 struct cat_scope *cat_find_scope(const struct catalog *cat, const char *project,
 				 const char *scope)
 {
-	uint32_t i = cat_scope_lb(cat, project, scope);
-
-	if (i < cat->nscopes && cat_scope_cmp(cat->scopes[i], project, scope) == 0)
-		return cat->scopes[i];
-	return NULL;
+	return cat_find_table(cat, project, scope, "");
 }
 
 /* A copy of @cat with room for one more project, one more scope and one
@@ -141,17 +160,21 @@ static struct cat_scope *cat_scope_new(const char *project, const char *scope, u
 	return s;
 }
 
-/* Insert a new scope into a clone that has room for it. */
-static int cat_insert_scope(struct catalog *n, const char *project, const char *scope,
-			    uint64_t seq, uint32_t nshards)
+/* Insert a new scope (@table "") or table into a clone that has room for it. */
+static int cat_insert_entry(struct catalog *n, const char *project, const char *scope,
+			    const char *table, uint64_t seq, uint32_t nshards,
+			    struct cat_tdef *tdef)
 {
 	struct cat_scope *s = cat_scope_new(project, scope, n->next_scope_id, seq, nshards);
 	uint32_t at;
 
 	if (!s)
 		return -ENOMEM;
-	at = cat_scope_lb(n, project, scope);
-	AEDB_ASSERT(at == n->nscopes || cat_scope_cmp(n->scopes[at], project, scope) != 0);
+	strcpy(s->table, table);
+	s->tdef = tdef;
+	at = cat_entry_lb(n, project, scope, table);
+	AEDB_ASSERT(at == n->nscopes ||
+		    cat_entry_cmp(n->scopes[at], project, scope, table) != 0);
 	memmove(&n->scopes[at + 1], &n->scopes[at], (n->nscopes - at) * sizeof(*n->scopes));
 	n->scopes[at] = s;
 	n->nscopes++;
@@ -169,7 +192,7 @@ struct catalog *cat_with_project(const struct catalog *cat, const char *name, ui
 	if (!n)
 		return NULL;
 	p = calloc(1, sizeof(*p));
-	if (!p || cat_insert_scope(n, name, CORE_SCOPE_DEFAULT, seq, nshards) < 0) {
+	if (!p || cat_insert_entry(n, name, CORE_SCOPE_DEFAULT, "", seq, nshards, NULL) < 0) {
 		free(p);
 		cat_free(n);
 		return NULL;
@@ -192,22 +215,42 @@ struct catalog *cat_with_scope(const struct catalog *cat, const char *project,
 
 	if (!n)
 		return NULL;
-	if (cat_insert_scope(n, project, scope, seq, nshards) < 0) {
+	if (cat_insert_entry(n, project, scope, "", seq, nshards, NULL) < 0) {
 		cat_free(n);
 		return NULL;
 	}
 	return n;
 }
 
-/* Remove scopes matching (project, scope or every scope if NULL). */
-static void cat_remove_scopes(struct catalog *n, const char *project, const char *scope)
+struct catalog *cat_with_table(const struct catalog *cat, const char *project,
+			       const char *scope, struct cat_tdef *tdef, uint64_t seq,
+			       uint32_t nshards)
+{
+	struct catalog *n = cat_clone(cat, seq);
+
+	AEDB_ASSERT(tdef != NULL);
+	AEDB_ASSERT(cat_find_scope(cat, project, scope) != NULL);
+	if (!n)
+		return NULL;
+	if (cat_insert_entry(n, project, scope, tdef->schema.name, seq, nshards, tdef) < 0) {
+		cat_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* Remove entries matching (project, scope or every scope if NULL, table or
+ * every table and the scope itself if NULL). */
+static void cat_remove_scopes(struct catalog *n, const char *project, const char *scope,
+			      const char *table)
 {
 	uint32_t w = 0;
 
 	for (uint32_t r = 0; r < n->nscopes; r++) {
 		struct cat_scope *s = n->scopes[r];
 		int match = strcmp(s->project, project) == 0 &&
-			    (!scope || strcmp(s->name, scope) == 0);
+			    (!scope || strcmp(s->name, scope) == 0) &&
+			    (!table || strcmp(s->table, table) == 0);
 
 		if (match)
 			n->by_id[s->id] = NULL;
@@ -229,7 +272,7 @@ struct catalog *cat_without_project(const struct catalog *cat, const char *name,
 	memmove(&n->projects[at], &n->projects[at + 1],
 		(n->nprojects - at - 1) * sizeof(*n->projects));
 	n->nprojects--;
-	cat_remove_scopes(n, name, NULL);
+	cat_remove_scopes(n, name, NULL, NULL);
 	return n;
 }
 
@@ -240,7 +283,19 @@ struct catalog *cat_without_scope(const struct catalog *cat, const char *project
 
 	if (!n)
 		return NULL;
-	cat_remove_scopes(n, project, scope);
+	cat_remove_scopes(n, project, scope, NULL);
+	return n;
+}
+
+struct catalog *cat_without_table(const struct catalog *cat, const char *project,
+				  const char *scope, const char *table, uint64_t seq)
+{
+	struct catalog *n = cat_clone(cat, seq);
+
+	AEDB_ASSERT(table[0] != '\0');
+	if (!n)
+		return NULL;
+	cat_remove_scopes(n, project, scope, table);
 	return n;
 }
 

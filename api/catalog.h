@@ -20,13 +20,16 @@
 #include "aedb.h"
 
 struct kvmap;
+struct cat_tdef;
 
 struct cat_scope {
 	uint32_t id;             /* namespace id, never reused */
 	uint32_t dropped;        /* set (atomic) once a drop has begun */
 	uint64_t created_seq;
 	char project[AEDB_NAME_MAX + 1];
-	char name[AEDB_NAME_MAX + 1];
+	char name[AEDB_NAME_MAX + 1];   /* the scope's name */
+	char table[AEDB_NAME_MAX + 1];  /* "" for a scope's KV map */
+	struct cat_tdef *tdef;          /* tables only; owned */
 	ck_epoch_entry_t epoch_entry;
 	struct kvmap *parts[];   /* nshards; written by shard i only */
 };
@@ -43,7 +46,7 @@ struct catalog {
 	uint32_t nscopes;
 	uint32_t next_scope_id;         /* ids 1..next_scope_id-1 allocated */
 	struct cat_project **projects;  /* sorted by name */
-	struct cat_scope **scopes;      /* sorted by (project, name) */
+	struct cat_scope **scopes;      /* sorted by (project, name, table) */
 	struct cat_scope **by_id;       /* [next_scope_id], NULL if dropped */
 	ck_epoch_entry_t epoch_entry;
 };
@@ -58,10 +61,22 @@ void cat_free_deep(struct catalog *cat);
 const struct cat_project *cat_find_project(const struct catalog *cat, const char *name);
 struct cat_scope *cat_find_scope(const struct catalog *cat, const char *project,
 				 const char *scope);
+struct cat_scope *cat_find_table(const struct catalog *cat, const char *project,
+				 const char *scope, const char *table);
+/* A scope or table by namespace id. */
 static inline struct cat_scope *cat_scope_by_id(const struct catalog *cat, uint32_t id)
 {
 	return id < cat->next_scope_id ? cat->by_id[id] : NULL;
 }
+/* A scope's KV map by namespace id: NULL for a table's id. */
+static inline struct cat_scope *cat_kv_by_id(const struct catalog *cat, uint32_t id)
+{
+	struct cat_scope *sc = cat_scope_by_id(cat, id);
+
+	return sc && !sc->tdef ? sc : NULL;
+}
+/* Free a scope or table object and its definition. */
+void cat_scope_free(struct cat_scope *sc);
 
 /* Give a built-but-unpublished catalog its commit seq: sets cat->seq and the
  * created_seq of objects made for it (those still at 0). */
@@ -73,6 +88,13 @@ struct catalog *cat_with_project(const struct catalog *cat, const char *name, ui
 				 uint32_t nshards);
 struct catalog *cat_with_scope(const struct catalog *cat, const char *project,
 			       const char *scope, uint64_t seq, uint32_t nshards);
+/* With table @tdef->schema.name in @project/@scope (which must exist); the
+ * new object takes ownership of @tdef. */
+struct catalog *cat_with_table(const struct catalog *cat, const char *project,
+			       const char *scope, struct cat_tdef *tdef, uint64_t seq,
+			       uint32_t nshards);
+struct catalog *cat_without_table(const struct catalog *cat, const char *project,
+				  const char *scope, const char *table, uint64_t seq);
 /* Without the project and all its scopes. */
 struct catalog *cat_without_project(const struct catalog *cat, const char *name, uint64_t seq);
 struct catalog *cat_without_scope(const struct catalog *cat, const char *project,

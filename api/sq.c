@@ -223,7 +223,7 @@ static int sq_read_get(struct ring_client *c, const struct aedb_sqe *sqe)
 	if (sqe->key_len > db->cfg.max_key_bytes)
 		return -AEDB_ETOOBIG;
 	api_read_begin(c->rec);
-	sc = cat_scope_by_id(api_catalog_any(db), sqe->ns);
+	sc = cat_kv_by_id(api_catalog_any(db), sqe->ns);
 	rc = sc ? api_snapshot(db, sqe->at_mode, sqe->at_seq, &snap) : -AEDB_ENOSCOPE;
 	if (rc == 0)
 		rc = api_scope_visible(sc, snap);
@@ -265,7 +265,7 @@ static int sq_read_scan(struct ring_client *c, const struct aedb_sqe *sqe)
 	if (rc < 0)
 		return rc;
 	api_read_begin(c->rec);
-	sc = cat_scope_by_id(api_catalog_any(c->db), sqe->ns);
+	sc = cat_kv_by_id(api_catalog_any(c->db), sqe->ns);
 	rc = sc ? api_kv_scan(c->db, sc, &spec, sqe->at_mode, sqe->at_seq, &rq->page)
 		: -AEDB_ENOSCOPE;
 	api_read_end(c->db, c->rec);

@@ -32,6 +32,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_ELOCKED - AEDB_ERRNO_BASE] = "data directory is open in another instance",
 	[AEDB_EINCOMPAT - AEDB_ERRNO_BASE] = "data directory has another shard count or format",
 	[AEDB_ETYPE - AEDB_ERRNO_BASE] = "stored value has the wrong width or type",
+	[AEDB_ENOTABLE - AEDB_ERRNO_BASE] = "table does not exist",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -107,6 +108,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_ERESERVED:
 	case AEDB_ENOPROJECT:
 	case AEDB_ENOSCOPE:
+	case AEDB_ENOTABLE:
 	case AEDB_ECONFIG:
 	case AEDB_ENOTSUP:
 	case AEDB_ECURSOR:

@@ -144,6 +144,8 @@ enum aedb_errno {
 	 *  mutation on a value of another width, a row value or literal that
 	 *  does not fit its column). */
 	AEDB_ETYPE,
+	/** The table does not exist (or was dropped). */
+	AEDB_ENOTABLE,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -521,6 +523,134 @@ AEDB_API void aedb_names_free(struct aedb_names *names);
  */
 AEDB_API int aedb_scope_id(struct aedb *db, const char *project, const char *scope,
 			   uint32_t *id);
+
+/* ------------------------------------------------------------------------ */
+/* Tables: definitions                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A table lives in a scope, next to the scope's KV map: typed columns and a
+ * primary key (docs/TABLES.md). Its rows are stored in the same MVCC maps as
+ * KV entries, in a namespace of their own: a table has a namespace id from
+ * the same space as scopes (never reused), and a row lives on the shard
+ * hash(table id, encoded primary key) mod N.
+ *
+ * Definitions are immutable: a table is created and dropped, never altered.
+ * Both are DDL commits, blocking, any thread, with the namespace calls'
+ * common errors. Table and column names follow the scope name rule (1..128
+ * bytes of [A-Za-z0-9_-]); "__kv_index" is reserved.
+ */
+
+/** Column and value types. The numbers are stable (they are logged). */
+enum aedb_type {
+	AEDB_TYPE_NULL = 0,      /**< a value only: SQL NULL, never a column type */
+	AEDB_TYPE_TEXT = 1,      /**< UTF-8 bytes */
+	AEDB_TYPE_U8 = 2,
+	AEDB_TYPE_U64 = 3,
+	AEDB_TYPE_INTEGER = 4,   /**< i64 */
+	AEDB_TYPE_FLOAT = 5,     /**< f64; -0.0 is stored as +0.0, every NaN as one NaN */
+	AEDB_TYPE_BOOLEAN = 6,
+	AEDB_TYPE_U256 = 7,      /**< 32 bytes big-endian */
+	AEDB_TYPE_I256 = 8,      /**< 32 bytes big-endian two's complement */
+	AEDB_TYPE_BLOB = 9,
+	AEDB_TYPE_TIMESTAMP = 10, /**< i64 microseconds since the Unix epoch */
+	AEDB_TYPE_JSON = 11,     /**< UTF-8 text */
+	AEDB_TYPE_LAST = AEDB_TYPE_JSON,
+};
+
+/**
+ * struct aedb_value - one typed value (40 bytes). Set @type and the matching
+ * union member; everything else zero. Text, json and blob payloads are
+ * pointed at, not copied: caller-owned, and (in values aedb returns) owned
+ * by the object that returned them.
+ */
+struct aedb_value {
+	uint8_t type;          /**< enum aedb_type */
+	uint8_t reserved[3];   /**< must be zero */
+	uint32_t len;          /**< text, json, blob: payload bytes */
+	union {
+		bool b;            /**< boolean */
+		uint8_t u8;        /**< u8 */
+		uint64_t u64;      /**< u64 */
+		int64_t i64;       /**< integer, timestamp */
+		double f64;        /**< float */
+		uint8_t w[32];     /**< u256, i256 */
+		const void *bytes; /**< text, json, blob */
+	} u;
+};
+
+AEDB_STATIC_ASSERT(sizeof(struct aedb_value) == 40, "struct aedb_value is 40 bytes");
+
+/** One column of a table definition. */
+struct aedb_column_def {
+	const char *name;        /**< column name */
+	uint32_t type;           /**< enum aedb_type, not AEDB_TYPE_NULL */
+	uint32_t nullable;       /**< non-zero: the column accepts NULL */
+	/** Default: written when a row gives NULL for this column. Type
+	 *  AEDB_TYPE_NULL (all zero) means none; otherwise exactly the
+	 *  column's type. */
+	struct aedb_value def;
+};
+
+/** A table definition: its name, its columns in row order, its primary key. */
+struct aedb_table_def {
+	const char *name;
+	const struct aedb_column_def *columns; /**< ncolumns, 1..1024 */
+	uint32_t ncolumns;
+	uint32_t npk;                          /**< primary-key columns, 1..32 */
+	const char *const *pk;                 /**< npk column names, in key order;
+	                                            none nullable, none repeated */
+};
+
+/** A table as the catalog holds it; free with aedb_table_info_free(). */
+struct aedb_table_info {
+	uint32_t id;              /**< namespace id (never reused) */
+	uint32_t pad;
+	uint64_t created_seq;     /**< the commit that created it */
+	struct aedb_table_def def; /**< every pointer points into this object */
+};
+
+/**
+ * aedb_create_table - create table @def->name in @project/@scope. @def and
+ * everything it points to are copied. Returns 1 if created, 0 if a table of
+ * that name with exactly this definition already exists (nothing changes, no
+ * seq), or: -AEDB_EEXIST (a table of that name with another definition),
+ * -AEDB_ENOPROJECT, -AEDB_ENOSCOPE, -AEDB_ENAME (table or column name),
+ * -AEDB_ERESERVED ("__kv_index"), -AEDB_EINVAL (no columns, a bad type, a
+ * column named twice, no primary key, a key column unknown, repeated or
+ * nullable, invalid UTF-8 in a default), -AEDB_ETYPE (a default of another
+ * type than its column), -AEDB_ETOOBIG (too many columns or key columns, or
+ * a definition over 1 MiB encoded), -AEDB_EMISUSE (NULL pointers).
+ */
+AEDB_API int aedb_create_table(struct aedb *db, const char *project, const char *scope,
+			       const struct aedb_table_def *def);
+
+/**
+ * aedb_drop_table - drop @table of @project/@scope with all its rows.
+ * Returns 1 if dropped, 0 if there was no such table, -AEDB_ENOPROJECT,
+ * -AEDB_ENOSCOPE. Dropping a scope or project drops its tables.
+ */
+AEDB_API int aedb_drop_table(struct aedb *db, const char *project, const char *scope,
+			     const char *table);
+
+/**
+ * aedb_describe_table - the definition of @table, as a new object in *@out
+ * that the caller frees with aedb_table_info_free(). Returns 0,
+ * -AEDB_ENOTABLE, -AEDB_ENOSCOPE, -AEDB_ENOPROJECT, -AEDB_ENAME, -ENOMEM.
+ */
+AEDB_API int aedb_describe_table(struct aedb *db, const char *project, const char *scope,
+				 const char *table, struct aedb_table_info **out);
+
+/** aedb_table_info_free - free a description; NULL is a no-op. */
+AEDB_API void aedb_table_info_free(struct aedb_table_info *info);
+
+/**
+ * aedb_list_tables - the tables of @project/@scope, sorted, in a list the
+ * caller frees with aedb_names_free(). Returns 0, -AEDB_ENOPROJECT,
+ * -AEDB_ENOSCOPE, -AEDB_ENAME, -ENOMEM.
+ */
+AEDB_API int aedb_list_tables(struct aedb *db, const char *project, const char *scope,
+			      struct aedb_names **out);
 
 /* ------------------------------------------------------------------------ */
 /* KV store: results                                                         */

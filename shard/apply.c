@@ -37,7 +37,7 @@ static int shard_validate(struct shard *s, const struct catalog *cat, const stru
 		return -AEDB_EINVAL;
 	if (r->key_len > cfg->max_key_bytes || r->val_len > cfg->max_value_bytes)
 		return -AEDB_ETOOBIG;
-	sc = cat_scope_by_id(cat, r->ns);
+	sc = cat_kv_by_id(cat, r->ns); /* a table's rows are not KV writes */
 	if (!sc || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE))
 		return -AEDB_ENOSCOPE;
 	if (__atomic_load_n(&s->db->fatal, __ATOMIC_ACQUIRE))

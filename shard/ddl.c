@@ -20,6 +20,7 @@
 
 #include "api/catalog.h"
 #include "api/db.h"
+#include "api/tdef.h"
 #include "core/assert.h"
 #include "ring/mesh.h"
 #include "shard/ddl.h"
@@ -34,7 +35,7 @@ static void ddl_free_catalog_cb(ck_epoch_entry_t *e)
 
 static void ddl_free_scope_cb(ck_epoch_entry_t *e)
 {
-	free((char *)e - offsetof(struct cat_scope, epoch_entry));
+	cat_scope_free((struct cat_scope *)((char *)e - offsetof(struct cat_scope, epoch_entry)));
 }
 
 static void ddl_free_project_cb(ck_epoch_entry_t *e)
@@ -54,20 +55,33 @@ void shard_ddl_submit(struct shard *s, struct req *r)
 	s->ddl.queue_tail = r;
 }
 
+/* The record's key for a table DDL: project NUL scope NUL table. */
+static uint32_t ddl_table_key(const struct ddl_op *op, uint8_t *key)
+{
+	size_t p = strlen(op->project), c = strlen(op->scope), t = strlen(op->table);
+
+	memcpy(key, op->project, p + 1);
+	memcpy(key + p + 1, op->scope, c + 1);
+	memcpy(key + p + c + 2, op->table, t);
+	return (uint32_t)(p + c + t + 2);
+}
+
 /* Take a seq, log the DDL, swap in @next at that seq, publish, and complete @r with @res. */
 static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res)
 {
 	struct aedb *db = s->db;
+	const struct ddl_op *op = r->ddl;
 	struct catalog *old = api_catalog_any(db);
 	uint64_t seq = wm_alloc(&db->wm, s->id, 1);
-	int create = r->ddl->kind == DDL_CREATE_PROJECT || r->ddl->kind == DDL_CREATE_SCOPE;
+	int table = op->kind == DDL_CREATE_TABLE || op->kind == DDL_DROP_TABLE;
+	uint8_t key[3 * (AEDB_NAME_MAX + 1)];
 	struct wal_rec rec = {
-		.type = WAL_REC_DDL, .flags = (uint8_t)r->ddl->kind, .seq = seq,
-		.ns = create ? next->next_scope_id - 1 : 0,
-		.key = (const uint8_t *)r->ddl->project,
-		.key_len = (uint32_t)strlen(r->ddl->project),
-		.val = (const uint8_t *)r->ddl->scope,
-		.val_len = (uint32_t)strlen(r->ddl->scope),
+		.type = WAL_REC_DDL, .flags = (uint8_t)op->kind, .seq = seq,
+		.ns = ddl_kind_creates(op->kind) ? next->next_scope_id - 1 : 0,
+		.key = table ? key : (const uint8_t *)op->project,
+		.key_len = table ? ddl_table_key(op, key) : (uint32_t)strlen(op->project),
+		.val = table ? op->tdef : (const uint8_t *)op->scope,
+		.val_len = table ? op->tdef_len : (uint32_t)strlen(op->scope),
 	};
 	uint64_t v;
 
@@ -87,6 +101,41 @@ static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int
 	r->finality = db->cfg.durability == AEDB_DURABILITY_FULL ? AEDB_FINALITY_DURABLE
 								 : AEDB_FINALITY_VISIBLE;
 	shard_finish(s, r, v);
+}
+
+/* Create table: 0 if an identical definition exists, -AEDB_EEXIST if
+ * another one does. */
+static void ddl_create_table(struct shard *s, struct req *r, const struct catalog *cat)
+{
+	const struct ddl_op *op = r->ddl;
+	const struct cat_scope *t;
+	struct cat_tdef *tdef;
+	struct catalog *next;
+	int rc;
+
+	if (!cat_find_scope(cat, op->project, op->scope)) {
+		req_complete(r, cat_find_project(cat, op->project) ? -AEDB_ENOSCOPE
+								   : -AEDB_ENOPROJECT);
+		return;
+	}
+	t = cat_find_table(cat, op->project, op->scope, op->table);
+	if (t) {
+		rc = t->tdef->enc_len == op->tdef_len &&
+		     memcmp(t->tdef->enc, op->tdef, op->tdef_len) == 0 ? 0 : -AEDB_EEXIST;
+		req_complete(r, rc);
+		return;
+	}
+	rc = cat_tdef_decode(op->table, op->tdef, op->tdef_len, &tdef);
+	AEDB_ASSERT(rc != -AEDB_ECORRUPT); /* the API encoded it */
+	next = rc == 0 ? cat_with_table(cat, op->project, op->scope, tdef, 0, s->db->nshards)
+		       : NULL;
+	if (!next) {
+		if (rc == 0)
+			free(tdef);
+		req_complete(r, -ENOMEM);
+		return;
+	}
+	ddl_commit(s, r, next, 1);
 }
 
 /* Create: one step, no other shard involved. The new catalog is built
@@ -110,6 +159,10 @@ static void ddl_create(struct shard *s, struct req *r, const struct catalog *cat
 			req_complete(r, 0);
 			return;
 		}
+	}
+	if (op->kind == DDL_CREATE_TABLE) {
+		ddl_create_table(s, r, cat);
+		return;
 	}
 	next = op->kind == DDL_CREATE_PROJECT ? cat_with_project(cat, op->project, 0, n)
 					      : cat_with_scope(cat, op->project, op->scope, 0, n);
@@ -143,6 +196,7 @@ static void ddl_drop_begin(struct shard *s, struct req *r, const struct catalog 
 {
 	const struct ddl_op *op = r->ddl;
 	int whole = op->kind == DDL_DROP_PROJECT;
+	const char *table = op->kind == DDL_DROP_TABLE ? op->table : NULL;
 	uint32_t n = 0;
 
 	if (!cat_find_project(cat, op->project)) {
@@ -150,6 +204,10 @@ static void ddl_drop_begin(struct shard *s, struct req *r, const struct catalog 
 		return;
 	}
 	if (!whole && !cat_find_scope(cat, op->project, op->scope)) {
+		req_complete(r, table ? -AEDB_ENOSCOPE : 0);
+		return;
+	}
+	if (table && !cat_find_table(cat, op->project, op->scope, table)) {
 		req_complete(r, 0);
 		return;
 	}
@@ -163,14 +221,16 @@ static void ddl_drop_begin(struct shard *s, struct req *r, const struct catalog 
 		struct cat_scope *sc = cat->scopes[i];
 
 		if (strcmp(sc->project, op->project) == 0 &&
-		    (whole || strcmp(sc->name, op->scope) == 0)) {
+		    (whole || strcmp(sc->name, op->scope) == 0) &&
+		    (!table || strcmp(sc->table, table) == 0)) {
 			__atomic_store_n(&sc->dropped, 1, __ATOMIC_SEQ_CST);
 			s->ddl.victims[n++] = sc;
 		}
 	}
 	s->ddl.nvictims = n;
-	s->ddl.next = whole ? cat_without_project(cat, op->project, 0)
-			    : cat_without_scope(cat, op->project, op->scope, 0);
+	s->ddl.next = whole   ? cat_without_project(cat, op->project, 0)
+		      : table ? cat_without_table(cat, op->project, op->scope, table, 0)
+			      : cat_without_scope(cat, op->project, op->scope, 0);
 	if (!s->ddl.next) {
 		for (uint32_t i = 0; i < n; i++)
 			__atomic_store_n(&s->ddl.victims[i]->dropped, 0, __ATOMIC_SEQ_CST);
@@ -243,7 +303,7 @@ int shard_ddl_step(struct shard *s)
 	if (!s->ddl.queue_head)
 		s->ddl.queue_tail = NULL;
 	cat = api_catalog_any(s->db);
-	if (r->ddl->kind == DDL_CREATE_PROJECT || r->ddl->kind == DDL_CREATE_SCOPE)
+	if (ddl_kind_creates(r->ddl->kind))
 		ddl_create(s, r, cat);
 	else
 		ddl_drop_begin(s, r, cat);

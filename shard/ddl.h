@@ -10,12 +10,29 @@ enum ddl_kind {
 	DDL_DROP_PROJECT,
 	DDL_CREATE_SCOPE,
 	DDL_DROP_SCOPE,
+	DDL_CREATE_TABLE,
+	DDL_DROP_TABLE,
 };
+
+static inline int ddl_kind_creates(uint32_t kind)
+{
+	return kind == DDL_CREATE_PROJECT || kind == DDL_CREATE_SCOPE || kind == DDL_CREATE_TABLE;
+}
+
+/*
+ * The WAL_REC_DDL record of a table DDL: key = project NUL scope NUL table,
+ * value = the encoded definition (create; api/tdef.h) or empty (drop), ns =
+ * the new table's id (create). Project and scope DDL: key = project, value =
+ * scope.
+ */
 
 struct ddl_op {
 	uint32_t kind;                  /* enum ddl_kind */
 	char project[AEDB_NAME_MAX + 1];
 	char scope[AEDB_NAME_MAX + 1];  /* empty for project ops */
+	char table[AEDB_NAME_MAX + 1];  /* table ops only */
+	const uint8_t *tdef;            /* create table: encoded definition */
+	uint32_t tdef_len;
 };
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "api/catalog.h"
 #include "api/db.h"
+#include "api/tdef.h"
 #include "core/assert.h"
 #include "core/clock.h"
 #include "shard/ddl.h"
@@ -383,10 +384,58 @@ static void rv_free_dropped(const struct catalog *old, const struct catalog *nex
 {
 	for (uint32_t i = 0; i < old->nscopes; i++)
 		if (!cat_scope_by_id(next, old->scopes[i]->id))
-			free(old->scopes[i]);
+			cat_scope_free(old->scopes[i]);
 	for (uint32_t i = 0; i < old->nprojects; i++)
 		if (!cat_find_project(next, old->projects[i]->name))
 			free(old->projects[i]);
+}
+
+/* Split a table DDL key (project NUL scope NUL table) into the names. */
+static int rv_table_key(const struct wal_rec *rec, char *project, char *scope, char *table)
+{
+	char *out[3] = { project, scope, table };
+	uint32_t at = 0;
+
+	for (int i = 0; i < 3; i++) {
+		uint32_t n = 0;
+
+		while (at + n < rec->key_len && rec->key[at + n] != 0)
+			n++;
+		if (n == 0 || n > AEDB_NAME_MAX || (i < 2 && at + n == rec->key_len))
+			return -AEDB_ECORRUPT;
+		memcpy(out[i], rec->key + at, n);
+		out[i][n] = '\0';
+		at += n + 1;
+	}
+	return at == rec->key_len + 1 ? 0 : -AEDB_ECORRUPT;
+}
+
+/* Phase A for a table DDL record. */
+static int rv_ddl_table(struct rv_cat *rc, const struct wal_rec *rec, struct catalog **next)
+{
+	char project[AEDB_NAME_MAX + 1], scope[AEDB_NAME_MAX + 1], table[AEDB_NAME_MAX + 1];
+	struct cat_tdef *tdef;
+	int err = rv_table_key(rec, project, scope, table);
+
+	if (err < 0 || !cat_find_scope(rc->cat, project, scope))
+		return -AEDB_ECORRUPT;
+	if (rec->flags == DDL_DROP_TABLE) {
+		if (!cat_find_table(rc->cat, project, scope, table))
+			return -AEDB_ECORRUPT;
+		*next = cat_without_table(rc->cat, project, scope, table, rec->seq);
+		return *next ? 0 : -ENOMEM;
+	}
+	if (cat_find_table(rc->cat, project, scope, table))
+		return -AEDB_ECORRUPT;
+	err = cat_tdef_decode(table, rec->val, rec->val_len, &tdef);
+	if (err < 0)
+		return err;
+	*next = cat_with_table(rc->cat, project, scope, tdef, rec->seq, rc->nshards);
+	if (!*next) {
+		free(tdef);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Phase A: rebuild the catalog from shard 0's DDL records, in seq order. */
@@ -395,9 +444,16 @@ static int rv_ddl(void *arg, const struct wal_rec *rec)
 	struct rv_cat *rc = arg;
 	char project[AEDB_NAME_MAX + 1] = "", scope[AEDB_NAME_MAX + 1] = "";
 	struct catalog *next = NULL;
+	int err;
 
 	if (rec->type != WAL_REC_DDL)
 		return 0;
+	if (rec->flags == DDL_CREATE_TABLE || rec->flags == DDL_DROP_TABLE) {
+		err = rv_ddl_table(rc, rec, &next);
+		if (err < 0)
+			return err;
+		goto swap;
+	}
 	if (rec->key_len > AEDB_NAME_MAX || rec->val_len > AEDB_NAME_MAX)
 		return -AEDB_ECORRUPT;
 	memcpy(project, rec->key, rec->key_len);
@@ -415,8 +471,8 @@ static int rv_ddl(void *arg, const struct wal_rec *rec)
 		return -AEDB_ECORRUPT; /* a logged DDL always changed the catalog */
 	if (!next)
 		return -ENOMEM;
-	if ((rec->flags == DDL_CREATE_PROJECT || rec->flags == DDL_CREATE_SCOPE) &&
-	    rec->ns != next->next_scope_id - 1) {
+swap:
+	if (ddl_kind_creates(rec->flags) && rec->ns != next->next_scope_id - 1) {
 		cat_free_deep(next);
 		return -AEDB_ECORRUPT;
 	}
