@@ -204,7 +204,8 @@ static int pf_eval(struct aedb *db, const struct aedb_txn *t, uint64_t snap,
 
 		if (!sc || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) ||
 		    sc->created_seq > snap)
-			return -AEDB_ENOSCOPE;
+			return txn_kind_is_row(t->items[i].kind) ? -AEDB_ENOTABLE
+								 : -AEDB_ENOSCOPE;
 	}
 	for (int pass = 0; pass < 3 && !v.err; pass++) {
 		for (uint32_t i = 0; i < t->nitems && !v.err; i++) {

@@ -33,6 +33,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_EINCOMPAT - AEDB_ERRNO_BASE] = "data directory has another shard count or format",
 	[AEDB_ETYPE - AEDB_ERRNO_BASE] = "stored value has the wrong width or type",
 	[AEDB_ENOTABLE - AEDB_ERRNO_BASE] = "table does not exist",
+	[AEDB_ENOTNULL - AEDB_ERRNO_BASE] = "NULL in a NOT NULL column",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -109,6 +110,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_ENOPROJECT:
 	case AEDB_ENOSCOPE:
 	case AEDB_ENOTABLE:
+	case AEDB_ENOTNULL:
 	case AEDB_ECONFIG:
 	case AEDB_ENOTSUP:
 	case AEDB_ECURSOR:

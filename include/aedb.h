@@ -146,6 +146,8 @@ enum aedb_errno {
 	AEDB_ETYPE,
 	/** The table does not exist (or was dropped). */
 	AEDB_ENOTABLE,
+	/** NULL (after defaults) in a NOT NULL or primary-key column. */
+	AEDB_ENOTNULL,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -1090,6 +1092,83 @@ AEDB_API int aedb_counter_add(struct aedb *db, const char *project, const char *
 AEDB_API int aedb_counter_read(struct aedb *db, const char *project, const char *scope,
 			       const void *key, size_t key_len, uint32_t stripes,
 			       struct aedb_at at, uint64_t *sum);
+
+/* ------------------------------------------------------------------------ */
+/* Tables: rows                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Rows are written by transactions, so they commit atomically with KV
+ * writes and other rows, on any shards, with the same idempotency and
+ * recovery. A row is stored in its table's namespace under its encoded
+ * primary key (docs/TABLES.md), on shard hash(table id, key) mod N.
+ *
+ * A row is @ncols values in column order (struct aedb_table_def); a NULL
+ * value in a column with a default becomes the default. Values are checked
+ * when added, and nothing is added if one fails: -AEDB_EINVAL (@ncols is
+ * not the table's column count, invalid UTF-8 in text or json),
+ * -AEDB_ETYPE (a value of another type than its column: no coercion),
+ * -AEDB_ENOTNULL (NULL in a NOT NULL column without a default),
+ * -AEDB_ETOOBIG (encoded key over max_key_bytes or row over
+ * max_value_bytes), -AEDB_ENOTABLE, -AEDB_ENOSCOPE, -AEDB_ENOPROJECT,
+ * -AEDB_ENAME, -AEDB_EMISUSE, -ENOMEM. At commit a table dropped since is
+ * -AEDB_ENOTABLE. The entries count as mutations (their index is returned).
+ */
+
+/** aedb_txn_insert - mutation: insert @row; at commit a row with the same
+ *  primary key (also one written earlier in this transaction) fails the
+ *  commit with -AEDB_EEXIST. */
+AEDB_API int aedb_txn_insert(struct aedb_txn *txn, const char *project, const char *scope,
+			     const char *table, const struct aedb_value *row, uint32_t ncols);
+/** aedb_txn_upsert - mutation: write @row, replacing any row with its key. */
+AEDB_API int aedb_txn_upsert(struct aedb_txn *txn, const char *project, const char *scope,
+			     const char *table, const struct aedb_value *row, uint32_t ncols);
+/**
+ * aedb_txn_delete_row - mutation: delete the row whose primary key is
+ * @pk[0..@npk) (key columns in key order, each exactly its column's type,
+ * none NULL). Deleting an absent row is not an error.
+ */
+AEDB_API int aedb_txn_delete_row(struct aedb_txn *txn, const char *project, const char *scope,
+				 const char *table, const struct aedb_value *pk, uint32_t npk);
+
+/* One-row helpers: a one-entry transaction, committed and waited; they
+ * return as aedb_commit() (@res optional). */
+AEDB_API int aedb_insert_row(struct aedb *db, const char *project, const char *scope,
+			     const char *table, const struct aedb_value *row, uint32_t ncols,
+			     uint32_t finality, struct aedb_commit_result *res);
+AEDB_API int aedb_upsert_row(struct aedb *db, const char *project, const char *scope,
+			     const char *table, const struct aedb_value *row, uint32_t ncols,
+			     uint32_t finality, struct aedb_commit_result *res);
+AEDB_API int aedb_delete_row(struct aedb *db, const char *project, const char *scope,
+			     const char *table, const struct aedb_value *pk, uint32_t npk,
+			     uint32_t finality, struct aedb_commit_result *res);
+
+/** A row read back; free with aedb_row_free(). */
+struct aedb_row {
+	uint64_t version;       /**< seq of the write that produced it */
+	uint64_t created_seq;   /**< seq that created it */
+	uint64_t snapshot_seq;  /**< the snapshot it was read at */
+	uint32_t ncols;
+	uint32_t pad;
+	/** ncols values in column order; payloads point into this object. */
+	struct aedb_value *values;
+};
+
+/**
+ * aedb_get_row - read the row of @table whose primary key is @pk[0..@npk)
+ * (as for aedb_txn_delete_row()) at @at. Any thread, lock-free. On success
+ * *@out is a new row the caller frees. Returns 0, -AEDB_ENOTFOUND (no such
+ * row at that snapshot; *@out NULL), -AEDB_ENOTABLE (also when the table was
+ * created after the snapshot), -AEDB_EINVAL (@npk wrong), -AEDB_ETYPE,
+ * -AEDB_ENOTNULL, -AEDB_ESEQFUTURE, -AEDB_ESEQGC, -AEDB_ECORRUPT, or a
+ * common read error.
+ */
+AEDB_API int aedb_get_row(struct aedb *db, const char *project, const char *scope,
+			  const char *table, const struct aedb_value *pk, uint32_t npk,
+			  struct aedb_at at, struct aedb_row **out);
+
+/** aedb_row_free - free a row from aedb_get_row(); NULL is a no-op. */
+AEDB_API void aedb_row_free(struct aedb_row *row);
 
 /* ------------------------------------------------------------------------ */
 /* Submission queue: records                                                 */

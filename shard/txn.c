@@ -344,7 +344,8 @@ static void txn_eval_part(struct shard *s, const struct catalog *cat, const stru
 			continue;
 		sc = cat_scope_by_id(cat, it->ns);
 		if (!sc || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE)) {
-			txn_fail(&p->v, -AEDB_ENOSCOPE, it);
+			txn_fail(&p->v, txn_kind_is_row(it->kind) ? -AEDB_ENOTABLE
+								  : -AEDB_ENOSCOPE, it);
 			return;
 		}
 	}

@@ -190,21 +190,31 @@ static int txn_add(struct aedb_txn *t, uint8_t kind, const char *project, const 
 		   const void *key, size_t key_len, const void *val, size_t val_len,
 		   struct txn_item **out)
 {
-	struct aedb *db;
-	struct txn_item *it;
-	uint32_t ns = 0, arena_mark;
-	long koff, voff;
+	uint32_t ns = 0;
 	int rc;
 
 	if (!t || !project || !scope || (!key && key_len) || (!val && val_len))
 		return -AEDB_EMISUSE;
-	db = t->db;
+	if (key_len > t->db->cfg.max_key_bytes || val_len > t->db->cfg.max_value_bytes ||
+	    t->nitems >= AEDB_TXN_MAX_ENTRIES)
+		return -AEDB_ETOOBIG;
+	rc = txn_resolve(t->db, project, scope, &ns);
+	if (rc < 0)
+		return rc;
+	return txn_add_ns(t, kind, ns, key, key_len, val, val_len, out);
+}
+
+int txn_add_ns(struct aedb_txn *t, uint8_t kind, uint32_t ns, const void *key, size_t key_len,
+	       const void *val, size_t val_len, struct txn_item **out)
+{
+	struct aedb *db = t->db;
+	struct txn_item *it;
+	uint32_t arena_mark;
+	long koff, voff;
+
 	if (key_len > db->cfg.max_key_bytes || val_len > db->cfg.max_value_bytes ||
 	    t->nitems >= AEDB_TXN_MAX_ENTRIES)
 		return -AEDB_ETOOBIG;
-	rc = txn_resolve(db, project, scope, &ns);
-	if (rc < 0)
-		return rc;
 	if (t->nitems == t->cap) {
 		uint32_t cap = t->cap ? t->cap * 2 : 8;
 		struct txn_item *ni = realloc(t->items, cap * sizeof(*ni));

@@ -103,12 +103,18 @@ int txn_eval_mut(const struct aedb_txn *t, const struct txn_item *m, const struc
 	memset(e, 0, sizeof(*e));
 	e->item = m;
 	switch (m->kind) {
+	case TXN_ROW_INS:
+		if (cur->present)
+			return -AEDB_EEXIST;
+		/* fallthrough */
 	case TXN_SET:
+	case TXN_ROW_PUT:
 		e->kind = TXN_EFF_SET;
 		e->val = txn_val(t, m);
 		e->len = m->val_len;
 		return 0;
 	case TXN_DEL:
+	case TXN_ROW_DEL:
 		e->kind = TXN_EFF_DEL;
 		return 0;
 	default:

@@ -25,6 +25,9 @@ enum txn_kind {
 	TXN_SET = 1,
 	TXN_DEL,
 	TXN_NUM,
+	TXN_ROW_INS,        /* a table row: set, but the key must be absent */
+	TXN_ROW_PUT,        /* a table row: set (upsert) */
+	TXN_ROW_DEL,        /* a table row: delete by primary key */
 	/* assertions */
 	TXN_A_EXISTS,
 	TXN_A_EQUALS,
@@ -36,7 +39,13 @@ enum txn_kind {
 
 static inline int txn_kind_is_mut(uint8_t k)
 {
-	return k >= TXN_SET && k <= TXN_NUM;
+	return k >= TXN_SET && k <= TXN_ROW_DEL;
+}
+
+/* Row entries: their namespace is a table (its drop is -AEDB_ENOTABLE). */
+static inline int txn_kind_is_row(uint8_t k)
+{
+	return k >= TXN_ROW_INS && k <= TXN_ROW_DEL;
 }
 
 static inline int txn_kind_is_assert(uint8_t k)
@@ -150,6 +159,11 @@ uint64_t txn_lock_hash(uint32_t ns, const void *key, uint32_t key_len);
 #define TXN_STRIPES_MAX 4096u
 #define TXN_COUNTER_KEY_LEN(n) (sizeof(TXN_COUNTER_PREFIX) - 1 + 6 + (n))
 void txn_counter_key(uint8_t *out, const void *key, size_t key_len, uint32_t stripe);
+
+/* Append an entry for namespace @ns (already resolved), copying @key and
+ * @val; checks sizes first, so a failure changes nothing. Index or error. */
+int txn_add_ns(struct aedb_txn *t, uint8_t kind, uint32_t ns, const void *key, size_t key_len,
+	       const void *val, size_t val_len, struct txn_item **out);
 
 /* A deep copy of @t. 0 or -ENOMEM. */
 int txn_clone(const struct aedb_txn *t, struct aedb_txn **out);
