@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* The query engine over per-shard kvmap cursors at one snapshot (api/query.h). */
+#include "api/query.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/catalog.h"
+#include "api/db.h"
+#include "api/kv.h"
+#include "api/tdef.h"
+#include "core/assert.h"
+#include "shard/kvmap.h"
+#include "table/query_int.h"
+
+#define API_QUERY_TABLES_MAX (TV_QUERY_JOIN_MAX + 1)
+
+struct api_qtable {
+	struct tv_table_source src;
+	struct api_qenv *env;
+	const struct cat_scope *sc;
+};
+
+/* One run's environment; lives on the caller's stack, inside an epoch
+ * section, so every catalog object and partition it touches stays alive. */
+struct api_qenv {
+	struct aedb *db;
+	const struct catalog *cat;
+	const char *project;
+	const char *scope;
+	uint64_t snap;
+	uint32_t ntables;
+	struct api_qtable tables[API_QUERY_TABLES_MAX];
+};
+
+struct api_qcur {
+	struct tv_cursor base;
+	struct kvmap_iter it;
+	const struct kvmap *map;      /* NULL: an empty partition */
+	uint64_t snap;
+};
+
+static int api_qcur_fill(struct api_qcur *c)
+{
+	uint32_t len = 0;
+
+	if (!kvmap_iter_valid(&c->it))
+		return 0;
+	c->base.kv.key = kvmap_iter_key(&c->it, &len);
+	c->base.kv.key_len = len;
+	c->base.kv.val = c->it.version->data;
+	c->base.kv.val_len = c->it.version->len;
+	return 1;
+}
+
+static int api_qcur_seek(struct tv_cursor *tc, const uint8_t *key, size_t len, bool after)
+{
+	struct api_qcur *c = (struct api_qcur *)tc;
+
+	if (!c->map)
+		return 0;
+	kvmap_iter_seek_any(&c->it, c->map, len ? (const void *)key : "", (uint32_t)len,
+			    len ? after : false, c->snap);
+	return api_qcur_fill(c);
+}
+
+static int api_qcur_next(struct tv_cursor *tc)
+{
+	struct api_qcur *c = (struct api_qcur *)tc;
+
+	AEDB_ASSERT(c->map != NULL);
+	kvmap_iter_next_any(&c->it);
+	return api_qcur_fill(c);
+}
+
+static void api_qcur_close(struct tv_cursor *tc)
+{
+	free(tc);
+}
+
+static const struct tv_cursor_ops api_qcur_ops = {
+	.seek = api_qcur_seek, .next = api_qcur_next, .close = api_qcur_close,
+};
+
+static int api_qtable_open(void *ctx, uint32_t part, struct tv_cursor **out)
+{
+	struct api_qtable *t = ctx;
+	struct api_qcur *c = calloc(1, sizeof(*c));
+
+	AEDB_ASSERT(part < t->env->db->nshards);
+	if (!c)
+		return -ENOMEM;
+	c->base.ops = &api_qcur_ops;
+	c->map = __atomic_load_n(&t->sc->parts[part], __ATOMIC_ACQUIRE);
+	c->snap = t->env->snap;
+	*out = &c->base;
+	return 0;
+}
+
+static int api_qtable_get(void *ctx, const uint8_t *pk, size_t len, struct tv_kv *out)
+{
+	struct api_qtable *t = ctx;
+	const struct kv_version *v;
+
+	if (len > UINT32_MAX)
+		return 0;
+	v = api_kv_lookup(t->env->db, t->sc, pk, (uint32_t)len, t->env->snap);
+	if (!v)
+		return 0;
+	out->key = pk;
+	out->key_len = len;
+	out->val = v->data;
+	out->val_len = v->len;
+	return 1;
+}
+
+/* tv_env.table: a table of the scope, visible at the snapshot. */
+static int api_qenv_table(void *ctx, const char *name, const struct tv_table_source **out)
+{
+	struct api_qenv *e = ctx;
+	const struct cat_scope *sc;
+	struct api_qtable *t;
+
+	for (uint32_t i = 0; i < e->ntables; i++) {
+		if (strcmp(e->tables[i].sc->table, name) == 0) {
+			*out = &e->tables[i].src;
+			return 0;
+		}
+	}
+	sc = cat_find_table(e->cat, e->project, e->scope, name);
+	if (!sc || sc->created_seq > e->snap || e->ntables == API_QUERY_TABLES_MAX)
+		return -TV_ENOTABLE;
+	t = &e->tables[e->ntables++];
+	memset(t, 0, sizeof(*t));
+	t->env = e;
+	t->sc = sc;
+	t->src.schema = &sc->tdef->schema;
+	t->src.nshards = e->db->nshards;
+	t->src.ctx = t;
+	t->src.open = api_qtable_open;
+	t->src.get = api_qtable_get;
+	*out = &t->src;
+	return 0;
+}
+
+static int api_query_error(int rc)
+{
+	if (rc == -TV_ENOTABLE)
+		return -AEDB_ENOTABLE;
+	return rc;
+}
+
+int api_query_run(struct aedb *db, const char *project, const char *scope,
+		  const struct tv_query *q, struct aedb_at at, const struct tv_query_opts *o,
+		  struct tv_result **out, struct tv_qerr *err)
+{
+	struct api_qenv *e;
+	struct tv_env env;
+	ck_epoch_record_t *rec;
+	struct cat_scope *sc;
+	int rc;
+
+	if (!db || !q || !out)
+		return -AEDB_EMISUSE;
+	if (at.pad)
+		return -AEDB_EINVAL;
+	if (q->cursor) {
+		uint64_t seq = 0;
+
+		rc = tv_query_cursor_seq(q->cursor, q->cursor_len, &seq);
+		if (rc < 0)
+			return rc;
+		at = aedb_at_seq(seq);
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	rec = api_reader_record(db);
+	if (!rec) {
+		free(e);
+		return -ENOMEM;
+	}
+	api_read_begin(rec);
+	rc = api_resolve_scope(db, project, scope, &sc);
+	if (rc == 0)
+		rc = api_snapshot(db, at.mode, at.seq, &e->snap);
+	if (rc == 0) {
+		e->db = db;
+		e->cat = api_catalog_any(db);
+		e->project = project;
+		e->scope = scope;
+		env.snapshot_seq = e->snap;
+		env.ctx = e;
+		env.table = api_qenv_table;
+		rc = api_query_error(tv_query_run(&env, q, o, out, err));
+	}
+	api_read_end(db, rec);
+	free(e);
+	return rc;
+}
