@@ -185,6 +185,17 @@ static void t_gc_window(struct aedb *db, uint64_t seqs[T_GROUNDS][T_GKEYS])
 		snprintf(val, sizeof(val), "%d/%d", r2, k2);
 		t_expect(db, key, 3, val, strlen(val), seqs[r2][k2], AEDB_SEQ(s));
 	}
+	/* The floor rises on GC ticks until it reaches V - retain_commits;
+	 * probe it only once it has settled there. */
+	{
+		bool settled;
+
+		T_WAIT_UNTIL(10000, settled,
+			     t_stats(db).gc_floor_seq == t_stats(db).visible_seq - T_GRETAIN);
+		if (!settled)
+			fail_msg("GC floor %llu never reached V - %d",
+				 (unsigned long long)t_stats(db).gc_floor_seq, T_GRETAIN);
+	}
 	st = t_stats(db);
 	t_assert_rc(t_get_rc(db, "g00", AEDB_SEQ(st.gc_floor_seq)), 0);
 	if (st.gc_floor_seq > 1)
