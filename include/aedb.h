@@ -1171,6 +1171,129 @@ AEDB_API int aedb_get_row(struct aedb *db, const char *project, const char *scop
 AEDB_API void aedb_row_free(struct aedb_row *row);
 
 /* ------------------------------------------------------------------------ */
+/* Tables: queries                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Queries over the tables of one scope, at one snapshot, across every shard
+ * (docs/TABLES.md "Queries": NULL semantics, planner, limits, cursors).
+ * Build an expression tree with aedb_expr_*() and a query with
+ * aedb_query_*(), then run it with aedb_query_run(). Builders copy every
+ * name, literal and pattern they are given. Expression constructors return
+ * NULL only when memory runs out; combinators and aedb_query_where/having
+ * take ownership of their expression arguments (also on failure), and a
+ * NULL operand makes a combinator free the other and return NULL, so a tree
+ * can be built in one expression and checked once. Names are resolved when
+ * the query runs. A query is not thread-safe; it may be run many times.
+ *
+ * Builder errors leave the query as it was: -AEDB_EMISUSE (NULL argument),
+ * -AEDB_ETOOBIG (past a limit: 32 order keys, 32 group columns, 32
+ * aggregates, 8 joins, 1024 selected columns), -AEDB_EINVAL, -ENOMEM.
+ */
+
+struct aedb_expr;
+struct aedb_query;
+
+/** @cmp: AEDB_CMP_EQ..AEDB_CMP_GE; @lit is converted to the column's type
+ *  when the query runs (5.5 against an integer column matches nothing for
+ *  EQ, and means <= 5 for LT). A NULL literal matches nothing. */
+AEDB_API struct aedb_expr *aedb_expr_cmp(uint32_t cmp, const char *col,
+					 const struct aedb_value *lit);
+/** @col IN @lits[0..@n) (NULL elements ignored). */
+AEDB_API struct aedb_expr *aedb_expr_in(const char *col, const struct aedb_value *lits,
+					size_t n);
+/** @lo <= @col <= @hi. */
+AEDB_API struct aedb_expr *aedb_expr_between(const char *col, const struct aedb_value *lo,
+					     const struct aedb_value *hi);
+AEDB_API struct aedb_expr *aedb_expr_is_null(const char *col);
+AEDB_API struct aedb_expr *aedb_expr_not_null(const char *col);
+/** SQL LIKE: % any sequence, _ one character; at most 256 bytes. */
+AEDB_API struct aedb_expr *aedb_expr_like(const char *col, const void *pattern, size_t len);
+/** @col starts with @prefix (text, json, blob); at most 256 bytes. */
+AEDB_API struct aedb_expr *aedb_expr_prefix(const char *col, const void *prefix, size_t len);
+AEDB_API struct aedb_expr *aedb_expr_and(struct aedb_expr *a, struct aedb_expr *b);
+AEDB_API struct aedb_expr *aedb_expr_or(struct aedb_expr *a, struct aedb_expr *b);
+AEDB_API struct aedb_expr *aedb_expr_not(struct aedb_expr *a);
+/** aedb_expr_free - free a tree not handed to a query; NULL is a no-op. */
+AEDB_API void aedb_expr_free(struct aedb_expr *e);
+
+/** Aggregate functions (aedb_query_aggregate()). */
+enum aedb_agg {
+	AEDB_AGG_COUNT = 1, /**< COUNT(*) with no column, else non-NULL values */
+	AEDB_AGG_SUM,       /**< exact; NULLs ignored; -AEDB_EOVERFLOW */
+	AEDB_AGG_MIN,
+	AEDB_AGG_MAX,
+	AEDB_AGG_AVG,       /**< float */
+};
+
+/** Join kinds (aedb_query_join()). */
+enum aedb_join {
+	AEDB_JOIN_INNER = 1,
+	AEDB_JOIN_LEFT = 2,
+};
+
+/** aedb_query_create - a query on @table (every column, no limit). */
+AEDB_API int aedb_query_create(const char *table, struct aedb_query **out);
+AEDB_API void aedb_query_free(struct aedb_query *q);
+/** Append an output column ("col", or "alias.col" with joins). */
+AEDB_API int aedb_query_select(struct aedb_query *q, const char *col);
+/** AND @e into WHERE (takes @e; NULL @e is -ENOMEM: a constructor failed). */
+AEDB_API int aedb_query_where(struct aedb_query *q, struct aedb_expr *e);
+AEDB_API int aedb_query_order_by(struct aedb_query *q, const char *col, bool desc);
+/** At most @n rows per page; more set the result's cursor. */
+AEDB_API int aedb_query_limit(struct aedb_query *q, uint64_t n);
+/** Skip @n rows of the first page (ignored with a cursor). */
+AEDB_API int aedb_query_offset(struct aedb_query *q, uint64_t n);
+AEDB_API int aedb_query_group_by(struct aedb_query *q, const char *col);
+/** Output column count_star, count_<col>, sum_<col>, min_, max_ or avg_<col>. */
+AEDB_API int aedb_query_aggregate(struct aedb_query *q, uint32_t agg, const char *col);
+/** AND @e into HAVING (over group columns and aggregate outputs). */
+AEDB_API int aedb_query_having(struct aedb_query *q, struct aedb_expr *e);
+/**
+ * aedb_query_join - join @table (as @alias, or its name if NULL) on
+ * @left_col = @right_col: @left_col qualified ("alias.col") from an earlier
+ * table, @right_col a column of @table. With joins, name columns qualified.
+ * @kind: enum aedb_join.
+ */
+AEDB_API int aedb_query_join(struct aedb_query *q, uint32_t kind, const char *table,
+			     const char *alias, const char *left_col, const char *right_col);
+/** Resume after a previous page's cursor (copied; NULL clears). The page
+ *  then runs at the cursor's snapshot, whatever @at says. */
+AEDB_API int aedb_query_set_cursor(struct aedb_query *q, const void *cursor, size_t len);
+
+/** A query's rows; free with aedb_query_result_free(). */
+struct aedb_query_result {
+	uint64_t snapshot_seq;        /**< the snapshot every row was read at */
+	uint64_t nrows;
+	uint32_t ncols;
+	uint32_t truncated;           /**< 1: more rows follow; see cursor */
+	const char *const *names;     /**< ncols output column names */
+	const struct aedb_value *rows; /**< nrows * ncols values, row-major */
+	const uint8_t *cursor;        /**< when truncated: pass to set_cursor */
+	size_t cursor_len;
+	uint64_t rows_examined;       /**< rows and index entries read */
+	void *priv;                   /**< engine-private */
+};
+
+/**
+ * aedb_query_run - run @q on the tables of @project/@scope at @at. Any
+ * thread, lock-free. On success *@out is a result the caller frees.
+ * Returns 0, or -AEDB_EMISUSE, -AEDB_ENAME, -AEDB_ENOPROJECT,
+ * -AEDB_ENOSCOPE, -AEDB_ENOTABLE (a table missing, or created after the
+ * snapshot), -AEDB_EINVAL (unknown column, bad pattern, a clause that does
+ * not fit the query), -AEDB_ETYPE (a literal that cannot convert to its
+ * column), -AEDB_ETOOBIG (more rows read than max_scan_rows, or over a
+ * memory limit), -AEDB_ECURSOR (a cursor of another query),
+ * -AEDB_EOVERFLOW (SUM), -AEDB_ESEQGC (the snapshot or cursor expired),
+ * -AEDB_ESEQFUTURE, -ENOMEM.
+ */
+AEDB_API int aedb_query_run(struct aedb *db, const char *project, const char *scope,
+			    const struct aedb_query *q, struct aedb_at at,
+			    struct aedb_query_result **out);
+/** aedb_query_result_free - NULL is a no-op. */
+AEDB_API void aedb_query_result_free(struct aedb_query_result *r);
+
+/* ------------------------------------------------------------------------ */
 /* Submission queue: records                                                 */
 /* ------------------------------------------------------------------------ */
 
