@@ -12,6 +12,7 @@
 #include "api/catalog.h"
 #include "api/db.h"
 #include "core/assert.h"
+#include "core/tsan.h"
 #include "shard/shard.h"
 
 #define SHARD_GC_BUDGET 256u /* GC entries per loop pass */
@@ -233,6 +234,8 @@ static uint32_t shard_gc_collect(struct shard *s)
 		if (m && !__atomic_load_n(&cat->scopes[i]->dropped, __ATOMIC_ACQUIRE))
 			done += kvmap_gc(m, s->gc_safe, SHARD_GC_BUDGET - done);
 	}
+	/* Catalog frees after the grace period acquire this (core/tsan.h). */
+	CORE_TSAN_RELEASE(&s->db->epoch);
 	ck_epoch_end(&s->erec, NULL);
 	return done;
 }
@@ -259,6 +262,7 @@ uint32_t shard_gc_tick(struct shard *s, uint64_t now)
 			s->gc_waiting = 1;
 			ck_epoch_call(&s->erec, &s->gc_entry, shard_gc_grace_done);
 		}
+		CORE_TSAN_ACQUIRE(&db->epoch); /* the DDL frees polled here */
 		ck_epoch_poll(&s->erec);
 		s->gc_next_ns = now + (uint64_t)db->cfg.gc_interval_ms * 1000000ull;
 		s->gc_more = 1;

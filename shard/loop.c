@@ -220,6 +220,9 @@ static void shard_sleep(struct shard *s, uint64_t now)
 	}
 	if (s->wal.unsynced_lo && s->wal.sync_every_ns < timeout)
 		timeout = s->wal.sync_every_ns;
+	/* Catalog frees (shard/ddl.c) run from the poll: pair with the
+	 * readers' release before ck_epoch_end (core/tsan.h). */
+	CORE_TSAN_ACQUIRE(&db->epoch);
 	ck_epoch_poll(&s->erec);
 	__atomic_store_n(&s->sleeping, 1, __ATOMIC_SEQ_CST);
 	if (!shard_has_work(s) && !__atomic_load_n(&db->exit_now, __ATOMIC_ACQUIRE))
