@@ -34,6 +34,10 @@ static const char *const core_err_msgs[] = {
 	[AEDB_ETYPE - AEDB_ERRNO_BASE] = "stored value has the wrong width or type",
 	[AEDB_ENOTABLE - AEDB_ERRNO_BASE] = "table does not exist",
 	[AEDB_ENOTNULL - AEDB_ERRNO_BASE] = "NULL in a NOT NULL column",
+	[AEDB_ENOACC - AEDB_ERRNO_BASE] = "accumulator does not exist",
+	[AEDB_EORDER - AEDB_ERRNO_BASE] = "order key must be above the latest accepted",
+	[AEDB_EDEDUPE - AEDB_ERRNO_BASE] = "dedupe key already used with a different payload",
+	[AEDB_ELIMIT - AEDB_ERRNO_BASE] = "exposure margin exceeded",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -111,6 +115,10 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_ENOSCOPE:
 	case AEDB_ENOTABLE:
 	case AEDB_ENOTNULL:
+	case AEDB_ENOACC:
+	case AEDB_EORDER:
+	case AEDB_EDEDUPE:
+	case AEDB_ELIMIT:
 	case AEDB_ECONFIG:
 	case AEDB_ENOTSUP:
 	case AEDB_ECURSOR:

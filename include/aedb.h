@@ -148,6 +148,14 @@ enum aedb_errno {
 	AEDB_ENOTABLE,
 	/** NULL (after defaults) in a NOT NULL or primary-key column. */
 	AEDB_ENOTNULL,
+	/** The accumulator does not exist (or was dropped). */
+	AEDB_ENOACC,
+	/** An accumulator order key is not above the latest one accepted. */
+	AEDB_EORDER,
+	/** A dedupe key was reused with a different delta or order key. */
+	AEDB_EDEDUPE,
+	/** An exposure would pass the accumulator's circuit-breaker limit. */
+	AEDB_ELIMIT,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 

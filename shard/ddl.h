@@ -12,11 +12,14 @@ enum ddl_kind {
 	DDL_DROP_SCOPE,
 	DDL_CREATE_TABLE,
 	DDL_DROP_TABLE,
+	DDL_CREATE_ACC,     /* accumulators: the table record layout (below) */
+	DDL_DROP_ACC,
 };
 
 static inline int ddl_kind_creates(uint32_t kind)
 {
-	return kind == DDL_CREATE_PROJECT || kind == DDL_CREATE_SCOPE || kind == DDL_CREATE_TABLE;
+	return kind == DDL_CREATE_PROJECT || kind == DDL_CREATE_SCOPE || kind == DDL_CREATE_TABLE ||
+	       kind == DDL_CREATE_ACC;
 }
 
 /*

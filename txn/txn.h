@@ -35,11 +35,20 @@ enum txn_kind {
 	TXN_A_VERSION,
 	/* read set */
 	TXN_READ,
+	/* accumulators (acc/acc.h): mutations */
+	TXN_ACC = 32,       /* a delta, on hash(acc, dedupe key)'s shard */
+	TXN_ACC_EXPOSE,     /* an exposure, on the accumulator's home shard */
+	TXN_ACC_RELEASE,    /* a release, on the home shard */
 };
+
+static inline int txn_kind_is_acc(uint8_t k)
+{
+	return k >= TXN_ACC && k <= TXN_ACC_RELEASE;
+}
 
 static inline int txn_kind_is_mut(uint8_t k)
 {
-	return k >= TXN_SET && k <= TXN_ROW_DEL;
+	return (k >= TXN_SET && k <= TXN_ROW_DEL) || txn_kind_is_acc(k);
 }
 
 /* Row entries: their namespace is a table (its drop is -AEDB_ENOTABLE). */
