@@ -50,6 +50,7 @@ void cat_scope_free(struct cat_scope *sc)
 	if (!sc)
 		return;
 	free(sc->tdef);
+	free(sc->adef);
 	free(sc);
 }
 
@@ -105,7 +106,7 @@ const struct cat_project *cat_find_project(const struct catalog *cat, const char
 	return NULL;
 }
 
-struct cat_scope *cat_find_table(const struct catalog *cat, const char *project,
+struct cat_scope *cat_find_entry(const struct catalog *cat, const char *project,
 				 const char *scope, const char *table)
 {
 	uint32_t i = cat_entry_lb(cat, project, scope, table);
@@ -115,10 +116,26 @@ struct cat_scope *cat_find_table(const struct catalog *cat, const char *project,
 	return NULL;
 }
 
+struct cat_scope *cat_find_table(const struct catalog *cat, const char *project,
+				 const char *scope, const char *table)
+{
+	struct cat_scope *sc = cat_find_entry(cat, project, scope, table);
+
+	return sc && !sc->adef ? sc : NULL;
+}
+
+struct cat_scope *cat_find_acc(const struct catalog *cat, const char *project,
+			       const char *scope, const char *name)
+{
+	struct cat_scope *sc = cat_find_entry(cat, project, scope, name);
+
+	return sc && sc->adef ? sc : NULL;
+}
+
 struct cat_scope *cat_find_scope(const struct catalog *cat, const char *project,
 				 const char *scope)
 {
-	return cat_find_table(cat, project, scope, "");
+	return cat_find_entry(cat, project, scope, "");
 }
 
 /* A copy of @cat with room for one more project, one more scope and one
@@ -284,6 +301,24 @@ struct catalog *cat_without_scope(const struct catalog *cat, const char *project
 	if (!n)
 		return NULL;
 	cat_remove_scopes(n, project, scope, NULL);
+	return n;
+}
+
+struct catalog *cat_with_acc(const struct catalog *cat, const char *project, const char *scope,
+			     const char *name, struct cat_adef *adef, uint64_t seq,
+			     uint32_t nshards)
+{
+	struct catalog *n = cat_clone(cat, seq);
+
+	AEDB_ASSERT(adef != NULL && name[0] != '\0');
+	AEDB_ASSERT(cat_find_scope(cat, project, scope) != NULL);
+	if (!n)
+		return NULL;
+	if (cat_insert_entry(n, project, scope, name, seq, nshards, NULL) < 0) {
+		cat_free(n);
+		return NULL;
+	}
+	cat_find_entry(n, project, scope, name)->adef = adef;
 	return n;
 }
 

@@ -21,6 +21,7 @@
 
 struct kvmap;
 struct cat_tdef;
+struct cat_adef;
 
 struct cat_scope {
 	uint32_t id;             /* namespace id, never reused */
@@ -30,6 +31,7 @@ struct cat_scope {
 	char name[AEDB_NAME_MAX + 1];   /* the scope's name */
 	char table[AEDB_NAME_MAX + 1];  /* "" for a scope's KV map */
 	struct cat_tdef *tdef;          /* tables only; owned */
+	struct cat_adef *adef;          /* accumulators only (acc/acc.h); owned */
 	ck_epoch_entry_t epoch_entry;
 	struct kvmap *parts[];   /* nshards; written by shard i only */
 };
@@ -61,8 +63,15 @@ void cat_free_deep(struct catalog *cat);
 const struct cat_project *cat_find_project(const struct catalog *cat, const char *name);
 struct cat_scope *cat_find_scope(const struct catalog *cat, const char *project,
 				 const char *scope);
+/* Any entry (scope if @table is "", table or accumulator) by name. */
+struct cat_scope *cat_find_entry(const struct catalog *cat, const char *project,
+				 const char *scope, const char *table);
+/* A table (not an accumulator) by name. */
 struct cat_scope *cat_find_table(const struct catalog *cat, const char *project,
 				 const char *scope, const char *table);
+/* An accumulator by name. */
+struct cat_scope *cat_find_acc(const struct catalog *cat, const char *project,
+			       const char *scope, const char *name);
 /* A scope or table by namespace id. */
 static inline struct cat_scope *cat_scope_by_id(const struct catalog *cat, uint32_t id)
 {
@@ -73,7 +82,7 @@ static inline struct cat_scope *cat_kv_by_id(const struct catalog *cat, uint32_t
 {
 	struct cat_scope *sc = cat_scope_by_id(cat, id);
 
-	return sc && !sc->tdef ? sc : NULL;
+	return sc && !sc->tdef && !sc->adef ? sc : NULL;
 }
 /* Free a scope or table object and its definition. */
 void cat_scope_free(struct cat_scope *sc);
@@ -93,6 +102,12 @@ struct catalog *cat_with_scope(const struct catalog *cat, const char *project,
 struct catalog *cat_with_table(const struct catalog *cat, const char *project,
 			       const char *scope, struct cat_tdef *tdef, uint64_t seq,
 			       uint32_t nshards);
+/* With accumulator @name in @project/@scope (which must exist, without an
+ * entry of that name); the new object takes ownership of @adef. */
+struct catalog *cat_with_acc(const struct catalog *cat, const char *project, const char *scope,
+			     const char *name, struct cat_adef *adef, uint64_t seq,
+			     uint32_t nshards);
+/* Without table or accumulator @table. */
 struct catalog *cat_without_table(const struct catalog *cat, const char *project,
 				  const char *scope, const char *table, uint64_t seq);
 /* Without the project and all its scopes. */

@@ -401,7 +401,7 @@ static int api_list_tables_fn(const struct catalog *cat, void *arg)
 	for (uint32_t i = 0; i < cat->nscopes; i++) {
 		const struct cat_scope *sc = cat->scopes[i];
 
-		if (sc->table[0] && strcmp(sc->project, q->project) == 0 &&
+		if (sc->tdef && strcmp(sc->project, q->project) == 0 &&
 		    strcmp(sc->name, q->scope) == 0)
 			tmp[n++] = sc->table;
 	}

@@ -1587,6 +1587,226 @@ AEDB_API unsigned aedb_ring_inflight(const struct aedb_ring *ring);
 #define aedb_for_each_cqe(ring, cqe) \
 	while (aedb_peek_cqe((ring), &(cqe)) == 0)
 
+/* ------------------------------------------------------------------------ */
+/* Accumulators                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An accumulator is an exactly-once, additive i64 balance (a casino's house
+ * balance, say) that scales with the shard count. It lives in a scope beside
+ * tables and KV, and shares the tables' names: a table and an accumulator
+ * cannot have the same name in one scope (-AEDB_EEXIST).
+ *
+ * Deltas. aedb_accumulate(delta, dedupe_key, order_key) routes a delta to the
+ * shard of hash(accumulator, dedupe_key), where that shard folds it into its
+ * partial sum in the same commit. Exactly once:
+ *  - a dedupe key seen before with the same delta and order key is a
+ *    duplicate: AEDB_COMMIT_DUPLICATE, the original seq, nothing written;
+ *    with another delta or order key it is -AEDB_EDEDUPE;
+ *  - an order key must be above every order key the accumulator accepted
+ *    before (the first must be >= 1), else -AEDB_EORDER. So a retry that
+ *    comes back after its dedupe record expired is refused, never counted
+ *    twice.
+ * The dedupe check comes first: a retry of an old delta inside the window
+ * is a duplicate even though its order key is no longer the latest.
+ * Nothing depends on the shard count: the same calls give the same values
+ * and errors with 1 shard and with 64.
+ *
+ * Values. The value is the sum of every shard's partial at one snapshot
+ * (reduced on read, i128, so the sum never wraps: a sum outside i64 reads as
+ * -AEDB_EOVERFLOW). aedb projects synchronously: a delta is in the value as
+ * soon as its commit is visible, so the projected value never lags the
+ * strong one and aedb_accumulator_lag() reports no lag (the calls are kept
+ * for the reference API).
+ *
+ * Exposures (the circuit breaker). Open exposures are reservations against
+ * the balance, kept on the accumulator's home shard. An exposure of @amount
+ * is accepted iff E + amount <= limit, where E is the total open exposure and
+ * limit = trunc(V * (10000 - margin_bps) / 10000) for the value V at the
+ * latest visible snapshot when the exposure is evaluated; else -AEDB_ELIMIT.
+ * Deltas are never blocked by exposures (available = V - E may go negative).
+ * An exposure is closed by aedb_release_accumulator_exposure(), by the
+ * settlement aedb_accumulate_with_release(), or, with an exposure TTL of T
+ * commits, expires once the visible head passes its opening seq + T.
+ * Recovery restores accepted exposures as they were: it never re-checks a
+ * limit.
+ *
+ * Rejections are not counted (rejection_count stays 0, as in the reference
+ * engine: a rejected request leaves no trace).
+ */
+
+/** Accumulator options (aedb_accumulator_options_init() sets the defaults). */
+struct aedb_accumulator_options {
+	/** Keep dedupe records this many commits (a record from seq S is
+	 *  forgotten once the visible head is above S + this); 0 = forever.
+	 *  Default 0. */
+	uint64_t dedupe_retain_commits;
+	/** Delta-log compaction interval of the reference engine: must be >= 1;
+	 *  recorded, but aedb keeps no delta log to compact. Default 10000. */
+	uint64_t snapshot_every;
+	/** Margin withheld from the value for exposures, in basis points:
+	 *  0..9999. Default 1000 (10 %). */
+	uint32_t exposure_margin_bps;
+	uint32_t pad;                   /**< must be zero */
+	/** An open exposure opened at seq S expires once the visible head is
+	 *  above S + this; 0 = never. Default 0. */
+	uint64_t exposure_ttl_commits;
+	uint64_t reserved[4];           /**< must be zero */
+};
+
+/** aedb_accumulator_options_init - the defaults above. */
+AEDB_API void aedb_accumulator_options_init(struct aedb_accumulator_options *opts);
+
+/**
+ * aedb_create_accumulator_with_options - create accumulator @name (1..128
+ * bytes of [A-Za-z0-9_-]) in @project/@scope, durably (a DDL at one seq).
+ * Returns 1 when created, 0 if an identical one exists, -AEDB_EEXIST if a
+ * table or an accumulator with other options has the name, -AEDB_EINVAL for
+ * bad options, -AEDB_ENAME, -AEDB_ENOPROJECT, -AEDB_ENOSCOPE.
+ */
+AEDB_API int aedb_create_accumulator_with_options(struct aedb *db, const char *project,
+						  const char *scope, const char *name,
+						  const struct aedb_accumulator_options *opts);
+/** aedb_create_accumulator - as above with the default options. */
+AEDB_API int aedb_create_accumulator(struct aedb *db, const char *project, const char *scope,
+				     const char *name);
+/**
+ * aedb_drop_accumulator - drop @name and all its state (partials, dedupe
+ * records, exposures). Returns 1 if dropped, 0 if there was none. A later
+ * create starts from zero with no dedupe records.
+ */
+AEDB_API int aedb_drop_accumulator(struct aedb *db, const char *project, const char *scope,
+				   const char *name);
+
+#define AEDB_ACC_KEY_MAX 512u /**< longest dedupe key or exposure id, bytes */
+
+/**
+ * aedb_accumulate - add @delta (any i64) to accumulator @name, exactly once
+ * per @dedupe_key (a non-blank string of at most AEDB_ACC_KEY_MAX bytes),
+ * with @order_key above the latest accepted (see the section comment).
+ * @finality as for commits; @res (may be NULL) gets the commit result.
+ * Returns AEDB_COMMIT_APPLIED (0), AEDB_COMMIT_DUPLICATE (1, res->seq = the
+ * original commit), or -AEDB_ENOACC, -AEDB_EORDER, -AEDB_EDEDUPE,
+ * -AEDB_EINVAL (blank key), -AEDB_ETOOBIG, or a common commit error. A
+ * failure writes nothing and consumes no seq.
+ */
+AEDB_API int aedb_accumulate(struct aedb *db, const char *project, const char *scope,
+			     const char *name, int64_t delta, const char *dedupe_key,
+			     uint64_t order_key, uint32_t finality, struct aedb_commit_result *res);
+/**
+ * aedb_accumulate_with_release - the settlement: aedb_accumulate() and, in the
+ * same atomic commit, release open exposure @release_id (NULL: none). If the
+ * delta is a duplicate nothing is released and the call returns
+ * AEDB_COMMIT_DUPLICATE (so a retried settlement is harmless). An unknown,
+ * released or expired @release_id fails the whole commit with
+ * -AEDB_ENOTFOUND (res->failed_index 1): retry without the release.
+ */
+AEDB_API int aedb_accumulate_with_release(struct aedb *db, const char *project,
+					  const char *scope, const char *name, int64_t delta,
+					  const char *dedupe_key, uint64_t order_key,
+					  const char *release_id, uint32_t finality,
+					  struct aedb_commit_result *res);
+
+/** One exposure of a batch (aedb_expose_accumulator_many_atomic()). */
+struct aedb_exposure {
+	int64_t amount;   /**< > 0 */
+	const char *id;   /**< non-blank, at most AEDB_ACC_KEY_MAX bytes */
+};
+
+/**
+ * aedb_expose_accumulator - open exposure @id of @amount (> 0) if the circuit
+ * breaker allows it. An exposure already open under @id with the same amount
+ * is a success that changes nothing (its opening seq is kept); with another
+ * amount -AEDB_EEXIST. Returns 0, -AEDB_ELIMIT (over the limit),
+ * -AEDB_EOVERFLOW (E + amount past i64), -AEDB_ENOACC, -AEDB_EINVAL, or a
+ * common commit error; a failure changes nothing.
+ */
+AEDB_API int aedb_expose_accumulator(struct aedb *db, const char *project, const char *scope,
+				     const char *name, int64_t amount, const char *id,
+				     uint32_t finality, struct aedb_commit_result *res);
+/**
+ * aedb_expose_accumulator_many_atomic - open @n (1..4096) exposures all or
+ * none: each is checked against the limit with the ones before it counted;
+ * an id repeated in the batch with the same amount counts once, with
+ * another amount -AEDB_EEXIST. res->failed_index names the failing entry.
+ */
+AEDB_API int aedb_expose_accumulator_many_atomic(struct aedb *db, const char *project,
+						 const char *scope, const char *name,
+						 const struct aedb_exposure *list, size_t n,
+						 uint32_t finality, struct aedb_commit_result *res);
+/**
+ * aedb_release_accumulator_exposure - close open exposure @id. Not
+ * idempotent by itself: an unknown, released or expired id is
+ * -AEDB_ENOTFOUND (use aedb_accumulate_with_release() to settle).
+ */
+AEDB_API int aedb_release_accumulator_exposure(struct aedb *db, const char *project,
+					       const char *scope, const char *name,
+					       const char *id, uint32_t finality,
+					       struct aedb_commit_result *res);
+
+/*
+ * Reads. Each reads one snapshot (@at: AEDB_LATEST or aedb_at_seq(seq)) and,
+ * if @snapshot_seq is not NULL, stores it there. Errors: -AEDB_ENOACC,
+ * -AEDB_EOVERFLOW (a sum outside i64), and the common read errors
+ * (-AEDB_ENOPROJECT, -AEDB_ENOSCOPE, -AEDB_ESEQFUTURE, -AEDB_ESEQGC, ...).
+ * Any thread.
+ */
+
+/** aedb_accumulator_value - the projected value V (see the section comment:
+ *  equal to the strong value at the same snapshot). */
+AEDB_API int aedb_accumulator_value(struct aedb *db, const char *project, const char *scope,
+				    const char *name, struct aedb_at at, int64_t *value,
+				    uint64_t *snapshot_seq);
+/** aedb_accumulator_value_strong - the sum of every shard's partial at one
+ *  snapshot. */
+AEDB_API int aedb_accumulator_value_strong(struct aedb *db, const char *project,
+					   const char *scope, const char *name, struct aedb_at at,
+					   int64_t *value, uint64_t *snapshot_seq);
+
+/** Projection state (aedb_accumulator_lag()). */
+struct aedb_accumulator_lag {
+	uint64_t latest_order_key;        /**< highest order key accepted */
+	uint64_t last_applied_order_key;  /**< highest folded into V */
+	uint64_t lag_orders;              /**< their difference (0 in aedb) */
+	uint64_t latest_seq;              /**< commit of the newest delta */
+	uint64_t materialized_seq;        /**< newest delta folded into V */
+	uint64_t lag_commits;             /**< their difference (0 in aedb) */
+	uint64_t unapplied_deltas;        /**< deltas not folded yet (0) */
+	uint64_t deltas;                  /**< deltas accepted in all */
+	uint32_t overflow;                /**< 1 if the sum is outside i64 */
+	uint32_t pad;
+	uint64_t reserved[2];
+};
+/** aedb_accumulator_lag - the projection state at one snapshot. */
+AEDB_API int aedb_accumulator_lag(struct aedb *db, const char *project, const char *scope,
+				  const char *name, struct aedb_at at,
+				  struct aedb_accumulator_lag *lag, uint64_t *snapshot_seq);
+/** aedb_accumulator_exposure - the total open exposure E (expired ones
+ *  excluded). */
+AEDB_API int aedb_accumulator_exposure(struct aedb *db, const char *project, const char *scope,
+				       const char *name, struct aedb_at at, int64_t *exposure,
+				       uint64_t *snapshot_seq);
+/** aedb_accumulator_available - V - E (may be negative). */
+AEDB_API int aedb_accumulator_available(struct aedb *db, const char *project,
+					const char *scope, const char *name, struct aedb_at at,
+					int64_t *available, uint64_t *snapshot_seq);
+
+/** Exposure figures (aedb_accumulator_exposure_metrics()). */
+struct aedb_exposure_metrics {
+	int64_t total_exposure;      /**< E */
+	int64_t available;           /**< V - E */
+	int64_t limit;               /**< trunc(V * (10000 - bps) / 10000) */
+	uint64_t rejection_count;    /**< always 0 (see the section comment) */
+	uint64_t open_exposure_count;
+	uint64_t reserved[3];
+};
+/** aedb_accumulator_exposure_metrics - E, V - E, the limit and the open
+ *  count at one snapshot. */
+AEDB_API int aedb_accumulator_exposure_metrics(struct aedb *db, const char *project,
+					       const char *scope, const char *name,
+					       struct aedb_at at, struct aedb_exposure_metrics *m,
+					       uint64_t *snapshot_seq);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,7 +11,7 @@ bad=$(nm -D --defined-only "$so" | awk '$2 ~ /[TDBRVW]/ {print $3}' | sed 's/@.*
 if [ -n "$bad" ]; then
 	echo "shared library exports non-aedb symbols:"; echo "$bad"; exit 1
 fi
-prefixes='^(aedb_|core_|shard_|seq_|ring_|io_|wal_|api_|kvmap_|cat_|wm_|req_|txn_|idem_|tv_)'
+prefixes='^(aedb_|core_|shard_|seq_|ring_|io_|wal_|api_|kvmap_|cat_|wm_|req_|txn_|idem_|tv_|acc_)'
 bad=$(nm --defined-only -g "$a" | awk 'NF == 3 && $2 ~ /[TDBRVW]/ {print $3}' |
 	grep -Ev "$prefixes" || true)
 if [ -n "$bad" ]; then

@@ -20,6 +20,7 @@
 
 #include "api/catalog.h"
 #include "api/db.h"
+#include "acc/acc.h"
 #include "api/tdef.h"
 #include "core/assert.h"
 #include "ring/mesh.h"
@@ -73,7 +74,8 @@ static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int
 	const struct ddl_op *op = r->ddl;
 	struct catalog *old = api_catalog_any(db);
 	uint64_t seq = wm_alloc(&db->wm, s->id, 1);
-	int table = op->kind == DDL_CREATE_TABLE || op->kind == DDL_DROP_TABLE;
+	int table = op->kind == DDL_CREATE_TABLE || op->kind == DDL_DROP_TABLE ||
+		    op->kind == DDL_CREATE_ACC || op->kind == DDL_DROP_ACC;
 	uint8_t key[3 * (AEDB_NAME_MAX + 1)];
 	struct wal_rec rec = {
 		.type = WAL_REC_DDL, .flags = (uint8_t)op->kind, .seq = seq,
@@ -118,9 +120,9 @@ static void ddl_create_table(struct shard *s, struct req *r, const struct catalo
 								   : -AEDB_ENOPROJECT);
 		return;
 	}
-	t = cat_find_table(cat, op->project, op->scope, op->table);
+	t = cat_find_entry(cat, op->project, op->scope, op->table);
 	if (t) {
-		rc = t->tdef->enc_len == op->tdef_len &&
+		rc = t->tdef && t->tdef->enc_len == op->tdef_len &&
 		     memcmp(t->tdef->enc, op->tdef, op->tdef_len) == 0 ? 0 : -AEDB_EEXIST;
 		req_complete(r, rc);
 		return;
@@ -132,6 +134,42 @@ static void ddl_create_table(struct shard *s, struct req *r, const struct catalo
 	if (!next) {
 		if (rc == 0)
 			free(tdef);
+		req_complete(r, -ENOMEM);
+		return;
+	}
+	ddl_commit(s, r, next, 1);
+}
+
+/* Create accumulator: 0 if an identical one exists, -AEDB_EEXIST if a table
+ * or another definition has the name. */
+static void ddl_create_acc(struct shard *s, struct req *r, const struct catalog *cat)
+{
+	const struct ddl_op *op = r->ddl;
+	const struct cat_scope *t;
+	struct cat_adef *adef;
+	struct catalog *next;
+
+	if (!cat_find_scope(cat, op->project, op->scope)) {
+		req_complete(r, cat_find_project(cat, op->project) ? -AEDB_ENOSCOPE
+								   : -AEDB_ENOPROJECT);
+		return;
+	}
+	adef = calloc(1, sizeof(*adef));
+	if (!adef) {
+		req_complete(r, -ENOMEM);
+		return;
+	}
+	if (acc_def_decode(op->tdef, op->tdef_len, adef) < 0)
+		AEDB_ASSERT(!"the API encoded it");
+	t = cat_find_entry(cat, op->project, op->scope, op->table);
+	if (t) {
+		req_complete(r, t->adef && acc_def_same(t->adef, adef) ? 0 : -AEDB_EEXIST);
+		free(adef);
+		return;
+	}
+	next = cat_with_acc(cat, op->project, op->scope, op->table, adef, 0, s->db->nshards);
+	if (!next) {
+		free(adef);
 		req_complete(r, -ENOMEM);
 		return;
 	}
@@ -162,6 +200,10 @@ static void ddl_create(struct shard *s, struct req *r, const struct catalog *cat
 	}
 	if (op->kind == DDL_CREATE_TABLE) {
 		ddl_create_table(s, r, cat);
+		return;
+	}
+	if (op->kind == DDL_CREATE_ACC) {
+		ddl_create_acc(s, r, cat);
 		return;
 	}
 	next = op->kind == DDL_CREATE_PROJECT ? cat_with_project(cat, op->project, 0, n)
@@ -196,7 +238,8 @@ static void ddl_drop_begin(struct shard *s, struct req *r, const struct catalog 
 {
 	const struct ddl_op *op = r->ddl;
 	int whole = op->kind == DDL_DROP_PROJECT;
-	const char *table = op->kind == DDL_DROP_TABLE ? op->table : NULL;
+	int acc = op->kind == DDL_DROP_ACC;
+	const char *table = op->kind == DDL_DROP_TABLE || acc ? op->table : NULL;
 	uint32_t n = 0;
 
 	if (!cat_find_project(cat, op->project)) {
@@ -207,7 +250,8 @@ static void ddl_drop_begin(struct shard *s, struct req *r, const struct catalog 
 		req_complete(r, table ? -AEDB_ENOSCOPE : 0);
 		return;
 	}
-	if (table && !cat_find_table(cat, op->project, op->scope, table)) {
+	if (table && !(acc ? cat_find_acc(cat, op->project, op->scope, table)
+			   : cat_find_table(cat, op->project, op->scope, table))) {
 		req_complete(r, 0);
 		return;
 	}

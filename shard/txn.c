@@ -45,6 +45,7 @@
 #include "core/clock.h"
 #include "io/fault.h"
 #include "ring/mesh.h"
+#include "shard/acc.h"
 #include "shard/ddl.h"
 #include "shard/shard.h"
 #include "txn/eval.h"
@@ -384,7 +385,7 @@ static void txn_eval_muts(struct shard *s, const struct catalog *cat, const stru
 	while (cap < 2 * t->nmut)
 		cap *= 2;
 	tab = calloc(cap, sizeof(*tab));
-	p->effs = malloc(t->nmut * sizeof(*p->effs));
+	p->effs = malloc((t->nmut + t->nacc) * sizeof(*p->effs));
 	if (!tab || !p->effs) {
 		free(tab);
 		txn_fail(&p->v, -ENOMEM, NULL);
@@ -398,6 +399,23 @@ static void txn_eval_muts(struct shard *s, const struct catalog *cat, const stru
 
 		if (it->shard != s->id || !txn_kind_is_mut(it->kind))
 			continue;
+		if (txn_kind_is_acc(it->kind)) {
+			uint64_t dup = 0;
+
+			rc = shard_acc_eval(s, cat, t, it, p->effs, &p->neffs, &dup);
+			if (rc == 1) {
+				/* A repeated delta: the whole commit is a
+				 * duplicate (wins over any other vote). */
+				p->v.duplicate = 1;
+				p->v.dup_seq = dup;
+				break;
+			}
+			if (rc < 0) {
+				txn_fail(&p->v, rc, it);
+				break;
+			}
+			continue;
+		}
 		prev = txn_same_key_eff(t, p, tab, cap, it, UINT32_MAX);
 		/* Find the newest earlier write: a no-op effect changes
 		 * nothing, so look through it to the state before. */
@@ -440,10 +458,12 @@ static void txn_apply_part(struct shard *s, const struct catalog *cat, const str
 	wal_batch_reset(b);
 	for (uint32_t i = 0; rc == 0 && i < p->neffs; i++) {
 		const struct txn_eff *e = &p->effs[i];
+		uint32_t klen;
+		const uint8_t *key = txn_eff_key(t, e, &klen);
 		struct wal_rec rec = {
 			.type = e->kind == TXN_EFF_SET ? WAL_REC_KV_SET : WAL_REC_KV_DEL,
 			.ns = e->item->ns, .seq = seq,
-			.key = txn_key(t, e->item), .key_len = e->item->key_len,
+			.key = key, .key_len = klen,
 			.val = txn_eff_val(e), .val_len = e->kind == TXN_EFF_SET ? e->len : 0,
 			.flags = e->kind == TXN_EFF_SET && e->fresh ? WAL_REC_F_FRESH : 0,
 		};
@@ -516,10 +536,18 @@ static void txn_req_outcome(struct req *r, const struct txn_verdict *v, uint32_t
 static void txn_local(struct shard *s, const struct catalog *cat, struct req *r)
 {
 	struct aedb *db = s->db;
+	struct acc_claim claim = { 0 };
 	struct txn_part p;
 	uint64_t seq, v;
+	int rc;
 
 	txn_eval_part(s, cat, r->txn, &p);
+	if (!p.v.err && !p.v.duplicate && r->txn->nacc &&
+	    (rc = acc_claim(cat, r->txn, &claim)) < 0) {
+		p.v.err = rc;
+		p.v.fail_kind = AEDB_FAIL_MUTATION;
+		p.v.fail_index = claim.index;
+	}
 	txn_req_outcome(r, &p.v, 1);
 	if (p.v.duplicate || p.v.err) {
 		txn_part_free(&p);
@@ -533,6 +561,7 @@ static void txn_local(struct shard *s, const struct catalog *cat, struct req *r)
 		return;
 	}
 	seq = wm_alloc(&db->wm, s->id, 1);
+	acc_claim_done(&claim);
 	if (s->held)
 		shard_txn_resolve(s, seq);
 	txn_apply_part(s, cat, r->txn, &p, seq, 0);
@@ -589,7 +618,17 @@ static void txn_run_done(struct shard *s, struct txn_run *run, uint64_t seq)
 static void txn_decide(struct shard *s, struct txn_run *run)
 {
 	struct aedb *db = s->db;
+	struct acc_claim claim = { 0 };
+	int rc;
 
+	/* Order keys are claimed with the seq (shard/acc.c). Alone now: every
+	 * vote is in, so the verdict is ours to change. */
+	if (!run->verdict.err && !run->verdict.duplicate && run->txn->nacc &&
+	    (rc = acc_claim(api_catalog_any(db), run->txn, &claim)) < 0) {
+		run->verdict.err = rc;
+		run->verdict.fail_kind = AEDB_FAIL_MUTATION;
+		run->verdict.fail_index = claim.index;
+	}
 	if (run->verdict.err || run->verdict.duplicate) {
 		__atomic_store_n(&run->seq, TXN_SEQ_ABORT, __ATOMIC_SEQ_CST);
 	} else {
@@ -600,6 +639,7 @@ static void txn_decide(struct shard *s, struct txn_run *run)
 		__atomic_store_n(&run->seq, __atomic_fetch_add(&db->wm.next_seq, 1,
 							       __ATOMIC_SEQ_CST),
 				 __ATOMIC_SEQ_CST);
+		acc_claim_done(&claim);
 		__atomic_store_n(&s->commits, s->commits + 1, __ATOMIC_RELAXED);
 	}
 	shard_wake_mask_any(db, run->mask & ~(1ull << s->id));

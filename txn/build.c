@@ -94,7 +94,7 @@ AEDB_API void aedb_txn_reset(struct aedb_txn *t)
 {
 	if (!t)
 		return;
-	t->nitems = t->nmut = t->nassert = t->nread = 0;
+	t->nitems = t->nmut = t->nassert = t->nread = t->nacc = 0;
 	t->arena_len = 0;
 	t->log_bytes = 0;
 	t->base_seq = 0;

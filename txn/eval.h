@@ -31,8 +31,17 @@ struct txn_eff {
 	uint8_t fresh;          /* a set after a delete of its key in this txn */
 	uint32_t len;
 	const uint8_t *val;     /* when !inline_val: points into the builder */
+	const uint8_t *key;     /* if not NULL, the key written (else the item's) */
+	uint32_t key_len;
 	uint8_t num[32];
 };
+
+static inline const uint8_t *txn_eff_key(const struct aedb_txn *t, const struct txn_eff *e,
+					 uint32_t *len)
+{
+	*len = e->key ? e->key_len : e->item->key_len;
+	return e->key ? e->key : txn_key(t, e->item);
+}
 
 static inline const uint8_t *txn_eff_val(const struct txn_eff *e)
 {

@@ -88,6 +88,7 @@ struct aedb_txn {
 	uint8_t *arena;
 	uint32_t arena_len, arena_cap;
 	uint32_t nmut, nassert, nread;
+	uint32_t nacc;          /* TXN_ACC entries (each writes two records) */
 	uint32_t finality;
 	uint64_t base_seq;
 	uint64_t log_bytes;     /* encoded record bytes of the mutations */

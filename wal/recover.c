@@ -16,6 +16,7 @@
 
 #include "api/catalog.h"
 #include "api/db.h"
+#include "acc/acc.h"
 #include "api/tdef.h"
 #include "core/assert.h"
 #include "core/clock.h"
@@ -419,14 +420,30 @@ static int rv_ddl_table(struct rv_cat *rc, const struct wal_rec *rec, struct cat
 
 	if (err < 0 || !cat_find_scope(rc->cat, project, scope))
 		return -AEDB_ECORRUPT;
-	if (rec->flags == DDL_DROP_TABLE) {
-		if (!cat_find_table(rc->cat, project, scope, table))
+	if (rec->flags == DDL_DROP_TABLE || rec->flags == DDL_DROP_ACC) {
+		if (!(rec->flags == DDL_DROP_ACC ? cat_find_acc(rc->cat, project, scope, table)
+						 : cat_find_table(rc->cat, project, scope, table)))
 			return -AEDB_ECORRUPT;
 		*next = cat_without_table(rc->cat, project, scope, table, rec->seq);
 		return *next ? 0 : -ENOMEM;
 	}
-	if (cat_find_table(rc->cat, project, scope, table))
+	if (cat_find_entry(rc->cat, project, scope, table))
 		return -AEDB_ECORRUPT;
+	if (rec->flags == DDL_CREATE_ACC) {
+		struct cat_adef *adef = calloc(1, sizeof(*adef));
+
+		if (!adef)
+			return -ENOMEM;
+		err = acc_def_decode(rec->val, rec->val_len, adef);
+		*next = err < 0 ? NULL
+				: cat_with_acc(rc->cat, project, scope, table, adef, rec->seq,
+					       rc->nshards);
+		if (!*next) {
+			free(adef);
+			return err < 0 ? err : -ENOMEM;
+		}
+		return 0;
+	}
 	err = cat_tdef_decode(table, rec->val, rec->val_len, &tdef);
 	if (err < 0)
 		return err;
@@ -448,7 +465,8 @@ static int rv_ddl(void *arg, const struct wal_rec *rec)
 
 	if (rec->type != WAL_REC_DDL)
 		return 0;
-	if (rec->flags == DDL_CREATE_TABLE || rec->flags == DDL_DROP_TABLE) {
+	if (rec->flags == DDL_CREATE_TABLE || rec->flags == DDL_DROP_TABLE ||
+	    rec->flags == DDL_CREATE_ACC || rec->flags == DDL_DROP_ACC) {
 		err = rv_ddl_table(rc, rec, &next);
 		if (err < 0)
 			return err;

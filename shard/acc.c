@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Accumulator entries on the shards. Every piece of state is a versioned
+ * entry in the accumulator's namespace (acc/acc.h), written through the
+ * normal effect path of shard/txn.c, so a delta, an exposure or a release is
+ * logged, recovered and read at a snapshot like any KV write.
+ *
+ * Exactly once. The dedupe record lives on the delta's own shard, which is
+ * its only writer, and an accumulator's deltas on one shard all take the lock
+ * of its partial: so the dedupe check and the partial's read-modify-write see
+ * every earlier delta there. Order keys are global per accumulator: the
+ * accepting commit checks its order key against the accumulator's latest
+ * under a spin lock it keeps until its seq is allocated (acc_claim), so order
+ * keys ascend with seqs and a refused commit leaves no trace.
+ *
+ * The circuit breaker runs on the home shard, under the ledger lock every
+ * exposure and release of the accumulator takes: E is the sum of the open,
+ * unexpired exposures in the home shard's newest state (it is their only
+ * writer), V the reduction of all partials at the visible head.
+ */
+#include "shard/acc.h"
+
+#include <string.h>
+
+#include "api/catalog.h"
+#include "api/db.h"
+#include "core/clock.h"
+#include "core/hash.h"
+#include "shard/kvmap.h"
+#include "shard/shard.h"
+
+static const uint8_t acc_key_partial[1] = { ACC_K_PARTIAL };
+static const uint8_t acc_key_ledger[1] = { ACC_K_LEDGER };
+
+uint32_t acc_home(const struct aedb *db, uint32_t ns)
+{
+	return core_kv_shard(ns, acc_key_ledger, 1, db->nshards);
+}
+
+static const struct kvmap *acc_part(const struct cat_scope *sc, uint32_t shard)
+{
+	return __atomic_load_n(&sc->parts[shard], __ATOMIC_ACQUIRE);
+}
+
+static int acc_partial_at(const struct kvmap *m, uint64_t snap, struct acc_partial *p,
+			  uint64_t *seq)
+{
+	const struct kv_version *v = m ? kvmap_get_any(m, acc_key_partial, 1, snap) : NULL;
+
+	*seq = v ? v->seq : 0;
+	return acc_partial_decode(v ? v->data : NULL, v ? v->len : 0, p);
+}
+
+int acc_reduce(struct aedb *db, const struct cat_scope *sc, uint64_t snap, struct acc_sum *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint32_t i = 0; i < db->nshards; i++) {
+		struct acc_partial p;
+		uint64_t seq;
+		int rc = acc_partial_at(acc_part(sc, i), snap, &p, &seq);
+
+		if (rc < 0)
+			return rc;
+		out->sum += p.sum;
+		out->count += p.count;
+		if (p.max_order > out->max_order)
+			out->max_order = p.max_order;
+		if (seq > out->latest_seq)
+			out->latest_seq = seq;
+	}
+	return 0;
+}
+
+int acc_ledger(struct aedb *db, const struct cat_scope *sc, uint64_t snap, uint64_t head,
+	       __int128 *total, uint64_t *count)
+{
+	const struct kvmap *m = acc_part(sc, acc_home(db, sc->id));
+	static const uint8_t lo[1] = { ACC_K_EXPOSURE };
+	struct kvmap_iter it;
+
+	*total = 0;
+	*count = 0;
+	if (!m)
+		return 0;
+	for (kvmap_iter_seek_any(&it, m, lo, 1, false, snap); kvmap_iter_valid(&it);
+	     kvmap_iter_next_any(&it)) {
+		uint32_t klen;
+		const uint8_t *k = kvmap_iter_key(&it, &klen);
+
+		if (klen == 0 || k[0] != ACC_K_EXPOSURE)
+			break;
+		if (it.version->len != ACC_EXPOSURE_BYTES)
+			return -AEDB_ECORRUPT;
+		if (acc_aged_out(it.version->seq, head, sc->adef->exposure_ttl))
+			continue;
+		*total += (int64_t)acc_get_le64(it.version->data);
+		(*count)++;
+	}
+	return 0;
+}
+
+static int64_t acc_item_amount(const struct txn_item *it)
+{
+	return (int64_t)acc_get_le64(it->operand);
+}
+
+static int acc_same_key(const struct aedb_txn *t, const struct txn_item *a,
+			const struct txn_item *b)
+{
+	return a->ns == b->ns && a->key_len == b->key_len &&
+	       memcmp(txn_key(t, a), txn_key(t, b), a->key_len) == 0;
+}
+
+/* A delta: dedupe, then the partial. */
+static int acc_eval_delta(struct shard *s, const struct cat_scope *sc, const struct aedb_txn *t,
+			  const struct txn_item *it, struct txn_eff *effs, uint32_t *n,
+			  uint64_t *dup_seq)
+{
+	const struct cat_adef *d = sc->adef;
+	const struct kvmap *m = acc_part(sc, s->id);
+	uint64_t head = wm_visible_any(&s->db->wm), seq;
+	const struct kv_version *v;
+	struct acc_partial p;
+	struct txn_eff *e;
+	int64_t delta = acc_item_amount(it);
+	int rc;
+
+	v = m ? kvmap_get_any(m, txn_key(t, it), it->key_len, UINT64_MAX) : NULL;
+	if (v && !acc_aged_out(v->seq, head, d->dedupe_retain)) {
+		if (v->len != ACC_DEDUPE_BYTES)
+			return -AEDB_ECORRUPT;
+		if ((int64_t)acc_get_le64(v->data) != delta ||
+		    acc_get_le64(v->data + 8) != it->version)
+			return -AEDB_EDEDUPE;
+		*dup_seq = v->seq;
+		return 1;
+	}
+	/* Early refusal; acc_claim decides for good when the seq is taken. */
+	if (it->version <= __atomic_load_n(&d->latest_order, __ATOMIC_ACQUIRE))
+		return -AEDB_EORDER;
+	rc = acc_partial_at(m, UINT64_MAX, &p, &seq);
+	if (rc < 0)
+		return rc;
+	p.sum += delta;
+	p.count++;
+	if (it->version > p.max_order)
+		p.max_order = it->version;
+	e = &effs[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->item = it;
+	e->kind = TXN_EFF_SET;
+	e->inline_val = 1;
+	e->len = ACC_DEDUPE_BYTES;
+	acc_le64(e->num, (uint64_t)delta);
+	acc_le64(e->num + 8, it->version);
+	e = &effs[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->item = it;
+	e->kind = TXN_EFF_SET;
+	e->inline_val = 1;
+	e->len = ACC_PARTIAL_BYTES;
+	e->key = acc_key_partial;
+	e->key_len = 1;
+	acc_partial_encode(&p, e->num);
+	return 0;
+}
+
+/* An exposure: the circuit breaker. */
+static int acc_eval_expose(struct shard *s, const struct cat_scope *sc,
+			   const struct aedb_txn *t, const struct txn_item *it,
+			   struct txn_eff *effs, uint32_t *n)
+{
+	const struct cat_adef *d = sc->adef;
+	const struct kvmap *m = acc_part(sc, s->id);
+	uint64_t head = wm_visible_any(&s->db->wm), count;
+	int64_t amount = acc_item_amount(it);
+	const struct kv_version *v;
+	struct acc_sum vsum;
+	__int128 e_total, want;
+	struct txn_eff *e;
+	int rc;
+
+	v = m ? kvmap_get_any(m, txn_key(t, it), it->key_len, UINT64_MAX) : NULL;
+	if (v && !acc_aged_out(v->seq, head, d->exposure_ttl)) {
+		if (v->len != ACC_EXPOSURE_BYTES)
+			return -AEDB_ECORRUPT;
+		return (int64_t)acc_get_le64(v->data) == amount ? 0 : -AEDB_EEXIST;
+	}
+	rc = acc_ledger(s->db, sc, UINT64_MAX, head, &e_total, &count);
+	if (rc < 0)
+		return rc;
+	for (uint32_t i = 0; i < *n; i++) {
+		const struct txn_eff *x = &effs[i];
+
+		if (x->item->kind != TXN_ACC_EXPOSE || x->item->ns != it->ns)
+			continue;
+		if (acc_same_key(t, x->item, it))
+			return acc_item_amount(x->item) == amount ? 0 : -AEDB_EEXIST;
+		e_total += acc_item_amount(x->item);
+	}
+	want = e_total + amount;
+	if (!acc_fits_i64(want))
+		return -AEDB_EOVERFLOW;
+	rc = acc_reduce(s->db, sc, head, &vsum);
+	if (rc < 0)
+		return rc;
+	if (want > acc_limit(vsum.sum, d->margin_bps))
+		return -AEDB_ELIMIT;
+	e = &effs[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->item = it;
+	e->kind = TXN_EFF_SET;
+	e->inline_val = 1;
+	e->len = ACC_EXPOSURE_BYTES;
+	acc_le64(e->num, (uint64_t)amount);
+	return 0;
+}
+
+/* A release: the exposure must be open (and not expired). */
+static int acc_eval_release(struct shard *s, const struct cat_scope *sc,
+			    const struct aedb_txn *t, const struct txn_item *it,
+			    struct txn_eff *effs, uint32_t *n)
+{
+	const struct kvmap *m = acc_part(sc, s->id);
+	uint64_t head = wm_visible_any(&s->db->wm);
+	const struct kv_version *v;
+	struct txn_eff *e;
+
+	for (uint32_t i = 0; i < *n; i++)
+		if (effs[i].item->kind == TXN_ACC_RELEASE && acc_same_key(t, effs[i].item, it))
+			return -AEDB_ENOTFOUND; /* released earlier in this commit */
+	v = m ? kvmap_get_any(m, txn_key(t, it), it->key_len, UINT64_MAX) : NULL;
+	if (!v || acc_aged_out(v->seq, head, sc->adef->exposure_ttl))
+		return -AEDB_ENOTFOUND;
+	e = &effs[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->item = it;
+	e->kind = TXN_EFF_DEL;
+	return 0;
+}
+
+int shard_acc_eval(struct shard *s, const struct catalog *cat, const struct aedb_txn *t,
+		   const struct txn_item *it, struct txn_eff *effs, uint32_t *n,
+		   uint64_t *dup_seq)
+{
+	const struct cat_scope *sc = cat_scope_by_id(cat, it->ns);
+
+	if (!sc || !sc->adef || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE))
+		return -AEDB_ENOACC;
+	switch (it->kind) {
+	case TXN_ACC:
+		return acc_eval_delta(s, sc, t, it, effs, n, dup_seq);
+	case TXN_ACC_EXPOSE:
+		return acc_eval_expose(s, sc, t, it, effs, n);
+	default:
+		return acc_eval_release(s, sc, t, it, effs, n);
+	}
+}
+
+static void acc_lock(struct cat_adef *d)
+{
+	while (__atomic_exchange_n(&d->lock, 1, __ATOMIC_ACQUIRE))
+		core_cpu_relax();
+}
+
+static void acc_unlock(struct cat_adef *d)
+{
+	__atomic_store_n(&d->lock, 0, __ATOMIC_RELEASE);
+}
+
+int acc_claim(const struct catalog *cat, const struct aedb_txn *t, struct acc_claim *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->index = -1;
+	for (uint32_t i = 0; i < t->nitems; i++) {
+		const struct txn_item *it = &t->items[i];
+		struct cat_scope *sc;
+
+		if (it->kind != TXN_ACC)
+			continue;
+		/* The API puts at most one delta in a commit. */
+		c->index = (int32_t)it->index;
+		sc = cat_scope_by_id(cat, it->ns);
+		if (!sc || !sc->adef || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE))
+			return -AEDB_ENOACC;
+		acc_lock(sc->adef);
+		if (it->version <= sc->adef->latest_order) {
+			acc_unlock(sc->adef);
+			return -AEDB_EORDER;
+		}
+		c->def = sc->adef;
+		c->order = it->version;
+		return 0;
+	}
+	return 0;
+}
+
+void acc_claim_done(struct acc_claim *c)
+{
+	if (!c->def)
+		return;
+	__atomic_store_n(&c->def->latest_order, c->order, __ATOMIC_RELEASE);
+	acc_unlock(c->def);
+	c->def = NULL;
+}
+
+void acc_rebuild(struct aedb *db)
+{
+	const struct catalog *cat = db->catalog;
+
+	for (uint32_t i = 0; i < cat->nscopes; i++) {
+		struct cat_scope *sc = cat->scopes[i];
+		struct acc_sum sum;
+
+		if (!sc->adef)
+			continue;
+		/* A partial that fails to decode counts as none here; reads
+		 * report it as -AEDB_ECORRUPT. */
+		if (acc_reduce(db, sc, UINT64_MAX, &sum) == 0)
+			sc->adef->latest_order = sum.max_order;
+	}
+}
