@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * quickstart - the first aedb program: open a data directory, make a project,
- * write and read a few keys (blocking calls), then do the same through the
- * submission queue, and scan the scope in key order.
+ * quickstart - the first aedb program: open a data directory, create
+ * project "demo" (it comes with scope "app"), create table
+ *
+ *     users (id integer primary key, username text not null)
+ *
+ * insert (1, 'alice'), select it back by id with a query, and print it.
+ * Then the key-value store beside it: set a key and read it back.
  *
  *   quickstart <data-dir>
+ *
+ * Running it again on the same directory is fine: the project and the
+ * table already exist (same definition), and the row is already there.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,53 +28,80 @@ static int check(int rc, const char *what)
 	return rc;
 }
 
-static void blocking_tour(struct aedb *db)
+static void create_users(struct aedb *db)
+{
+	static const struct aedb_column_def cols[] = {
+		{ .name = "id", .type = AEDB_TYPE_INTEGER },
+		{ .name = "username", .type = AEDB_TYPE_TEXT }, /* nullable = 0: NOT NULL */
+	};
+	static const char *const pk[] = { "id" };
+	struct aedb_table_def def = {
+		.name = "users", .columns = cols, .ncolumns = 2, .npk = 1, .pk = pk,
+	};
+
+	check(aedb_create_project(db, "demo"), "create project");
+	check(aedb_create_table(db, "demo", "app", &def), "create table");
+	printf("table demo.app.users (id integer primary key, username text not null)\n");
+}
+
+static void insert_alice(struct aedb *db)
+{
+	struct aedb_value row[2] = {
+		{ .type = AEDB_TYPE_INTEGER, .u.i64 = 1 },
+		{ .type = AEDB_TYPE_TEXT, .len = 5, .u.bytes = "alice" },
+	};
+	struct aedb_commit_result res;
+	int rc;
+
+	rc = aedb_insert_row(db, "demo", "app", "users", row, 2, AEDB_FINALITY_DURABLE, &res);
+	if (rc == -AEDB_EEXIST) {
+		printf("insert (1, 'alice'): already there\n");
+		return;
+	}
+	check(rc, "insert");
+	printf("insert (1, 'alice') committed at seq %llu\n", (unsigned long long)res.seq);
+}
+
+/* SELECT id, username FROM users WHERE id = 1 */
+static void select_alice(struct aedb *db)
+{
+	struct aedb_value one = { .type = AEDB_TYPE_INTEGER, .u.i64 = 1 };
+	struct aedb_query_result *r;
+	struct aedb_query *q;
+
+	check(aedb_query_create("users", &q), "query");
+	check(aedb_query_select(q, "id"), "select");
+	check(aedb_query_select(q, "username"), "select");
+	check(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "id", &one)), "where");
+	check(aedb_query_run(db, "demo", "app", q, AEDB_LATEST, &r), "query run");
+	printf("select id, username from users where id = 1 (snapshot %llu):\n",
+	       (unsigned long long)r->snapshot_seq);
+	for (uint64_t i = 0; i < r->nrows; i++) {
+		const struct aedb_value *v = &r->rows[i * r->ncols];
+
+		printf("  %s = %lld, %s = '%.*s'\n", r->names[0], (long long)v[0].u.i64,
+		       r->names[1], (int)v[1].len, (const char *)v[1].u.bytes);
+	}
+	aedb_query_result_free(r);
+	aedb_query_free(q);
+}
+
+static void kv_tour(struct aedb *db)
 {
 	struct aedb_kv_item *item;
 	uint64_t seq;
 
-	check(aedb_create_project(db, "demo"), "create project");
-	check(aedb_kv_set(db, "demo", "app", "user:1", 6, "alice", 5, AEDB_FINALITY_VISIBLE,
+	check(aedb_kv_set(db, "demo", "app", "greeting", 8, "hello", 5, AEDB_FINALITY_VISIBLE,
 			  &seq), "kv_set");
-	printf("set user:1 = alice at seq %llu\n", (unsigned long long)seq);
-	check(aedb_kv_get(db, "demo", "app", "user:1", 6, AEDB_LATEST, &item), "kv_get");
-	printf("get user:1 -> %.*s (version %llu, snapshot %llu)\n", (int)item->entry.val_len,
-	       (const char *)item->entry.val, (unsigned long long)item->entry.version,
-	       (unsigned long long)item->snapshot_seq);
+	check(aedb_kv_get(db, "demo", "app", "greeting", 8, AEDB_LATEST, &item), "kv_get");
+	printf("kv greeting = %.*s (version %llu)\n", (int)item->entry.val_len,
+	       (const char *)item->entry.val, (unsigned long long)item->entry.version);
 	aedb_kv_item_free(item);
-}
-
-static void ring_tour(struct aedb *db)
-{
-	static const char *names[] = { "bob", "carol", "dave", "erin" };
-	char keys[4][16];
-	struct aedb_ring ring;
-	struct aedb_cqe *cqe;
-	uint32_t ns;
-
-	check(aedb_scope_id(db, "demo", "app", &ns), "scope_id");
-	check(aedb_ring_init(db, 64, &ring, 0), "ring_init");
-	for (int i = 0; i < 4; i++) {
-		struct aedb_sqe *sqe = aedb_get_sqe(&ring);
-
-		snprintf(keys[i], sizeof(keys[i]), "user:%d", i + 2);
-		aedb_prep_kv_set(sqe, ns, keys[i], (uint32_t)strlen(keys[i]), names[i],
-				 (uint32_t)strlen(names[i]), AEDB_FINALITY_VISIBLE, NULL);
-		aedb_sqe_set_data64(sqe, (uint64_t)i);
-	}
-	printf("submitted %d writes through the ring\n", check(aedb_submit(&ring), "submit"));
-	for (int i = 0; i < 4; i++) {
-		check(aedb_wait_cqe(&ring, &cqe), "wait_cqe");
-		check(cqe->res, "ring write");
-		aedb_cqe_seen(&ring, cqe);
-	}
-	aedb_ring_exit(&ring);
 }
 
 int main(int argc, char **argv)
 {
 	struct aedb_config cfg;
-	struct aedb_kv_page *page;
 	struct aedb *db;
 
 	if (argc != 2) {
@@ -78,16 +112,10 @@ int main(int argc, char **argv)
 	aedb_config_init(&cfg);
 	check(aedb_open(argv[1], &cfg, &db), "open");
 	printf("opened %s with %u shards\n", argv[1], aedb_shard_count(db));
-	blocking_tour(db);
-	ring_tour(db);
-	check(aedb_kv_scan_prefix(db, "demo", "app", "user:", 5, 100, NULL, AEDB_LATEST, &page),
-	      "scan");
-	printf("scan user:* at snapshot %llu:\n", (unsigned long long)page->snapshot_seq);
-	for (uint32_t i = 0; i < page->count; i++)
-		printf("  %.*s = %.*s\n", (int)page->entries[i].key_len,
-		       (const char *)page->entries[i].key, (int)page->entries[i].val_len,
-		       (const char *)page->entries[i].val);
-	aedb_kv_page_free(page);
+	create_users(db);
+	insert_alice(db);
+	select_alice(db);
+	kv_tour(db);
 	check(aedb_close(db), "close");
 	return 0;
 }
