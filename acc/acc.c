@@ -3,6 +3,17 @@
 #include "acc/acc.h"
 
 #include <string.h>
+#include <xxhash.h>
+
+uint32_t acc_lane(const void *key, size_t len)
+{
+	return (uint32_t)(XXH3_64bits(key, len) % ACC_LANES);
+}
+
+AEDB_API uint32_t aedb_accumulator_lane(const void *dedupe_key, size_t len)
+{
+	return dedupe_key || !len ? acc_lane(dedupe_key, len) : 0;
+}
 
 AEDB_API void aedb_accumulator_options_init(struct aedb_accumulator_options *opts)
 {

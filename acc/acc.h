@@ -11,8 +11,13 @@
  *   ACC_K_DEDUPE ‖ key       on hash(ns, ACC_K_DEDUPE ‖ key)'s shard: the
  *                            accepted (i64 delta, u64 order key); its
  *                            version seq is the accepting commit
+ *   ACC_K_LANE ‖ u8 lane     on the lane's shard: the highest order key
+ *                            accepted in that order lane (u64)
  *   ACC_K_EXPOSURE ‖ id      on the home shard: an open exposure (i64
  *                            amount); its version seq is the opening commit
+ * A delta's lane is acc_lane(dedupe key), a pure function of the key; its
+ * shard is (lane + ns) mod nshards, so each lane of an accumulator lives on
+ * one shard and its dedupe records and order keys are shard-local.
  * The home shard is hash(ns, ACC_K_LEDGER)'s; ACC_K_LEDGER is never stored:
  * it names the lock every ledger entry takes, so exposures and releases of
  * one accumulator are evaluated one at a time.
@@ -29,12 +34,14 @@
 #define ACC_K_DEDUPE 0x01
 #define ACC_K_EXPOSURE 0x02
 #define ACC_K_LEDGER 0x03
+#define ACC_K_LANE 0x04
 
 #define ACC_PARTIAL_BYTES 32u
 #define ACC_DEDUPE_BYTES 16u
 #define ACC_EXPOSURE_BYTES 8u
 #define ACC_DEF_BYTES 32u   /* the encoded definition (DDL record value) */
 #define ACC_BATCH_MAX 4096u /* exposures in one atomic batch */
+#define ACC_LANES AEDB_ACC_LANES
 
 /* An accumulator's definition, and the runtime state shared by the shards. */
 struct cat_adef {
@@ -42,11 +49,6 @@ struct cat_adef {
 	uint64_t snapshot_every;
 	uint64_t exposure_ttl;   /* commits; 0 = never */
 	uint32_t margin_bps;
-	/* Order keys: the highest accepted, guarded by the spin lock, which is
-	 * also held while the accepting commit takes its seq (so order keys
-	 * ascend with seqs). Rebuilt from the partials at open. */
-	uint32_t lock;
-	uint64_t latest_order;
 };
 
 struct acc_partial {
@@ -80,6 +82,13 @@ static inline uint64_t acc_get_le64(const uint8_t *p)
 	for (int i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
+}
+
+/* The order lane of a dedupe key, and the shard of that lane. */
+uint32_t acc_lane(const void *key, size_t len);
+static inline uint32_t acc_lane_shard(uint32_t lane, uint32_t ns, uint32_t nshards)
+{
+	return (uint32_t)(((uint64_t)lane + ns) % nshards);
 }
 
 /* trunc(v * (10000 - bps) / 10000), clamped to i64. */

@@ -151,11 +151,13 @@ static int acc_add(struct aedb_txn *t, uint8_t kind, uint32_t ns, uint8_t prefix
 	acc_le64(it->operand, (uint64_t)amount);
 	it->version = order;
 	if (kind == TXN_ACC) {
-		/* Every delta of this accumulator on its shard takes the
-		 * partial's lock; it writes the dedupe record and the partial. */
+		/* On its lane's shard. Every delta of this accumulator there
+		 * takes the partial's lock; it writes the dedupe record, the
+		 * partial and the lane's order key. */
+		it->shard = acc_lane_shard(acc_lane(str, n), ns, t->db->nshards);
 		it->lock_hash = txn_lock_hash(ns, partial_key, 1);
 		t->nacc++;
-		t->log_bytes += ACC_DEDUPE_BYTES + WAL_REC_HDR_BYTES + 1 + ACC_PARTIAL_BYTES;
+		t->log_bytes += ACC_DEDUPE_BYTES + 2 * WAL_REC_HDR_BYTES + 3 + ACC_PARTIAL_BYTES + 8;
 	} else {
 		it->shard = acc_home(t->db, ns);
 		it->lock_hash = txn_lock_hash(ns, ledger_key, 1);

@@ -19,7 +19,6 @@
 #include "core/names.h"
 #include "core/tsan.h"
 #include "api/meta.h"
-#include "shard/acc.h"
 #include "wal/recover.h"
 #include "ring/mesh.h"
 #include "shard/kvmap.h"
@@ -94,7 +93,6 @@ static int api_start(struct aedb *db, struct aedb_open_report *rep)
 	rc = wal_recover(db, rep);
 	if (rc < 0)
 		return rc;
-	acc_rebuild(db);
 	for (uint32_t i = 0; i < db->nshards; i++) {
 		rc = shard_start(&db->shards[i]);
 		if (rc < 0)

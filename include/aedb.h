@@ -1604,13 +1604,19 @@ AEDB_API unsigned aedb_ring_inflight(const struct aedb_ring *ring);
  *    duplicate: AEDB_COMMIT_DUPLICATE, the original seq, nothing written;
  *    with another delta or order key it is -AEDB_EDEDUPE;
  *  - an order key must be above every order key the accumulator accepted
- *    before (the first must be >= 1), else -AEDB_EORDER. So a retry that
- *    comes back after its dedupe record expired is refused, never counted
- *    twice.
+ *    before in the same *order lane* (>= 1 for the first), else
+ *    -AEDB_EORDER. A dedupe key's lane is aedb_accumulator_lane(key), one of
+ *    AEDB_ACC_LANES, a pure function of the key. So a retry that comes back
+ *    after its dedupe record expired is refused (same key, same lane), never
+ *    counted twice; and deltas whose order keys ascend overall, as from one
+ *    ordered source, ascend in every lane too, even when they are pipelined
+ *    through the submission queue to several shards.
  * The dedupe check comes first: a retry of an old delta inside the window
  * is a duplicate even though its order key is no longer the latest.
  * Nothing depends on the shard count: the same calls give the same values
- * and errors with 1 shard and with 64.
+ * and errors with 1 shard and with 64. (The reference engine orders keys
+ * per accumulator; per lane, aedb checks the same guarantee without a
+ * point every shard must agree on. docs/ACCUMULATORS.md.)
  *
  * Values. The value is the sum of every shard's partial at one snapshot
  * (reduced on read, i128, so the sum never wraps: a sum outside i64 reads as
@@ -1679,11 +1685,17 @@ AEDB_API int aedb_drop_accumulator(struct aedb *db, const char *project, const c
 				   const char *name);
 
 #define AEDB_ACC_KEY_MAX 512u /**< longest dedupe key or exposure id, bytes */
+#define AEDB_ACC_LANES 64u    /**< order lanes of an accumulator */
+
+/** aedb_accumulator_lane - the order lane (0..AEDB_ACC_LANES-1) of a dedupe
+ *  key of @len bytes: XXH3-64 of the bytes, modulo AEDB_ACC_LANES. */
+AEDB_API uint32_t aedb_accumulator_lane(const void *dedupe_key, size_t len);
 
 /**
  * aedb_accumulate - add @delta (any i64) to accumulator @name, exactly once
  * per @dedupe_key (a non-blank string of at most AEDB_ACC_KEY_MAX bytes),
- * with @order_key above the latest accepted (see the section comment).
+ * with @order_key above the latest accepted in its lane (see the section
+ * comment).
  * @finality as for commits; @res (may be NULL) gets the commit result.
  * Returns AEDB_COMMIT_APPLIED (0), AEDB_COMMIT_DUPLICATE (1, res->seq = the
  * original commit), or -AEDB_ENOACC, -AEDB_EORDER, -AEDB_EDEDUPE,
@@ -1765,7 +1777,7 @@ AEDB_API int aedb_accumulator_value_strong(struct aedb *db, const char *project,
 
 /** Projection state (aedb_accumulator_lag()). */
 struct aedb_accumulator_lag {
-	uint64_t latest_order_key;        /**< highest order key accepted */
+	uint64_t latest_order_key;        /**< highest order key accepted (any lane) */
 	uint64_t last_applied_order_key;  /**< highest folded into V */
 	uint64_t lag_orders;              /**< their difference (0 in aedb) */
 	uint64_t latest_seq;              /**< commit of the newest delta */

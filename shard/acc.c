@@ -5,13 +5,12 @@
  * normal effect path of shard/txn.c, so a delta, an exposure or a release is
  * logged, recovered and read at a snapshot like any KV write.
  *
- * Exactly once. The dedupe record lives on the delta's own shard, which is
- * its only writer, and an accumulator's deltas on one shard all take the lock
- * of its partial: so the dedupe check and the partial's read-modify-write see
- * every earlier delta there. Order keys are global per accumulator: the
- * accepting commit checks its order key against the accumulator's latest
- * under a spin lock it keeps until its seq is allocated (acc_claim), so order
- * keys ascend with seqs and a refused commit leaves no trace.
+ * Exactly once. A delta's dedupe record and its order lane live on the
+ * delta's own shard, their only writer, and an accumulator's deltas on one
+ * shard all take the lock of its partial: so the dedupe check, the order
+ * check and the partial's read-modify-write see every earlier delta there,
+ * also while a cross-shard settlement is prepared. A refused commit writes
+ * nothing, so it leaves no trace (no burnt order key).
  *
  * The circuit breaker runs on the home shard, under the ledger lock every
  * exposure and release of the accumulator takes: E is the sum of the open,
@@ -31,6 +30,14 @@
 
 static const uint8_t acc_key_partial[1] = { ACC_K_PARTIAL };
 static const uint8_t acc_key_ledger[1] = { ACC_K_LEDGER };
+/* Lane record keys, static: an effect's key must outlive the evaluation. */
+#define ACC_LK(i) { ACC_K_LANE, (i) }
+#define ACC_LK8(i) ACC_LK(i), ACC_LK(i + 1), ACC_LK(i + 2), ACC_LK(i + 3), \
+	ACC_LK(i + 4), ACC_LK(i + 5), ACC_LK(i + 6), ACC_LK(i + 7)
+static const uint8_t acc_key_lanes[ACC_LANES][2] = {
+	ACC_LK8(0), ACC_LK8(8), ACC_LK8(16), ACC_LK8(24),
+	ACC_LK8(32), ACC_LK8(40), ACC_LK8(48), ACC_LK8(56),
+};
 
 uint32_t acc_home(const struct aedb *db, uint32_t ns)
 {
@@ -123,6 +130,7 @@ static int acc_eval_delta(struct shard *s, const struct cat_scope *sc, const str
 	struct acc_partial p;
 	struct txn_eff *e;
 	int64_t delta = acc_item_amount(it);
+	uint8_t lane_key[2];
 	int rc;
 
 	v = m ? kvmap_get_any(m, txn_key(t, it), it->key_len, UINT64_MAX) : NULL;
@@ -135,8 +143,13 @@ static int acc_eval_delta(struct shard *s, const struct cat_scope *sc, const str
 		*dup_seq = v->seq;
 		return 1;
 	}
-	/* Early refusal; acc_claim decides for good when the seq is taken. */
-	if (it->version <= __atomic_load_n(&d->latest_order, __ATOMIC_ACQUIRE))
+	/* The order lane: its key is the delta's own lane. */
+	lane_key[0] = ACC_K_LANE;
+	lane_key[1] = (uint8_t)acc_lane(txn_key(t, it) + 1, it->key_len - 1);
+	v = m ? kvmap_get_any(m, lane_key, 2, UINT64_MAX) : NULL;
+	if (v && v->len != 8)
+		return -AEDB_ECORRUPT;
+	if (it->version <= (v ? acc_get_le64(v->data) : 0))
 		return -AEDB_EORDER;
 	rc = acc_partial_at(m, UINT64_MAX, &p, &seq);
 	if (rc < 0)
@@ -162,6 +175,15 @@ static int acc_eval_delta(struct shard *s, const struct cat_scope *sc, const str
 	e->key = acc_key_partial;
 	e->key_len = 1;
 	acc_partial_encode(&p, e->num);
+	e = &effs[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->item = it;
+	e->kind = TXN_EFF_SET;
+	e->inline_val = 1;
+	e->len = 8;
+	e->key = acc_key_lanes[lane_key[1]];
+	e->key_len = 2;
+	acc_le64(e->num, it->version);
 	return 0;
 }
 
@@ -254,69 +276,5 @@ int shard_acc_eval(struct shard *s, const struct catalog *cat, const struct aedb
 		return acc_eval_expose(s, sc, t, it, effs, n);
 	default:
 		return acc_eval_release(s, sc, t, it, effs, n);
-	}
-}
-
-static void acc_lock(struct cat_adef *d)
-{
-	while (__atomic_exchange_n(&d->lock, 1, __ATOMIC_ACQUIRE))
-		core_cpu_relax();
-}
-
-static void acc_unlock(struct cat_adef *d)
-{
-	__atomic_store_n(&d->lock, 0, __ATOMIC_RELEASE);
-}
-
-int acc_claim(const struct catalog *cat, const struct aedb_txn *t, struct acc_claim *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->index = -1;
-	for (uint32_t i = 0; i < t->nitems; i++) {
-		const struct txn_item *it = &t->items[i];
-		struct cat_scope *sc;
-
-		if (it->kind != TXN_ACC)
-			continue;
-		/* The API puts at most one delta in a commit. */
-		c->index = (int32_t)it->index;
-		sc = cat_scope_by_id(cat, it->ns);
-		if (!sc || !sc->adef || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE))
-			return -AEDB_ENOACC;
-		acc_lock(sc->adef);
-		if (it->version <= sc->adef->latest_order) {
-			acc_unlock(sc->adef);
-			return -AEDB_EORDER;
-		}
-		c->def = sc->adef;
-		c->order = it->version;
-		return 0;
-	}
-	return 0;
-}
-
-void acc_claim_done(struct acc_claim *c)
-{
-	if (!c->def)
-		return;
-	__atomic_store_n(&c->def->latest_order, c->order, __ATOMIC_RELEASE);
-	acc_unlock(c->def);
-	c->def = NULL;
-}
-
-void acc_rebuild(struct aedb *db)
-{
-	const struct catalog *cat = db->catalog;
-
-	for (uint32_t i = 0; i < cat->nscopes; i++) {
-		struct cat_scope *sc = cat->scopes[i];
-		struct acc_sum sum;
-
-		if (!sc->adef)
-			continue;
-		/* A partial that fails to decode counts as none here; reads
-		 * report it as -AEDB_ECORRUPT. */
-		if (acc_reduce(db, sc, UINT64_MAX, &sum) == 0)
-			sc->adef->latest_order = sum.max_order;
 	}
 }

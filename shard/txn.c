@@ -385,7 +385,7 @@ static void txn_eval_muts(struct shard *s, const struct catalog *cat, const stru
 	while (cap < 2 * t->nmut)
 		cap *= 2;
 	tab = calloc(cap, sizeof(*tab));
-	p->effs = malloc((t->nmut + t->nacc) * sizeof(*p->effs));
+	p->effs = malloc((t->nmut + 2 * t->nacc) * sizeof(*p->effs));
 	if (!tab || !p->effs) {
 		free(tab);
 		txn_fail(&p->v, -ENOMEM, NULL);
@@ -536,18 +536,10 @@ static void txn_req_outcome(struct req *r, const struct txn_verdict *v, uint32_t
 static void txn_local(struct shard *s, const struct catalog *cat, struct req *r)
 {
 	struct aedb *db = s->db;
-	struct acc_claim claim = { 0 };
 	struct txn_part p;
 	uint64_t seq, v;
-	int rc;
 
 	txn_eval_part(s, cat, r->txn, &p);
-	if (!p.v.err && !p.v.duplicate && r->txn->nacc &&
-	    (rc = acc_claim(cat, r->txn, &claim)) < 0) {
-		p.v.err = rc;
-		p.v.fail_kind = AEDB_FAIL_MUTATION;
-		p.v.fail_index = claim.index;
-	}
 	txn_req_outcome(r, &p.v, 1);
 	if (p.v.duplicate || p.v.err) {
 		txn_part_free(&p);
@@ -561,7 +553,6 @@ static void txn_local(struct shard *s, const struct catalog *cat, struct req *r)
 		return;
 	}
 	seq = wm_alloc(&db->wm, s->id, 1);
-	acc_claim_done(&claim);
 	if (s->held)
 		shard_txn_resolve(s, seq);
 	txn_apply_part(s, cat, r->txn, &p, seq, 0);
@@ -618,17 +609,7 @@ static void txn_run_done(struct shard *s, struct txn_run *run, uint64_t seq)
 static void txn_decide(struct shard *s, struct txn_run *run)
 {
 	struct aedb *db = s->db;
-	struct acc_claim claim = { 0 };
-	int rc;
 
-	/* Order keys are claimed with the seq (shard/acc.c). Alone now: every
-	 * vote is in, so the verdict is ours to change. */
-	if (!run->verdict.err && !run->verdict.duplicate && run->txn->nacc &&
-	    (rc = acc_claim(api_catalog_any(db), run->txn, &claim)) < 0) {
-		run->verdict.err = rc;
-		run->verdict.fail_kind = AEDB_FAIL_MUTATION;
-		run->verdict.fail_index = claim.index;
-	}
 	if (run->verdict.err || run->verdict.duplicate) {
 		__atomic_store_n(&run->seq, TXN_SEQ_ABORT, __ATOMIC_SEQ_CST);
 	} else {
@@ -639,7 +620,6 @@ static void txn_decide(struct shard *s, struct txn_run *run)
 		__atomic_store_n(&run->seq, __atomic_fetch_add(&db->wm.next_seq, 1,
 							       __ATOMIC_SEQ_CST),
 				 __ATOMIC_SEQ_CST);
-		acc_claim_done(&claim);
 		__atomic_store_n(&s->commits, s->commits + 1, __ATOMIC_RELAXED);
 	}
 	shard_wake_mask_any(db, run->mask & ~(1ull << s->id));

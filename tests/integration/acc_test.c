@@ -38,6 +38,18 @@ static int acc(struct aedb *db, int64_t d, const char *key, uint64_t order)
 	return aedb_accumulate(db, T_P, T_S, A, d, key, order, V, NULL);
 }
 
+/* A key "@base~N" in the same order lane as @base (other lane if @other). */
+static void lane_key(const char *base, int other, char *out, size_t cap)
+{
+	uint32_t lane = aedb_accumulator_lane(base, strlen(base));
+
+	for (int i = 0;; i++) {
+		snprintf(out, cap, "%s~%d", base, i);
+		if ((aedb_accumulator_lane(out, strlen(out)) == lane) != !!other)
+			return;
+	}
+}
+
 static struct aedb *open_acc(uint32_t shards, const struct aedb_accumulator_options *o)
 {
 	struct aedb *db = t_open_p(shards, NULL);
@@ -58,6 +70,7 @@ static void test_acc_basics(void **state)
 		struct aedb_commit_result r1, r2;
 		struct aedb_accumulator_lag lag;
 		uint64_t snap = 0;
+		char kb[32], ko[32];
 		int64_t v;
 
 		t_assert_rc(aedb_accumulate(db, T_P, T_S, A, 100, "tx-1", 1, V, &r1), 0);
@@ -80,15 +93,19 @@ static void test_acc_basics(void **state)
 		assert_int_equal(lag.deltas, 2);
 		assert_int_equal(lag.overflow, 0);
 		assert_true(snap >= r2.seq);
-		/* Order keys are per accumulator, across dedupe keys and shards. */
+		/* Order keys ascend per lane: a new key in tx-a's lane needs an
+		 * order key above 10; in another lane, above that lane's. */
 		t_assert_rc(acc(db, 10, "tx-a", 10), 0);
-		t_assert_rc(acc(db, 5, "tx-b", 9), -AEDB_EORDER);
-		t_assert_rc(acc(db, 5, "tx-b", 10), -AEDB_EORDER);
+		lane_key("tx-a", 0, kb, sizeof(kb));
+		t_assert_rc(acc(db, 5, kb, 9), -AEDB_EORDER);
+		t_assert_rc(acc(db, 5, kb, 10), -AEDB_EORDER);
+		lane_key("tx-a", 1, ko, sizeof(ko));
+		t_assert_rc(acc(db, 5, ko, 9), 0);
 		t_assert_rc(acc(db, 5, "tx-c", 11), 0);
 		t_assert_rc(acc(db, 5, "tx-c", 12), -AEDB_EDEDUPE);
 		t_assert_rc(acc(db, 6, "tx-c", 11), -AEDB_EDEDUPE);
 		t_assert_rc(acc(db, 5, "tx-d", 1000), 0);
-		assert_int_equal(val(db), 95);
+		assert_int_equal(val(db), 100);
 		/* Reading at an older snapshot sees the older sum. */
 		t_assert_rc(aedb_accumulator_value(db, T_P, T_S, A, aedb_at_seq(r2.seq), &v, &snap),
 			    0);
@@ -391,11 +408,15 @@ static void test_acc_restart(void **state)
 		t_assert_rc(aedb_expose_accumulator(db, T_P, T_S, A, 300, "h1", V, NULL), 0);
 		t_assert_rc(aedb_close(db), 0);
 		for (int reopen = 0; reopen < 2; reopen++) {
+			char k[32];
+
 			t_assert_rc(aedb_open(dir, &cfg, &db), 0);
 			assert_int_equal(val(db), 1275);
 			assert_int_equal(expo(db), 300);
 			t_assert_rc(acc(db, 50, "d50", 100), AEDB_COMMIT_DUPLICATE);
-			t_assert_rc(acc(db, 1, "fresh", 99), -AEDB_EORDER);
+			lane_key("d50", 0, k, sizeof(k));
+			t_assert_rc(acc(db, 1, k, 99), -AEDB_EORDER);
+			t_assert_rc(acc(db, 1, k, 100), -AEDB_EORDER);
 			t_assert_rc(aedb_expose_accumulator(db, T_P, T_S, A, 300, "h1", V, NULL),
 				    0);
 			t_assert_rc(aedb_close(db), 0);
@@ -482,7 +503,7 @@ static void rand_run(uint32_t shards, uint64_t seed, int64_t *trace)
 	struct hist {
 		int64_t delta;
 		uint64_t order;
-		char key[24];
+		char key[64];
 	} hist[64];
 
 	aedb_accumulator_options_init(&o);
@@ -493,7 +514,8 @@ static void rand_run(uint32_t shards, uint64_t seed, int64_t *trace)
 	for (int i = 0; i < RAND_OPS; i++) {
 		struct aedb_commit_result res;
 		uint64_t r = t_rand(&rng), x = t_rand(&rng);
-		char k[24], h[24];
+		char k[64], h[24];
+		bool stale;
 		int rc;
 
 		snprintf(k, sizeof(k), "d%llu", (unsigned long long)(x % 300));
@@ -502,8 +524,12 @@ static void rand_run(uint32_t shards, uint64_t seed, int64_t *trace)
 		case 0: case 1: case 2: /* mostly new keys, ascending orders */
 			order += 1 + x % 3;
 			snprintf(k, sizeof(k), "n%d", i);
+			stale = nhist && x % 10 == 0; /* in a used lane, not above it */
+			if (stale)
+				lane_key(hist[(hpos - 1) % 64].key, 0, k, sizeof(k));
 			hist[hpos % 64] = (struct hist){ (int64_t)(x % 2001) - 900,
-							  x % 10 ? order : order - 5, "" };
+							  stale ? hist[(hpos - 1) % 64].order : order,
+							  "" };
 			strcpy(hist[hpos % 64].key, k);
 			rc = aedb_accumulate(db, T_P, T_S, A, hist[hpos % 64].delta, k,
 					     hist[hpos % 64].order, V, &res);
