@@ -157,7 +157,8 @@ static int acc_add(struct aedb_txn *t, uint8_t kind, uint32_t ns, uint8_t prefix
 		it->shard = acc_lane_shard(acc_lane(str, n), ns, t->db->nshards);
 		it->lock_hash = txn_lock_hash(ns, partial_key, 1);
 		t->nacc++;
-		t->log_bytes += ACC_DEDUPE_BYTES + 2 * WAL_REC_HDR_BYTES + 3 + ACC_PARTIAL_BYTES + 8;
+		t->log_bytes += ACC_DEDUPE_BYTES + 2 * WAL_REC_HDR_BYTES + 3 +
+				ACC_PARTIAL_BYTES + 8;
 	} else {
 		it->shard = acc_home(t->db, ns);
 		it->lock_hash = txn_lock_hash(ns, ledger_key, 1);

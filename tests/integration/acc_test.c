@@ -527,9 +527,8 @@ static void rand_run(uint32_t shards, uint64_t seed, int64_t *trace)
 			stale = nhist && x % 10 == 0; /* in a used lane, not above it */
 			if (stale)
 				lane_key(hist[(hpos - 1) % 64].key, 0, k, sizeof(k));
-			hist[hpos % 64] = (struct hist){ (int64_t)(x % 2001) - 900,
-							  stale ? hist[(hpos - 1) % 64].order : order,
-							  "" };
+			hist[hpos % 64].delta = (int64_t)(x % 2001) - 900;
+			hist[hpos % 64].order = stale ? hist[(hpos - 1) % 64].order : order;
 			strcpy(hist[hpos % 64].key, k);
 			rc = aedb_accumulate(db, T_P, T_S, A, hist[hpos % 64].delta, k,
 					     hist[hpos % 64].order, V, &res);
