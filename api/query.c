@@ -144,16 +144,36 @@ static int api_qenv_table(void *ctx, const char *name, const struct tv_table_sou
 	return 0;
 }
 
-static int api_query_error(int rc)
+const struct cat_scope *api_query_table(const struct tv_env *env, const char *table)
 {
-	if (rc == -TV_ENOTABLE)
-		return -AEDB_ENOTABLE;
-	return rc;
+	const struct api_qenv *e = env->ctx;
+
+	for (uint32_t i = 0; i < e->ntables; i++)
+		if (strcmp(e->tables[i].sc->table, table) == 0)
+			return e->tables[i].sc;
+	return NULL;
 }
 
-int api_query_run(struct aedb *db, const char *project, const char *scope,
-		  const struct tv_query *q, struct aedb_at at, const struct tv_query_opts *o,
-		  struct tv_result **out, struct tv_qerr *err)
+int api_query_public(int rc)
+{
+	switch (rc) {
+	case -TV_ENOTABLE:
+		return -AEDB_ENOTABLE;
+	case -TV_ENOCOLUMN:
+		return -AEDB_ENOCOLUMN;
+	case -TV_ESCANLIMIT:
+	case -TV_EJOINROWS:
+		return -AEDB_ESCANLIMIT;
+	case -TV_EMEMLIMIT:
+	case -TV_EJOINBYTES:
+		return -AEDB_EMEMLIMIT;
+	default:
+		return tv_query_error_public(rc);
+	}
+}
+
+int api_query_with(struct aedb *db, const char *project, const char *scope, struct aedb_at at,
+		   api_query_fn fn, void *arg)
 {
 	struct api_qenv *e;
 	struct tv_env env;
@@ -161,18 +181,10 @@ int api_query_run(struct aedb *db, const char *project, const char *scope,
 	struct cat_scope *sc;
 	int rc;
 
-	if (!db || !q || !out)
+	if (!db || !fn)
 		return -AEDB_EMISUSE;
 	if (at.pad)
 		return -AEDB_EINVAL;
-	if (q->cursor) {
-		uint64_t seq = 0;
-
-		rc = tv_query_cursor_seq(q->cursor, q->cursor_len, &seq);
-		if (rc < 0)
-			return rc;
-		at = aedb_at_seq(seq);
-	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -193,9 +205,44 @@ int api_query_run(struct aedb *db, const char *project, const char *scope,
 		env.snapshot_seq = e->snap;
 		env.ctx = e;
 		env.table = api_qenv_table;
-		rc = api_query_error(tv_query_run(&env, q, o, out, err));
+		rc = fn(&env, arg);
 	}
 	api_read_end(db, rec);
 	free(e);
 	return rc;
+}
+
+struct api_qrun {
+	const struct tv_query *q;
+	const struct tv_query_opts *o;
+	struct tv_result **out;
+	struct tv_qerr *err;
+};
+
+static int api_query_run_fn(const struct tv_env *env, void *arg)
+{
+	struct api_qrun *a = arg;
+
+	return tv_query_run(env, a->q, a->o, a->out, a->err);
+}
+
+int api_query_run(struct aedb *db, const char *project, const char *scope,
+		  const struct tv_query *q, struct aedb_at at, const struct tv_query_opts *o,
+		  struct tv_result **out, struct tv_qerr *err)
+{
+	struct api_qrun a = { q, o, out, err };
+	int rc;
+
+	if (!db || !q || !out)
+		return -AEDB_EMISUSE;
+	if (q->cursor) {
+		uint64_t seq = 0;
+
+		rc = tv_query_cursor_seq(q->cursor, q->cursor_len, &seq);
+		if (rc < 0)
+			return rc;
+		at = aedb_at_seq(seq);
+	}
+	rc = api_query_with(db, project, scope, at, api_query_run_fn, &a);
+	return rc == -TV_ENOTABLE ? -AEDB_ENOTABLE : rc;
 }

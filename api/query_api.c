@@ -7,6 +7,7 @@
 #include "api/db.h"
 #include "api/query.h"
 #include "core/assert.h"
+#include "table/query_int.h"
 
 /* The public objects are the table layer's: struct aedb_expr is a tv_expr,
  * struct aedb_query a tv_query, struct aedb_value a tv_value. */
@@ -141,6 +142,11 @@ AEDB_API int aedb_query_limit(struct aedb_query *q, uint64_t n)
 	return tv_query_limit(API_Q(q), n);
 }
 
+AEDB_API int aedb_query_clear_limit(struct aedb_query *q)
+{
+	return tv_query_clear_limit(API_Q(q));
+}
+
 AEDB_API int aedb_query_offset(struct aedb_query *q, uint64_t n)
 {
 	return tv_query_offset(API_Q(q), n);
@@ -179,27 +185,64 @@ AEDB_API int aedb_query_set_cursor(struct aedb_query *q, const void *cursor, siz
 	return tv_query_set_cursor(API_Q(q), cursor, len);
 }
 
-AEDB_API int aedb_query_run(struct aedb *db, const char *project, const char *scope,
-			    const struct aedb_query *q, struct aedb_at at,
-			    struct aedb_query_result **out)
-{
-	struct aedb_query_result *res;
-	struct tv_query_opts o;
-	struct tv_result *r = NULL;
-	int rc;
+AEDB_STATIC_ASSERT((int)AEDB_PATH_EMPTY == (int)TV_PATH_EMPTY &&
+		   (int)AEDB_PATH_FULL_SCAN == (int)TV_PATH_FULL_SCAN,
+		   "access paths are the table layer's");
+AEDB_STATIC_ASSERT(AEDB_PLAN_TEXT_BYTES == TV_PLAN_TEXT_BYTES, "plan text size");
+AEDB_STATIC_ASSERT(sizeof(((struct aedb_query_plan *)0)->index) ==
+		   sizeof(((struct tv_plan_desc *)0)->index), "plan index name size");
+AEDB_STATIC_ASSERT(sizeof(((struct aedb_query_error *)0)->msg) >= TV_QERR_MSG_BYTES,
+		   "error message size");
 
-	if (!db || !q || !out)
-		return -AEDB_EMISUSE;
-	*out = NULL;
-	res = calloc(1, sizeof(*res));
-	if (!res)
+AEDB_API void aedb_query_opts_init(struct aedb_query_opts *o)
+{
+	if (o)
+		memset(o, 0, sizeof(*o));
+}
+
+/* The engine's options from the public ones (NULL: defaults). */
+static int api_qopts(const struct aedb *db, const struct aedb_query_opts *po,
+		     struct tv_query_opts *o)
+{
+	tv_query_opts_init(o);
+	o->max_scan_rows = db->cfg.max_scan_rows;
+	if (!po)
+		return 0;
+	if ((po->flags & ~AEDB_QUERY_TOTAL) || po->pad || po->reserved[0] || po->reserved[1])
+		return -AEDB_EINVAL;
+	if (po->max_scan_rows)
+		o->max_scan_rows = po->max_scan_rows;
+	if (po->max_bytes)
+		o->max_bytes = po->max_bytes;
+	if (po->max_join_rows)
+		o->max_join_rows = po->max_join_rows;
+	if (po->max_join_bytes)
+		o->max_join_bytes = po->max_join_bytes;
+	o->want_total = (po->flags & AEDB_QUERY_TOTAL) != 0;
+	return 0;
+}
+
+/* Copy the engine's error detail out (code already public). */
+static int api_qerr_out(int rc, const struct tv_qerr *e, struct aedb_query_error *err)
+{
+	if (err) {
+		err->code = rc;
+		memset(err->msg, 0, sizeof(err->msg));
+		if (e->code)
+			memcpy(err->msg, e->msg, TV_QERR_MSG_BYTES);
+		err->msg[sizeof(err->msg) - 1] = 0;
+	}
+	return rc;
+}
+
+/* Wrap engine result @r in a public one (takes @r; frees it on failure). */
+static int api_qresult(struct tv_result *r, struct aedb_query_result **out)
+{
+	struct aedb_query_result *res = calloc(1, sizeof(*res));
+
+	if (!res) {
+		tv_result_free(r);
 		return -ENOMEM;
-	tv_query_opts_init(&o);
-	o.max_scan_rows = db->cfg.max_scan_rows;
-	rc = api_query_run(db, project, scope, (const struct tv_query *)q, at, &o, &r, NULL);
-	if (rc < 0) {
-		free(res);
-		return tv_query_error_public(rc);
 	}
 	res->snapshot_seq = r->snapshot_seq;
 	res->nrows = r->nrows;
@@ -210,9 +253,47 @@ AEDB_API int aedb_query_run(struct aedb *db, const char *project, const char *sc
 	res->cursor = r->cursor;
 	res->cursor_len = r->cursor_len;
 	res->rows_examined = r->rows_examined;
+	res->total = r->total;
 	res->priv = r;
 	*out = res;
 	return 0;
+}
+
+AEDB_API int aedb_query_run_ex(struct aedb *db, const char *project, const char *scope,
+			       const struct aedb_query *q, struct aedb_at at,
+			       const struct aedb_query_opts *opts,
+			       struct aedb_query_result **out, struct aedb_query_error *err)
+{
+	struct tv_qerr e = { 0 };
+	struct tv_query_opts o;
+	struct tv_result *r = NULL;
+	int rc;
+
+	if (!db || !q || !out)
+		return api_qerr_out(-AEDB_EMISUSE, &e, err);
+	*out = NULL;
+	rc = api_qopts(db, opts, &o);
+	if (rc == 0)
+		rc = api_query_run(db, project, scope, (const struct tv_query *)q, at, &o, &r, &e);
+	if (rc < 0)
+		return api_qerr_out(api_query_public(rc), &e, err);
+	return api_qerr_out(api_qresult(r, out), &e, err);
+}
+
+AEDB_API int aedb_query_run(struct aedb *db, const char *project, const char *scope,
+			    const struct aedb_query *q, struct aedb_at at,
+			    struct aedb_query_result **out)
+{
+	return aedb_query_run_ex(db, project, scope, q, at, NULL, out, NULL);
+}
+
+AEDB_API int aedb_query_list_with_total(struct aedb *db, const char *project,
+					const char *scope, const struct aedb_query *q,
+					struct aedb_at at, struct aedb_query_result **out)
+{
+	struct aedb_query_opts o = { .flags = AEDB_QUERY_TOTAL };
+
+	return aedb_query_run_ex(db, project, scope, q, at, &o, out, NULL);
 }
 
 AEDB_API void aedb_query_result_free(struct aedb_query_result *r)
@@ -221,4 +302,149 @@ AEDB_API void aedb_query_result_free(struct aedb_query_result *r)
 		return;
 	tv_result_free(r->priv);
 	free(r);
+}
+
+struct api_qcall {
+	const struct tv_query *const *qs;
+	size_t n;
+	const struct tv_query_opts *o;
+	struct tv_result **outs;
+	size_t *failed;
+	bool exists;
+	struct tv_plan_desc *plan;
+	uint64_t snap;
+	struct tv_qerr *err;
+};
+
+static int api_qcall_fn(const struct tv_env *env, void *arg)
+{
+	struct api_qcall *c = arg;
+
+	c->snap = env->snapshot_seq;
+	if (c->plan)
+		return tv_query_explain(env, c->qs[0], c->o, c->plan, c->err);
+	if (c->outs)
+		return tv_query_batch(env, c->qs, c->n, c->o, c->outs, c->failed, c->err);
+	return tv_query_exists(env, c->qs[0], c->o, &c->exists, c->err);
+}
+
+AEDB_API int aedb_query_exists(struct aedb *db, const char *project, const char *scope,
+			       const struct aedb_query *q, struct aedb_at at,
+			       uint64_t *snapshot_seq)
+{
+	const struct tv_query *tq = (const struct tv_query *)q;
+	struct tv_query_opts o;
+	struct api_qcall c = { .qs = &tq, .n = 1, .o = &o };
+	int rc;
+
+	if (!db || !q)
+		return -AEDB_EMISUSE;
+	api_qopts(db, NULL, &o);
+	if (tq->cursor) {
+		uint64_t seq = 0;
+
+		rc = tv_query_cursor_seq(tq->cursor, tq->cursor_len, &seq);
+		if (rc < 0)
+			return rc;
+		at = aedb_at_seq(seq);
+	}
+	rc = api_query_with(db, project, scope, at, api_qcall_fn, &c);
+	if (rc < 0)
+		return api_query_public(rc);
+	if (snapshot_seq)
+		*snapshot_seq = c.snap;
+	return c.exists ? 1 : 0;
+}
+
+static void api_plan_out(const struct tv_plan_desc *d, uint64_t snap,
+			 struct aedb_query_plan *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->snapshot_seq = snap;
+	out->path = d->path;
+	out->key_eq = d->key_eq;
+	out->key_range = d->key_range;
+	out->nranges = d->nranges;
+	out->filter = d->filter;
+	out->order_from_path = d->order_from_path;
+	out->sort = d->sort;
+	out->aggregate = d->aggregate;
+	out->top_k = d->top_k;
+	out->njoins = d->njoins;
+	memcpy(out->index, d->index, sizeof(out->index));
+	memcpy(out->text, d->text, sizeof(out->text));
+	out->index[sizeof(out->index) - 1] = 0;
+	out->text[sizeof(out->text) - 1] = 0;
+}
+
+AEDB_API int aedb_query_explain(struct aedb *db, const char *project, const char *scope,
+				const struct aedb_query *q, struct aedb_at at,
+				struct aedb_query_plan *out)
+{
+	const struct tv_query *tq = (const struct tv_query *)q;
+	struct tv_plan_desc *d;
+	struct tv_query_opts o;
+	struct api_qcall c = { .qs = &tq, .n = 1, .o = &o };
+	int rc;
+
+	if (!db || !q || !out)
+		return -AEDB_EMISUSE;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	c.plan = d;
+	api_qopts(db, NULL, &o);
+	rc = api_query_with(db, project, scope, at, api_qcall_fn, &c);
+	if (rc == 0)
+		api_plan_out(d, c.snap, out);
+	free(d);
+	return rc < 0 ? api_query_public(rc) : 0;
+}
+
+AEDB_API int aedb_query_batch(struct aedb *db, const char *project, const char *scope,
+			      const struct aedb_query *const *qs, size_t n, struct aedb_at at,
+			      const struct aedb_query_opts *opts,
+			      struct aedb_query_result **outs, size_t *failed,
+			      struct aedb_query_error *err)
+{
+	struct tv_qerr e = { 0 };
+	struct tv_query_opts o;
+	struct tv_result **rs;
+	struct api_qcall c = { .qs = (const struct tv_query *const *)qs, .n = n, .o = &o,
+			       .failed = failed, .err = &e };
+	size_t i;
+	int rc;
+
+	if (!db || (n && (!qs || !outs)))
+		return api_qerr_out(-AEDB_EMISUSE, &e, err);
+	for (i = 0; i < n; i++) {
+		if (!qs[i])
+			return api_qerr_out(-AEDB_EMISUSE, &e, err);
+		outs[i] = NULL;
+	}
+	if (n == 0)
+		return 0;
+	rc = api_qopts(db, opts, &o);
+	if (rc < 0)
+		return api_qerr_out(rc, &e, err);
+	rs = calloc(n, sizeof(*rs));
+	if (!rs)
+		return api_qerr_out(-ENOMEM, &e, err);
+	c.outs = rs;
+	rc = api_query_with(db, project, scope, at, api_qcall_fn, &c);
+	for (i = 0; rc == 0 && i < n; i++) {
+		rc = api_qresult(rs[i], &outs[i]); /* takes rs[i], also on failure */
+		rs[i] = NULL;
+	}
+	if (rc < 0) {
+		/* tv_query_batch frees its results when it fails; after it,
+		 * only a wrapping failure leaves some to free */
+		for (size_t j = 0; j < n; j++) {
+			tv_result_free(rs[j]);
+			aedb_query_result_free(outs[j]);
+			outs[j] = NULL;
+		}
+	}
+	free(rs);
+	return rc < 0 ? api_qerr_out(api_query_public(rc), &e, err) : 0;
 }

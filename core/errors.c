@@ -38,6 +38,9 @@ static const char *const core_err_msgs[] = {
 	[AEDB_EORDER - AEDB_ERRNO_BASE] = "order key must be above the latest accepted",
 	[AEDB_EDEDUPE - AEDB_ERRNO_BASE] = "dedupe key already used with a different payload",
 	[AEDB_ELIMIT - AEDB_ERRNO_BASE] = "exposure margin exceeded",
+	[AEDB_ENOCOLUMN - AEDB_ERRNO_BASE] = "no such column",
+	[AEDB_ESCANLIMIT - AEDB_ERRNO_BASE] = "query read more rows than its scan limit",
+	[AEDB_EMEMLIMIT - AEDB_ERRNO_BASE] = "query held more bytes than its memory limit",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -119,6 +122,9 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_EORDER:
 	case AEDB_EDEDUPE:
 	case AEDB_ELIMIT:
+	case AEDB_ENOCOLUMN:
+	case AEDB_ESCANLIMIT:
+	case AEDB_EMEMLIMIT:
 	case AEDB_ECONFIG:
 	case AEDB_ENOTSUP:
 	case AEDB_ECURSOR:

@@ -211,7 +211,7 @@ static void test_query_errors_and_snapshot(void **state)
 	t_assert_rc(aedb_query_run(db, T_P, "none", q, AEDB_LATEST, &r), -AEDB_ENOSCOPE);
 	t_assert_rc(aedb_query_run(db, T_P, T_S, NULL, AEDB_LATEST, &r), -AEDB_EMISUSE);
 	t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "nocol", &txt)), 0);
-	t_assert_rc(aedb_query_run(db, T_P, T_S, q, AEDB_LATEST, &r), -AEDB_EINVAL);
+	t_assert_rc(aedb_query_run(db, T_P, T_S, q, AEDB_LATEST, &r), -AEDB_ENOCOLUMN);
 	aedb_query_free(q);
 	t_assert_rc(aedb_query_create("users", &q), 0);
 	t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "id", &txt)), 0);
