@@ -156,6 +156,15 @@ enum aedb_errno {
 	AEDB_EDEDUPE,
 	/** An exposure would pass the accumulator's circuit-breaker limit. */
 	AEDB_ELIMIT,
+	/** A column name that the table (or the query's tables) does not have. */
+	AEDB_ENOCOLUMN,
+	/** A query read more rows than its max_scan_rows (or its joins made
+	 *  more than max_join_rows): add a LIMIT, narrow the WHERE, or raise
+	 *  the limit (struct aedb_query_opts). Never a silent truncation. */
+	AEDB_ESCANLIMIT,
+	/** A query held more bytes than its max_bytes (sorting, groups, the
+	 *  result) or max_join_bytes (join tables). */
+	AEDB_EMEMLIMIT,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -1250,6 +1259,8 @@ AEDB_API int aedb_query_where(struct aedb_query *q, struct aedb_expr *e);
 AEDB_API int aedb_query_order_by(struct aedb_query *q, const char *col, bool desc);
 /** At most @n rows per page; more set the result's cursor. */
 AEDB_API int aedb_query_limit(struct aedb_query *q, uint64_t n);
+/** Remove the limit: every row, or a clear limit error (never truncated). */
+AEDB_API int aedb_query_clear_limit(struct aedb_query *q);
 /** Skip @n rows of the first page (ignored with a cursor). */
 AEDB_API int aedb_query_offset(struct aedb_query *q, uint64_t n);
 AEDB_API int aedb_query_group_by(struct aedb_query *q, const char *col);
@@ -1280,6 +1291,9 @@ struct aedb_query_result {
 	const uint8_t *cursor;        /**< when truncated: pass to set_cursor */
 	size_t cursor_len;
 	uint64_t rows_examined;       /**< rows and index entries read */
+	/** With AEDB_QUERY_TOTAL: every row the query matches (every group
+	 *  for an aggregate), whatever the page; else 0. */
+	uint64_t total;
 	void *priv;                   /**< engine-private */
 };
 
@@ -1288,18 +1302,148 @@ struct aedb_query_result {
  * thread, lock-free. On success *@out is a result the caller frees.
  * Returns 0, or -AEDB_EMISUSE, -AEDB_ENAME, -AEDB_ENOPROJECT,
  * -AEDB_ENOSCOPE, -AEDB_ENOTABLE (a table missing, or created after the
- * snapshot), -AEDB_EINVAL (unknown column, bad pattern, a clause that does
- * not fit the query), -AEDB_ETYPE (a literal that cannot convert to its
- * column), -AEDB_ETOOBIG (more rows read than max_scan_rows, or over a
- * memory limit), -AEDB_ECURSOR (a cursor of another query),
- * -AEDB_EOVERFLOW (SUM), -AEDB_ESEQGC (the snapshot or cursor expired),
- * -AEDB_ESEQFUTURE, -ENOMEM.
+ * snapshot), -AEDB_ENOCOLUMN (a column the table lacks), -AEDB_EINVAL (bad
+ * pattern, a clause that does not fit the query), -AEDB_ETYPE (a literal
+ * that cannot convert to its column), -AEDB_ESCANLIMIT (more rows read than
+ * the instance's max_scan_rows), -AEDB_EMEMLIMIT (over a memory limit),
+ * -AEDB_ETOOBIG (an expression over its limits), -AEDB_ECURSOR (a cursor of
+ * another query), -AEDB_EOVERFLOW (SUM), -AEDB_ESEQGC (the snapshot or
+ * cursor expired), -AEDB_ESEQFUTURE, -ENOMEM. The result's snapshot_seq is
+ * the snapshot read: the visible watermark for AEDB_LATEST, exactly the
+ * asked seq for AEDB_SEQ(s), the cursor's for a later page.
  */
 AEDB_API int aedb_query_run(struct aedb *db, const char *project, const char *scope,
 			    const struct aedb_query *q, struct aedb_at at,
 			    struct aedb_query_result **out);
 /** aedb_query_result_free - NULL is a no-op. */
 AEDB_API void aedb_query_result_free(struct aedb_query_result *r);
+
+/**
+ * struct aedb_query_opts - per-query limits and flags for
+ * aedb_query_run_ex() and aedb_query_batch(). Zero every field (or use
+ * aedb_query_opts_init()), then set what differs: a zero limit means its
+ * default. A query over a limit fails with a clear error and returns
+ * nothing; it is never cut short silently.
+ */
+struct aedb_query_opts {
+	/** Rows and index entries read, all tables, joins included; over it
+	 *  is -AEDB_ESCANLIMIT. 0: the instance's cfg.max_scan_rows. A LIMIT
+	 *  does not lift it: a query that must sort reads every match. */
+	uint64_t max_scan_rows;
+	/** Bytes held at once for sorting (or a top-k), groups, MIN/MAX values
+	 *  and the result; over it is -AEDB_EMEMLIMIT. 0: 64 MiB. */
+	uint64_t max_bytes;
+	/** Rows the joins produce before WHERE (-AEDB_ESCANLIMIT). 0: 10,000. */
+	uint64_t max_join_rows;
+	/** Bytes of join hash tables (-AEDB_EMEMLIMIT). 0: 16 MiB. */
+	uint64_t max_join_bytes;
+	uint32_t flags;               /**< AEDB_QUERY_* */
+	uint32_t pad;                 /**< must be zero */
+	uint64_t reserved[2];         /**< must be zero */
+};
+
+/** Flag: count every matching row into aedb_query_result::total (list with
+ *  total); the scan then reads every match even with a LIMIT. */
+#define AEDB_QUERY_TOTAL 0x1u
+
+/** aedb_query_opts_init - zero @o: every limit at its default, no flags. */
+AEDB_API void aedb_query_opts_init(struct aedb_query_opts *o);
+
+/** The detail of a failed query: the code returned and a message naming the
+ *  column, table, clause or limit at fault. */
+struct aedb_query_error {
+	int32_t code;
+	char msg[164];                /**< NUL-terminated; "" if none */
+};
+
+/**
+ * aedb_query_run_ex - aedb_query_run() with limits and flags (@opts, NULL =
+ * defaults) and the error's detail in @err (optional; filled on failure).
+ * Returns as aedb_query_run(), plus -AEDB_EINVAL for a bad flag or a
+ * non-zero pad or reserved field, -AEDB_ENOCOLUMN (a column the table
+ * lacks), -AEDB_ESCANLIMIT and -AEDB_EMEMLIMIT (a limit above).
+ */
+AEDB_API int aedb_query_run_ex(struct aedb *db, const char *project, const char *scope,
+			       const struct aedb_query *q, struct aedb_at at,
+			       const struct aedb_query_opts *opts,
+			       struct aedb_query_result **out, struct aedb_query_error *err);
+
+/**
+ * aedb_query_list_with_total - a page of @q (its LIMIT, OFFSET, cursor) and
+ * in (*@out)->total the count of every row @q matches, both at one
+ * snapshot: aedb_query_run_ex() with AEDB_QUERY_TOTAL. Returns as
+ * aedb_query_run_ex().
+ */
+AEDB_API int aedb_query_list_with_total(struct aedb *db, const char *project,
+					const char *scope, const struct aedb_query *q,
+					struct aedb_at at, struct aedb_query_result **out);
+
+/**
+ * aedb_query_exists - whether @q matches any row at @at: it runs with
+ * LIMIT 1 (OFFSET ignored), so it stops at the first match when rows
+ * stream in order. @snapshot_seq (optional) receives the snapshot read.
+ * Any thread. Returns 1, 0, or an error as aedb_query_run().
+ */
+AEDB_API int aedb_query_exists(struct aedb *db, const char *project, const char *scope,
+			       const struct aedb_query *q, struct aedb_at at,
+			       uint64_t *snapshot_seq);
+
+/**
+ * aedb_query_batch - run @qs[0..@n) at one snapshot (@at, resolved once):
+ * every result has the same snapshot_seq, so the answers are mutually
+ * consistent. Results go to @outs[0..@n) in input order, each freed by the
+ * caller with aedb_query_result_free(). All or nothing: the first failing
+ * query fails the batch, no result is returned (@outs all NULL), its index
+ * goes to *@failed (optional) and its error is returned, as
+ * aedb_query_run_ex() would (@opts and @err likewise). A query with a
+ * cursor must use the batch's snapshot (else -AEDB_ECURSOR). @n == 0
+ * returns 0. Any thread.
+ */
+AEDB_API int aedb_query_batch(struct aedb *db, const char *project, const char *scope,
+			      const struct aedb_query *const *qs, size_t n, struct aedb_at at,
+			      const struct aedb_query_opts *opts,
+			      struct aedb_query_result **outs, size_t *failed,
+			      struct aedb_query_error *err);
+
+/** Access paths (struct aedb_query_plan::path), best first. */
+enum aedb_path {
+	AEDB_PATH_EMPTY = 0,     /**< the WHERE admits no row: nothing is read */
+	AEDB_PATH_PK_POINT = 1,  /**< every key column bound by = or IN: point fetches */
+	AEDB_PATH_PK_RANGE = 2,  /**< a key prefix bound, or a range on the next column */
+	AEDB_PATH_INDEX = 3,     /**< the same on a secondary index (plan.index) */
+	AEDB_PATH_FULL_SCAN = 4, /**< every row of the table, in key order */
+};
+
+#define AEDB_PLAN_TEXT_BYTES 1024
+
+/** What the planner chose for a query (aedb_query_explain()). */
+struct aedb_query_plan {
+	uint64_t snapshot_seq;   /**< the snapshot it was planned at */
+	uint32_t path;           /**< enum aedb_path */
+	uint32_t key_eq;         /**< leading key columns bound by = or IN */
+	uint32_t key_range;      /**< 1: and a range or prefix on the next one */
+	uint32_t nranges;        /**< key points (PK_POINT) or ranges scanned */
+	uint32_t filter;         /**< 1: the WHERE is evaluated on candidate rows */
+	uint32_t order_from_path;/**< 1: rows arrive in ORDER BY order, no sort */
+	uint32_t sort;           /**< 1: rows are sorted (or a top-k kept) */
+	uint32_t aggregate;      /**< 1: GROUP BY or aggregates */
+	uint64_t top_k;          /**< rows a bounded sort keeps (0: all) */
+	uint32_t njoins;
+	uint32_t pad;
+	char index[132];         /**< AEDB_PATH_INDEX: the index's name */
+	char text[AEDB_PLAN_TEXT_BYTES]; /**< the plan as lines of text */
+};
+
+/**
+ * aedb_query_explain - plan @q at @at without reading rows: the access
+ * path (pk point, pk range, index, full scan), the order, the limits, the
+ * joins, as fields and as text. Binding errors are those of
+ * aedb_query_run() (-AEDB_ENOTABLE, -AEDB_ENOCOLUMN, -AEDB_ETYPE, ...).
+ * Any thread. Returns 0 and fills @out.
+ */
+AEDB_API int aedb_query_explain(struct aedb *db, const char *project, const char *scope,
+				const struct aedb_query *q, struct aedb_at at,
+				struct aedb_query_plan *out);
 
 /* ------------------------------------------------------------------------ */
 /* Submission queue: records                                                 */
