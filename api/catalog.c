@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/idef.h"
 #include "api/tdef.h"
 #include "core/assert.h"
 #include "core/names.h"
@@ -51,6 +52,7 @@ void cat_scope_free(struct cat_scope *sc)
 		return;
 	free(sc->tdef);
 	free(sc->adef);
+	cat_idef_free(sc->idef);
 	free(sc);
 }
 
@@ -61,7 +63,10 @@ static int cat_entry_cmp(const struct cat_scope *s, const char *project, const c
 
 	if (c == 0)
 		c = strcmp(s->name, scope);
-	return c ? c : strcmp(s->table, table);
+	if (c == 0)
+		c = strcmp(s->table, table);
+	/* An index sorts after its table, so lookups by name never meet one. */
+	return c ? c : s->index[0] != '\0';
 }
 
 /* Index of the first project >= name. */
@@ -344,4 +349,108 @@ void cat_stamp(struct catalog *cat, uint64_t seq)
 	for (uint32_t i = 0; i < cat->nscopes; i++)
 		if (!cat->scopes[i]->created_seq)
 			cat->scopes[i]->created_seq = seq;
+}
+
+/* ---- secondary indexes ---- */
+
+static int cat_index_cmp(const struct cat_scope *s, const struct cat_scope *t, const char *index)
+{
+	int c = strcmp(s->project, t->project);
+
+	if (c == 0)
+		c = strcmp(s->name, t->name);
+	if (c == 0)
+		c = strcmp(s->table, t->table);
+	return c ? c : strcmp(s->index, index);
+}
+
+/* Index of the first entry >= (table @t's names, @index). */
+static uint32_t cat_index_lb(const struct catalog *cat, const struct cat_scope *t,
+			     const char *index)
+{
+	uint32_t lo = 0, hi = cat->nscopes;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (cat_index_cmp(cat->scopes[mid], t, index) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct cat_scope *cat_find_index(const struct catalog *cat, const char *project,
+				 const char *scope, const char *table, const char *index)
+{
+	const struct cat_scope *t = cat_find_table(cat, project, scope, table);
+	uint32_t i;
+
+	if (!t || !index[0])
+		return NULL;
+	i = cat_index_lb(cat, t, index);
+	if (i < cat->nscopes && cat_index_cmp(cat->scopes[i], t, index) == 0)
+		return cat->scopes[i];
+	return NULL;
+}
+
+void cat_table_indexes(const struct catalog *cat, const struct cat_scope *t,
+		       struct cat_scope *const **first, uint32_t *n)
+{
+	uint32_t i = cat_index_lb(cat, t, "\x01"), j = i;
+
+	while (j < cat->nscopes && cat->scopes[j]->idef &&
+	       strcmp(cat->scopes[j]->table, t->table) == 0 &&
+	       strcmp(cat->scopes[j]->name, t->name) == 0 &&
+	       strcmp(cat->scopes[j]->project, t->project) == 0)
+		j++;
+	*first = cat->scopes + i;
+	*n = j - i;
+}
+
+struct catalog *cat_with_index(const struct catalog *cat, const char *project,
+			       const char *scope, const char *table, struct cat_idef *idef,
+			       uint64_t seq, uint32_t nshards)
+{
+	const struct cat_scope *t = cat_find_table(cat, project, scope, table);
+	struct catalog *n;
+	struct cat_scope *s;
+	uint32_t at;
+
+	AEDB_ASSERT(t != NULL && t->tdef != NULL);
+	AEDB_ASSERT(cat_find_index(cat, project, scope, table, idef->name) == NULL);
+	n = cat_clone(cat, seq);
+	s = n ? cat_scope_new(project, scope, n->next_scope_id, seq, nshards) : NULL;
+	if (!s) {
+		cat_free(n);
+		return NULL;
+	}
+	strcpy(s->table, table);
+	strcpy(s->index, idef->name);
+	s->idef = idef;
+	at = cat_index_lb(n, t, idef->name);
+	memmove(&n->scopes[at + 1], &n->scopes[at], (n->nscopes - at) * sizeof(*n->scopes));
+	n->scopes[at] = s;
+	n->nscopes++;
+	n->by_id[n->next_scope_id++] = s;
+	return n;
+}
+
+struct catalog *cat_without_index(const struct catalog *cat, const struct cat_scope *idx,
+				  uint64_t seq)
+{
+	struct catalog *n = cat_clone(cat, seq);
+	uint32_t w = 0;
+
+	AEDB_ASSERT(idx->idef != NULL);
+	if (!n)
+		return NULL;
+	for (uint32_t r = 0; r < n->nscopes; r++)
+		if (n->scopes[r] != idx)
+			n->scopes[w++] = n->scopes[r];
+	AEDB_ASSERT(w + 1 == n->nscopes);
+	n->nscopes = w;
+	n->by_id[idx->id] = NULL;
+	return n;
 }

@@ -22,6 +22,11 @@
 struct kvmap;
 struct cat_tdef;
 struct cat_adef;
+struct cat_idef;
+
+/* cat_scope.dropped: a drop has begun (1), or a table is busy (CAT_BUSY):
+ * an index is being built or dropped on it, and writes fail -AEDB_EBUSY. */
+#define CAT_BUSY 2u
 
 struct cat_scope {
 	uint32_t id;             /* namespace id, never reused */
@@ -32,6 +37,12 @@ struct cat_scope {
 	char table[AEDB_NAME_MAX + 1];  /* "" for a scope's KV map */
 	struct cat_tdef *tdef;          /* tables only; owned */
 	struct cat_adef *adef;          /* accumulators only (acc/acc.h); owned */
+	/* Secondary indexes (api/idef.h): an index is an entry of its own
+	 * (its ns holds the index entries) with `table` = its table's name
+	 * and `index` = its name; it sorts right after its table. */
+	char index[AEDB_NAME_MAX + 1];  /* "" unless an index */
+	struct cat_idef *idef;          /* indexes only; owned */
+	uint32_t ixever;                /* table: it has had an index (atomic) */
 	ck_epoch_entry_t epoch_entry;
 	struct kvmap *parts[];   /* nshards; written by shard i only */
 };
@@ -82,10 +93,25 @@ static inline struct cat_scope *cat_kv_by_id(const struct catalog *cat, uint32_t
 {
 	struct cat_scope *sc = cat_scope_by_id(cat, id);
 
-	return sc && !sc->tdef && !sc->adef ? sc : NULL;
+	return sc && !sc->tdef && !sc->adef && !sc->idef ? sc : NULL;
 }
 /* Free a scope or table object and its definition. */
 void cat_scope_free(struct cat_scope *sc);
+
+/* Index @index of table @table, or NULL. */
+struct cat_scope *cat_find_index(const struct catalog *cat, const char *project,
+				 const char *scope, const char *table, const char *index);
+/* The indexes of table @t (an entry of @cat): *@n entries from *@first, in
+ * name order. */
+void cat_table_indexes(const struct catalog *cat, const struct cat_scope *t,
+		       struct cat_scope *const **first, uint32_t *n);
+/* With index @idef (its name, on table @table, which must exist); the new
+ * object takes ownership of @idef. */
+struct catalog *cat_with_index(const struct catalog *cat, const char *project,
+			       const char *scope, const char *table, struct cat_idef *idef,
+			       uint64_t seq, uint32_t nshards);
+struct catalog *cat_without_index(const struct catalog *cat, const struct cat_scope *idx,
+				  uint64_t seq);
 
 /* Give a built-but-unpublished catalog its commit seq: sets cat->seq and the
  * created_seq of objects made for it (those still at 0). */

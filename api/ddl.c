@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/db.h"
+#include "api/idef.h"
 #include "api/tdef.h"
 #include "core/names.h"
 #include "shard/ddl.h"
@@ -297,11 +298,13 @@ static int api_table_find(const struct catalog *cat, const struct api_table_quer
 }
 
 /* One allocation: the info, columns, PK names, the encoding, the names. */
-static struct aedb_table_info *api_table_info_new(const struct cat_scope *t)
+static struct aedb_table_info *api_table_info_new(const struct catalog *cat,
+						  const struct cat_scope *t)
 {
 	const struct tv_schema *s = &t->tdef->schema;
 	size_t bytes = sizeof(struct aedb_table_info) + s->ncols * sizeof(struct aedb_column_def) +
 		       s->npk * sizeof(char *) + t->tdef->enc_len + strlen(s->name) + 1;
+	size_t ixat;
 	struct aedb_table_info *info;
 	struct aedb_column_def *cols;
 	const char **pk;
@@ -310,6 +313,8 @@ static struct aedb_table_info *api_table_info_new(const struct cat_scope *t)
 
 	for (uint32_t i = 0; i < s->ncols; i++)
 		bytes += strlen(s->cols[i].name) + 1;
+	ixat = (bytes + 7) & ~(size_t)7;  /* then the indexes (api/index.c) */
+	bytes = ixat + api_index_info_bytes(cat, t);
 	info = calloc(1, bytes);
 	if (!info)
 		return NULL;
@@ -339,6 +344,7 @@ static struct aedb_table_info *api_table_info_new(const struct cat_scope *t)
 	info->def.ncolumns = s->ncols;
 	info->def.npk = s->npk;
 	info->def.pk = pk;
+	api_index_info_fill(cat, t, info, (char *)info + ixat);
 	return info;
 }
 
@@ -350,7 +356,7 @@ static int api_describe_fn(const struct catalog *cat, void *arg)
 
 	if (rc < 0)
 		return rc;
-	q->info = api_table_info_new(t);
+	q->info = api_table_info_new(cat, t);
 	return q->info ? 0 : -ENOMEM;
 }
 

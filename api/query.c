@@ -8,6 +8,7 @@
 
 #include "api/catalog.h"
 #include "api/db.h"
+#include "api/idef.h"
 #include "api/kv.h"
 #include "api/tdef.h"
 #include "core/assert.h"
@@ -16,8 +17,17 @@
 
 #define API_QUERY_TABLES_MAX (TV_QUERY_JOIN_MAX + 1)
 
+struct api_qindex;
+
 struct api_qtable {
 	struct tv_table_source src;
+	struct api_qenv *env;
+	const struct cat_scope *sc;
+	struct api_qindex *ix;        /* the indexes visible at the snapshot */
+};
+
+/* One secondary index (api/idef.h): cursors over (index key -> PK). */
+struct api_qindex {
 	struct api_qenv *env;
 	const struct cat_scope *sc;
 };
@@ -115,6 +125,62 @@ static int api_qtable_get(void *ctx, const uint8_t *pk, size_t len, struct tv_kv
 	return 1;
 }
 
+static int api_qindex_open(void *ctx, uint32_t part, struct tv_cursor **out)
+{
+	struct api_qindex *x = ctx;
+	struct api_qcur *c = calloc(1, sizeof(*c));
+
+	AEDB_ASSERT(part < x->env->db->nshards);
+	if (!c)
+		return -ENOMEM;
+	c->base.ops = &api_qcur_ops;
+	c->map = __atomic_load_n(&x->sc->parts[part], __ATOMIC_ACQUIRE);
+	c->snap = x->env->snap;
+	*out = &c->base;
+	return 0;
+}
+
+/* The indexes of @t created at or before the snapshot, as index sources
+ * (one allocation, freed with the environment). */
+static int api_qtable_indexes(struct api_qtable *t)
+{
+	struct api_qenv *e = t->env;
+	struct cat_scope *const *ix;
+	struct tv_index_source *src;
+	uint32_t n, k = 0;
+
+	cat_table_indexes(e->cat, t->sc, &ix, &n);
+	if (!n)
+		return 0;
+	t->ix = malloc(n * (sizeof(*t->ix) + sizeof(*src)));
+	if (!t->ix)
+		return -ENOMEM;
+	src = (struct tv_index_source *)(t->ix + n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cat_idef *x = ix[i]->idef;
+
+		if (ix[i]->created_seq > e->snap)
+			continue;
+		t->ix[k] = (struct api_qindex){ .env = e, .sc = ix[i] };
+		src[k] = (struct tv_index_source){
+			.name = x->name, .cols = x->colptr, .ncols = x->ncols,
+			.unique = x->unique, .partial = x->partial, .nparts = e->db->nshards,
+			.ctx = &t->ix[k], .open = api_qindex_open,
+		};
+		k++;
+	}
+	t->src.indexes = src;
+	t->src.nindexes = k;
+	return 0;
+}
+
+static void api_qenv_free(struct api_qenv *e)
+{
+	for (uint32_t i = 0; i < e->ntables; i++)
+		free(e->tables[i].ix);
+	free(e);
+}
+
 /* tv_env.table: a table of the scope, visible at the snapshot. */
 static int api_qenv_table(void *ctx, const char *name, const struct tv_table_source **out)
 {
@@ -140,6 +206,8 @@ static int api_qenv_table(void *ctx, const char *name, const struct tv_table_sou
 	t->src.ctx = t;
 	t->src.open = api_qtable_open;
 	t->src.get = api_qtable_get;
+	if (api_qtable_indexes(t) < 0)
+		return -ENOMEM;
 	*out = &t->src;
 	return 0;
 }
@@ -208,7 +276,7 @@ int api_query_with(struct aedb *db, const char *project, const char *scope, stru
 		rc = fn(&env, arg);
 	}
 	api_read_end(db, rec);
-	free(e);
+	api_qenv_free(e);
 	return rc;
 }
 

@@ -41,6 +41,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_ENOCOLUMN - AEDB_ERRNO_BASE] = "no such column",
 	[AEDB_ESCANLIMIT - AEDB_ERRNO_BASE] = "query read more rows than its scan limit",
 	[AEDB_EMEMLIMIT - AEDB_ERRNO_BASE] = "query held more bytes than its memory limit",
+	[AEDB_EUNIQUE - AEDB_ERRNO_BASE] = "unique index violation",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -96,6 +97,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 		return AEDB_CLASS_RETRYABLE;
 	case AEDB_ECONFLICT:
 	case AEDB_EEXIST:
+	case AEDB_EUNIQUE:
 	case AEDB_ESEQGC:
 		return AEDB_CLASS_CONFLICT;
 	case AEDB_EPERM:

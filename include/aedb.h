@@ -165,6 +165,9 @@ enum aedb_errno {
 	/** A query held more bytes than its max_bytes (sorting, groups, the
 	 *  result) or max_join_bytes (join tables). */
 	AEDB_EMEMLIMIT,
+	/** A row would give a unique index a key another row already has
+	 *  (struct aedb_commit_result names the row entry). */
+	AEDB_EUNIQUE,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -627,6 +630,9 @@ struct aedb_table_info {
 	uint32_t pad;
 	uint64_t created_seq;     /**< the commit that created it */
 	struct aedb_table_def def; /**< every pointer points into this object */
+	uint32_t nindexes;        /**< secondary indexes, in name order */
+	uint32_t pad2;
+	const struct aedb_index_info *indexes; /**< nindexes; inside this object */
 };
 
 /**
@@ -670,6 +676,87 @@ AEDB_API void aedb_table_info_free(struct aedb_table_info *info);
  */
 AEDB_API int aedb_list_tables(struct aedb *db, const char *project, const char *scope,
 			      struct aedb_names **out);
+
+/* ------------------------------------------------------------------------ */
+/* Secondary indexes                                                         */
+/* ------------------------------------------------------------------------ */
+
+struct aedb_expr;
+
+/** struct aedb_index_def flags. */
+#define AEDB_INDEX_UNIQUE 0x1u   /**< no two rows share a key (NULLs exempt) */
+/** struct aedb_index_info flags (output only). */
+#define AEDB_INDEX_PARTIAL 0x2u  /**< the index has a predicate */
+
+/**
+ * A secondary index: ordered by its columns (several make a composite key,
+ * compared column by column), optionally unique, optionally partial.
+ *
+ * - Ordered: equality on a leading run of columns, and then a range (or a
+ *   LIKE 'prefix%' / prefix) on the next one, are answered from the index;
+ *   the planner picks it over a scan when it binds more columns than the
+ *   primary key does (aedb_query_explain() shows "access: index NAME").
+ * - Unique: two rows with the same non-NULL values in every index column
+ *   cannot both exist. A row with a NULL in any of them is not indexed and
+ *   never conflicts (SQL's rule and the reference's). Unique indexes are
+ *   global: an entry lives on the shard of hash(index, key), so the check
+ *   holds across shards under concurrent writers.
+ * - Partial: only rows for which @partial is true are indexed (the WHERE
+ *   rules: a comparison with NULL is false). The planner uses a partial
+ *   index only for a query whose WHERE implies @partial.
+ */
+struct aedb_index_def {
+	const char *name;             /**< 1..128 bytes of [A-Za-z0-9_-] */
+	const char *const *columns;   /**< ncolumns column names, in key order */
+	uint32_t ncolumns;            /**< 1..32, none repeated */
+	uint32_t flags;               /**< AEDB_INDEX_UNIQUE or 0 */
+	const struct aedb_expr *partial; /**< NULL, or a predicate (copied) */
+};
+
+/** An index as aedb_describe_table() reports it. */
+struct aedb_index_info {
+	const char *name;
+	const char *const *columns;
+	uint32_t ncolumns;
+	uint32_t flags;               /**< AEDB_INDEX_UNIQUE, AEDB_INDEX_PARTIAL */
+	uint32_t id;                  /**< namespace id of its entries */
+	uint32_t pad;
+	uint64_t created_seq;
+};
+
+/**
+ * aedb_create_index - create index @def on @table of @project/@scope, and
+ * fill it from the rows already there, all at one commit seq. Any thread;
+ * blocks until the index is visible (durable in FULL mode). @def and what
+ * it points to are copied; the caller keeps ownership of @def->partial.
+ *
+ * While the index is being built, writes to @table fail with -AEDB_EBUSY
+ * (retryable). A transaction whose row entries were added before an index
+ * of their table was created or dropped, and that commits after, fails with
+ * -AEDB_ECONFLICT: build it again.
+ *
+ * Returns 1 if created, 0 if an index of that name with exactly this
+ * definition exists (no seq), or -AEDB_EEXIST (that name with another
+ * definition), -AEDB_EUNIQUE (a unique index over rows that already repeat
+ * a key: nothing is created), -AEDB_ENOTABLE, -AEDB_ENOSCOPE,
+ * -AEDB_ENOPROJECT, -AEDB_ENAME, -AEDB_ENOCOLUMN, -AEDB_EINVAL (no column, a
+ * column twice, unknown flags), -AEDB_ETOOBIG (over 32 columns, or over 32
+ * indexes on the table), -AEDB_ETYPE (a partial predicate literal that does
+ * not fit its column), -AEDB_EMISUSE, -AEDB_EBUSY, -AEDB_ECLOSED,
+ * -AEDB_EFATAL, -ENOMEM.
+ */
+AEDB_API int aedb_create_index(struct aedb *db, const char *project, const char *scope,
+			       const char *table, const struct aedb_index_def *def);
+
+/**
+ * aedb_drop_index - drop index @index of @table (writes to @table meanwhile
+ * fail with -AEDB_EBUSY). Returns 1 if dropped, 0 if there was no such
+ * index, or -AEDB_ENOTABLE, -AEDB_ENOSCOPE, -AEDB_ENOPROJECT, -AEDB_ENAME,
+ * -AEDB_EMISUSE, -AEDB_EBUSY, -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM. Dropping
+ * a table drops its indexes.
+ */
+AEDB_API int aedb_drop_index(struct aedb *db, const char *project, const char *scope,
+			     const char *table, const char *index);
 
 /* ------------------------------------------------------------------------ */
 /* KV store: results                                                         */

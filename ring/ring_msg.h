@@ -13,6 +13,7 @@ enum ring_msg_type {
 	RING_MSG_DDL_FENCE = 1,   /* ack once every earlier write is applied */
 	RING_MSG_DDL_RETIRE,      /* retire your partitions of payload scopes */
 	RING_MSG_REPLY,           /* reply: cookie, res */
+	RING_MSG_DDL_BACKFILL,    /* fill your partition of the payload index */
 };
 
 struct ring_msg {

@@ -75,7 +75,8 @@ static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int
 	struct catalog *old = api_catalog_any(db);
 	uint64_t seq = wm_alloc(&db->wm, s->id, 1);
 	int table = op->kind == DDL_CREATE_TABLE || op->kind == DDL_DROP_TABLE ||
-		    op->kind == DDL_CREATE_ACC || op->kind == DDL_DROP_ACC;
+		    op->kind == DDL_CREATE_ACC || op->kind == DDL_DROP_ACC ||
+		    ddl_kind_is_index(op->kind);
 	uint8_t key[3 * (AEDB_NAME_MAX + 1)];
 	struct wal_rec rec = {
 		.type = WAL_REC_DDL, .flags = (uint8_t)op->kind, .seq = seq,
@@ -316,6 +317,36 @@ static void ddl_drop_end(struct shard *s)
 	s->ddl.phase = DDL_IDLE;
 }
 
+/* Hooks for index DDL (shard/ddl_index.c). */
+void shard_ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res)
+{
+	ddl_commit(s, r, next, res);
+}
+
+void shard_ddl_fencing(struct shard *s)
+{
+	s->ddl.phase = DDL_FENCING;
+}
+
+void shard_ddl_idle(struct shard *s)
+{
+	s->ddl.active = NULL;
+	s->ddl.phase = DDL_IDLE;
+}
+
+void shard_ddl_retire_one(struct shard *s, struct cat_scope *victim)
+{
+	free(s->ddl.victims);
+	s->ddl.victims = malloc(sizeof(*s->ddl.victims));
+	/* No memory to tell the others: their partitions go at close. */
+	s->ddl.nvictims = s->ddl.victims ? 1 : 0;
+	if (s->ddl.victims)
+		s->ddl.victims[0] = victim;
+	shard_retire_scope(s, victim);
+	s->ddl.phase = DDL_RETIRING;
+	ddl_broadcast(s, RING_MSG_DDL_RETIRE);
+}
+
 static int ddl_advance(struct shard *s)
 {
 	if (s->ddl.acks)
@@ -324,6 +355,8 @@ static int ddl_advance(struct shard *s)
 	 * that writes a victim must apply before the drop's seq. */
 	if (s->ddl.phase == DDL_FENCING && shard_txn_fence_must_wait(s))
 		return 0;
+	if (s->ddl.phase == DDL_FENCING && ddl_kind_is_index(s->ddl.active->ddl->kind))
+		return shard_ddl_index_advance(s);
 	if (s->ddl.phase == DDL_FENCING)
 		ddl_drop_commit(s);
 	if (s->ddl.phase == DDL_RETIRING && s->ddl.acks == 0)
@@ -347,7 +380,9 @@ int shard_ddl_step(struct shard *s)
 	if (!s->ddl.queue_head)
 		s->ddl.queue_tail = NULL;
 	cat = api_catalog_any(s->db);
-	if (ddl_kind_creates(r->ddl->kind))
+	if (ddl_kind_is_index(r->ddl->kind))
+		shard_ddl_index_begin(s, r, cat);
+	else if (ddl_kind_creates(r->ddl->kind))
 		ddl_create(s, r, cat);
 	else
 		ddl_drop_begin(s, r, cat);
@@ -381,6 +416,10 @@ void shard_ddl_on_msg(struct shard *s, const struct ring_msg *m)
 		} else {
 			shard_ddl_fence_reply(s, m);
 		}
+		break;
+	case RING_MSG_DDL_BACKFILL:
+		shard_ddl_index_backfill(s, (struct cat_scope *)m->payload.ptr, m->seq);
+		shard_ddl_fence_reply(s, m);
 		break;
 	case RING_MSG_DDL_RETIRE:
 		for (uint32_t i = 0; i < m->len; i++)

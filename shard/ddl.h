@@ -14,19 +14,27 @@ enum ddl_kind {
 	DDL_DROP_TABLE,
 	DDL_CREATE_ACC,     /* accumulators: the table record layout (below) */
 	DDL_DROP_ACC,
+	DDL_CREATE_INDEX,   /* indexes: the table record layout (below) */
+	DDL_DROP_INDEX,
 };
 
 static inline int ddl_kind_creates(uint32_t kind)
 {
 	return kind == DDL_CREATE_PROJECT || kind == DDL_CREATE_SCOPE || kind == DDL_CREATE_TABLE ||
-	       kind == DDL_CREATE_ACC;
+	       kind == DDL_CREATE_ACC || kind == DDL_CREATE_INDEX;
+}
+
+static inline int ddl_kind_is_index(uint32_t kind)
+{
+	return kind == DDL_CREATE_INDEX || kind == DDL_DROP_INDEX;
 }
 
 /*
  * The WAL_REC_DDL record of a table DDL: key = project NUL scope NUL table,
  * value = the encoded definition (create; api/tdef.h) or empty (drop), ns =
  * the new table's id (create). Project and scope DDL: key = project, value =
- * scope.
+ * scope. Index DDL: the table's key; value = the encoded index definition
+ * (create; api/idef.h; ns = the index's id) or the index name (drop).
  */
 
 struct ddl_op {
@@ -35,7 +43,8 @@ struct ddl_op {
 	char scope[AEDB_NAME_MAX + 1];  /* empty for project ops */
 	char table[AEDB_NAME_MAX + 1];  /* table ops only */
 	const uint8_t *tdef;            /* create table: encoded definition */
-	uint32_t tdef_len;
+	uint32_t tdef_len;              /* (index ops: the record's value) */
+	char index[AEDB_NAME_MAX + 1];  /* index ops only */
 };
 
 #endif

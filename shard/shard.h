@@ -50,6 +50,11 @@ struct ddl_state {
 	struct cat_scope **victims;          /* scopes being dropped */
 	struct catalog *next;                /* prebuilt catalog for the drop */
 	uint32_t nvictims;
+	/* index DDL (shard/ddl_index.c) */
+	uint32_t ix_step;                    /* 0 fencing, 1 backfilling */
+	struct cat_scope *ix_table;          /* marked CAT_BUSY meanwhile */
+	struct cat_scope *ix_index;          /* the index created or dropped */
+	struct cat_idef *ix_idef;            /* create: not yet in a catalog */
 };
 
 struct shard {
@@ -179,6 +184,20 @@ void shard_apply_run(struct shard *s, const struct catalog *cat, struct req **re
 void shard_ddl_submit(struct shard *s, struct req *r);
 int shard_ddl_step(struct shard *s);
 void shard_ddl_on_msg(struct shard *s, const struct ring_msg *m);
+/* Hooks of shard/ddl.c for shard/ddl_index.c (shard 0). */
+void shard_ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res);
+void shard_ddl_fencing(struct shard *s);
+void shard_ddl_idle(struct shard *s);
+void shard_ddl_retire_one(struct shard *s, struct cat_scope *victim);
+/* shard/ddl_index.c: create/drop index (shard 0), backfill (every shard). */
+void shard_ddl_index_begin(struct shard *s, struct req *r, const struct catalog *cat);
+int shard_ddl_index_advance(struct shard *s);
+int shard_ddl_index_backfill(struct shard *s, struct cat_scope *idx, uint64_t seq);
+/* Recovery: the catalog change of an index DDL record, and the rebuild of
+ * the entries of indexes created after @from_seq, stamped @stamp. */
+int shard_index_ddl_replay(const struct catalog *cat, const struct wal_rec *rec,
+			   uint32_t nshards, struct catalog **next);
+int shard_index_rebuild(struct aedb *db, uint64_t from_seq, uint64_t stamp);
 /* Reply to a DDL message from shard 0 (fences and retires). */
 void shard_ddl_fence_reply(struct shard *s, const struct ring_msg *m);
 /* A prepared fragment here writes a scope being dropped. */

@@ -49,6 +49,7 @@
 #include "shard/ddl.h"
 #include "shard/shard.h"
 #include "txn/eval.h"
+#include "txn/index.h"
 
 /* ---- key locks: an open-addressing multiset of lock hashes ---- */
 
@@ -271,6 +272,19 @@ static void txn_fail(struct txn_verdict *v, int err, const struct txn_item *it)
 		     : txn_kind_is_assert(it->kind) ? AEDB_FAIL_ASSERTION : AEDB_FAIL_READ;
 }
 
+/* The error of an entry whose namespace is gone or being dropped: a table
+ * marked busy (an index being built or dropped) is -AEDB_EBUSY; an index
+ * that is gone means the entry is stale (-AEDB_ECONFLICT). */
+static int txn_ns_error(const struct cat_scope *sc, const struct txn_item *it)
+{
+	if (txn_kind_is_idx(it->kind))
+		return -AEDB_ECONFLICT;
+	if (!txn_kind_is_row(it->kind))
+		return -AEDB_ENOSCOPE;
+	return sc && __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) == CAT_BUSY ? -AEDB_EBUSY
+										  : -AEDB_ENOTABLE;
+}
+
 static void txn_lookup(struct shard *s, const struct catalog *cat, const struct txn_item *it,
 		       const struct aedb_txn *t, struct txn_cur *cur)
 {
@@ -345,8 +359,7 @@ static void txn_eval_part(struct shard *s, const struct catalog *cat, const stru
 			continue;
 		sc = cat_scope_by_id(cat, it->ns);
 		if (!sc || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE)) {
-			txn_fail(&p->v, txn_kind_is_row(it->kind) ? -AEDB_ENOTABLE
-								  : -AEDB_ENOSCOPE, it);
+			txn_fail(&p->v, txn_ns_error(sc, it), it);
 			return;
 		}
 	}
@@ -426,6 +439,8 @@ static void txn_eval_muts(struct shard *s, const struct catalog *cat, const stru
 			txn_lookup(s, cat, it, t, &cur);
 		}
 		rc = txn_eval_mut(t, it, &cur, e);
+		if (rc == 0 && txn_kind_is_row(it->kind))
+			rc = txn_ix_check(t, cat, it, &cur, s->db->cfg.max_key_bytes);
 		if (rc < 0) {
 			txn_fail(&p->v, rc, it);
 			break;

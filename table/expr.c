@@ -649,3 +649,238 @@ bool tv_like_match(const uint8_t *s, size_t n, const uint8_t *p, size_t m)
 		pi++;
 	return pi == m;
 }
+
+/* ---- encoding (partial-index predicates in catalog records) ------------- */
+
+/*
+ * Preorder, little-endian: u8 op; leaves: u8 name length + name, u32 literal
+ * count + literals, u32 pattern length + pattern; AND/OR: both operands;
+ * NOT: its operand. A literal: u8 type, then its payload (bool/u8 1 byte,
+ * u64/integer/timestamp/float 8, u256/i256 32, text/json/blob u32 length +
+ * bytes, NULL nothing).
+ */
+struct tv_ebuf {
+	uint8_t *p;
+	size_t cap, len;
+};
+
+static void tv_eput(struct tv_ebuf *b, const void *src, size_t n)
+{
+	if (b->len + n <= b->cap && n)
+		memcpy(b->p + b->len, src, n);
+	b->len += n;
+}
+
+static void tv_eput_u32(struct tv_ebuf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	tv_eput(b, x, 4);
+}
+
+static void tv_eput_value(struct tv_ebuf *b, const struct tv_value *v)
+{
+	uint8_t t = v->type, x[8];
+	uint64_t u = 0;
+
+	tv_eput(b, &t, 1);
+	switch (v->type) {
+	case TV_NULL:
+		return;
+	case TV_BOOLEAN:
+	case TV_U8:
+		t = v->type == TV_BOOLEAN ? (uint8_t)v->u.b : v->u.u8;
+		tv_eput(b, &t, 1);
+		return;
+	case TV_U256:
+	case TV_I256:
+		tv_eput(b, v->u.w, TV_U256_BYTES);
+		return;
+	case TV_TEXT:
+	case TV_JSON:
+	case TV_BLOB:
+		tv_eput_u32(b, v->len);
+		tv_eput(b, v->u.bytes, v->len);
+		return;
+	default:
+		memcpy(&u, &v->u, 8);  /* u64, i64, f64: the same 8 bytes */
+		for (int i = 0; i < 8; i++)
+			x[i] = (uint8_t)(u >> (8 * i));
+		tv_eput(b, x, 8);
+	}
+}
+
+static int tv_eput_expr(struct tv_ebuf *b, const struct tv_expr *e, uint32_t depth)
+{
+	uint8_t op = e->op, n;
+
+	if (op < TV_OP_EQ || op > TV_OP_LAST || depth > TV_EXPR_DEPTH_MAX + 1)
+		return -AEDB_EINVAL;
+	tv_eput(b, &op, 1);
+	if (op == TV_OP_AND || op == TV_OP_OR || op == TV_OP_NOT) {
+		int rc = tv_eput_expr(b, e->a, depth + 1);
+
+		return rc || op == TV_OP_NOT ? rc : tv_eput_expr(b, e->b, depth + 1);
+	}
+	if (!e->col || strlen(e->col) > 255)
+		return -AEDB_EINVAL;
+	n = (uint8_t)strlen(e->col);
+	tv_eput(b, &n, 1);
+	tv_eput(b, e->col, n);
+	tv_eput_u32(b, e->nlits);
+	for (uint32_t i = 0; i < e->nlits; i++)
+		tv_eput_value(b, &e->lits[i]);
+	tv_eput_u32(b, e->plen);
+	tv_eput(b, e->pat, e->plen);
+	return 0;
+}
+
+int tv_expr_encode(const struct tv_expr *e, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct tv_ebuf b = { buf, buf ? cap : 0, 0 };
+	int rc = e ? tv_eput_expr(&b, e, 0) : -AEDB_EINVAL;
+
+	*len = b.len;
+	if (rc == 0 && b.len > b.cap)
+		rc = -AEDB_ETOOBIG;
+	return rc;
+}
+
+struct tv_dbuf {
+	const uint8_t *p;
+	size_t len, at;
+};
+
+static const uint8_t *tv_dget(struct tv_dbuf *d, size_t n)
+{
+	const uint8_t *p = d->p + d->at;
+
+	if (n > d->len - d->at)
+		return NULL;
+	d->at += n;
+	return p;
+}
+
+static int tv_dget_u32(struct tv_dbuf *d, uint32_t *v)
+{
+	const uint8_t *p = tv_dget(d, 4);
+
+	if (!p)
+		return -AEDB_ECORRUPT;
+	*v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return 0;
+}
+
+static int tv_dget_value(struct tv_dbuf *d, struct tv_value *v)
+{
+	const uint8_t *p = tv_dget(d, 1);
+	uint64_t u = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (!p || *p > TV_JSON)
+		return -AEDB_ECORRUPT;
+	v->type = *p;
+	switch (v->type) {
+	case TV_NULL:
+		return 0;
+	case TV_BOOLEAN:
+	case TV_U8:
+		if (!(p = tv_dget(d, 1)) || (v->type == TV_BOOLEAN && *p > 1))
+			return -AEDB_ECORRUPT;
+		if (v->type == TV_BOOLEAN)
+			v->u.b = *p;
+		else
+			v->u.u8 = *p;
+		return 0;
+	case TV_U256:
+	case TV_I256:
+		if (!(p = tv_dget(d, TV_U256_BYTES)))
+			return -AEDB_ECORRUPT;
+		memcpy(v->u.w, p, TV_U256_BYTES);
+		return 0;
+	case TV_TEXT:
+	case TV_JSON:
+	case TV_BLOB:
+		if (tv_dget_u32(d, &v->len) < 0 || !(p = tv_dget(d, v->len)))
+			return -AEDB_ECORRUPT;
+		v->u.bytes = p;
+		return 0;
+	default:
+		if (!(p = tv_dget(d, 8)))
+			return -AEDB_ECORRUPT;
+		for (int i = 0; i < 8; i++)
+			u |= (uint64_t)p[i] << (8 * i);
+		memcpy(&v->u, &u, 8);
+		return 0;
+	}
+}
+
+static int tv_dget_leaf(struct tv_dbuf *d, uint8_t op, struct tv_expr **out)
+{
+	char col[256];
+	const uint8_t *p = tv_dget(d, 1), *pat;
+	struct tv_value lits[2], *many = lits;
+	uint32_t n, plen;
+	int rc = 0;
+
+	if (!p || *p == 0 || !(pat = tv_dget(d, *p)))
+		return -AEDB_ECORRUPT;
+	memcpy(col, pat, *p);
+	col[*p] = '\0';
+	if (tv_dget_u32(d, &n) < 0 || n > TV_EXPR_IN_MAX || n > d->len)
+		return -AEDB_ECORRUPT;
+	if (n > 2 && !(many = malloc(n * sizeof(*many))))
+		return -ENOMEM;
+	for (uint32_t i = 0; rc == 0 && i < n; i++)
+		rc = tv_dget_value(d, &many[i]);
+	if (rc == 0 && (tv_dget_u32(d, &plen) < 0 || !(pat = tv_dget(d, plen))))
+		rc = -AEDB_ECORRUPT;
+	if (rc == 0 && op != TV_OP_IN &&
+	    n != (op == TV_OP_BETWEEN ? 2u : op <= TV_OP_GE ? 1u : 0u))
+		rc = -AEDB_ECORRUPT;
+	if (rc == 0) {
+		*out = tv_expr_leaf(op, col, many, n, pat, plen);
+		rc = *out ? 0 : -ENOMEM;
+	}
+	if (many != lits)
+		free(many);
+	return rc;
+}
+
+static int tv_dget_expr(struct tv_dbuf *d, uint32_t depth, struct tv_expr **out)
+{
+	const uint8_t *p = tv_dget(d, 1);
+	struct tv_expr *a = NULL, *b = NULL;
+	uint8_t op;
+	int rc;
+
+	*out = NULL;
+	if (!p || *p < TV_OP_EQ || *p > TV_OP_LAST || depth > TV_EXPR_DEPTH_MAX + 1)
+		return -AEDB_ECORRUPT;
+	op = *p;
+	if (op != TV_OP_AND && op != TV_OP_OR && op != TV_OP_NOT)
+		return tv_dget_leaf(d, op, out);
+	rc = tv_dget_expr(d, depth + 1, &a);
+	if (rc == 0 && op != TV_OP_NOT)
+		rc = tv_dget_expr(d, depth + 1, &b);
+	if (rc < 0) {
+		tv_expr_free(a);
+		tv_expr_free(b);
+		return rc;
+	}
+	*out = tv_expr_node(op, a, b);
+	return *out ? 0 : -ENOMEM;
+}
+
+int tv_expr_decode(const uint8_t *p, size_t len, struct tv_expr **out)
+{
+	struct tv_dbuf d = { p, len, 0 };
+	int rc = tv_dget_expr(&d, 0, out);
+
+	if (rc == 0 && d.at != len) {
+		tv_expr_free(*out);
+		*out = NULL;
+		rc = -AEDB_ECORRUPT;
+	}
+	return rc;
+}

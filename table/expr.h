@@ -78,6 +78,15 @@ struct tv_expr *tv_expr_not(struct tv_expr *a);
 /* A deep copy, or NULL. */
 struct tv_expr *tv_expr_copy(const struct tv_expr *e);
 void tv_expr_free(struct tv_expr *e);
+/*
+ * Serialise @e (a partial-index predicate in a catalog record): the bytes
+ * go to @buf when @cap suffices; *@len is always the size needed. 0, or
+ * -AEDB_ETOOBIG (@cap too small), -AEDB_EINVAL (an unknown operator).
+ */
+int tv_expr_encode(const struct tv_expr *e, uint8_t *buf, size_t cap, size_t *len);
+/* The expression encoded in @p[0..@len): 0 and *@out (free it), or
+ * -AEDB_ECORRUPT, -ENOMEM. */
+int tv_expr_decode(const uint8_t *p, size_t len, struct tv_expr **out);
 /* Fold @e's whole shape (operators, names, literals) into hash @h. */
 uint64_t tv_expr_hash(const struct tv_expr *e, uint64_t h);
 

@@ -133,7 +133,7 @@ AEDB_API int aedb_txn_set_base_seq(struct aedb_txn *t, uint64_t seq)
 
 AEDB_API uint32_t aedb_txn_mutation_count(const struct aedb_txn *t)
 {
-	return t ? t->nmut : 0;
+	return t ? txn_mut_count(t, t->nitems) : 0;
 }
 
 AEDB_API uint32_t aedb_txn_assertion_count(const struct aedb_txn *t)
@@ -204,6 +204,14 @@ static int txn_add(struct aedb_txn *t, uint8_t kind, const char *project, const 
 	return txn_add_ns(t, kind, ns, key, key_len, val, val_len, out);
 }
 
+uint32_t txn_mut_count(const struct aedb_txn *t, uint32_t n)
+{
+	while (n-- > 0)
+		if (txn_kind_is_mut(t->items[n].kind))
+			return t->items[n].index + 1;
+	return 0;
+}
+
 int txn_add_ns(struct aedb_txn *t, uint8_t kind, uint32_t ns, const void *key, size_t key_len,
 	       const void *val, size_t val_len, struct txn_item **out)
 {
@@ -242,12 +250,28 @@ int txn_add_ns(struct aedb_txn *t, uint8_t kind, uint32_t ns, const void *key, s
 	it->lock_hash = txn_lock_hash(ns, key, (uint32_t)key_len);
 	it->shard = core_kv_shard(ns, key, (uint32_t)key_len, db->nshards);
 	if (txn_kind_is_mut(kind)) {
-		it->index = t->nmut++;
+		/* Index entries (txn/index.c) take their row entry's index, so
+		 * the caller's mutations keep dense indexes. */
+		it->index = txn_mut_count(t, t->nitems - 1);
+		t->nmut++;
 		t->log_bytes += WAL_REC_HDR_BYTES + key_len + (kind == TXN_NUM ? 32 : val_len);
 	} else if (txn_kind_is_assert(kind)) {
 		it->index = t->nassert++;
 	} else {
 		it->index = t->nread++;
+	}
+	if (txn_kind_is_row(kind)) {
+		uint32_t pos = t->nitems - 1;
+		int rc = txn_ix_add(t, pos);
+
+		if (rc < 0) {
+			t->nitems = pos;
+			t->nmut--;
+			t->arena_len = arena_mark;
+			t->log_bytes -= WAL_REC_HDR_BYTES + key_len + val_len;
+			return rc;
+		}
+		it = &t->items[pos];
 	}
 	*out = it;
 	return (int)it->index;

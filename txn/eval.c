@@ -115,7 +115,19 @@ int txn_eval_mut(const struct aedb_txn *t, const struct txn_item *m, const struc
 		return 0;
 	case TXN_DEL:
 	case TXN_ROW_DEL:
+	case TXN_IDX_DEL:
 		e->kind = TXN_EFF_DEL;
+		return 0;
+	case TXN_IDX_CLAIM:
+		/* The key may only be held by this row (the PK is the value). */
+		if (cur->present && (cur->len != m->val_len ||
+				     memcmp(cur->val, txn_val(t, m), cur->len) != 0))
+			return -AEDB_EUNIQUE;
+		/* fallthrough */
+	case TXN_IDX_SET:
+		e->kind = TXN_EFF_SET;
+		e->val = txn_val(t, m);
+		e->len = m->val_len;
 		return 0;
 	default:
 		return txn_eval_num(m, cur, e);

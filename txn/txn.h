@@ -39,7 +39,16 @@ enum txn_kind {
 	TXN_ACC = 32,       /* a delta, on hash(acc, dedupe key)'s shard */
 	TXN_ACC_EXPOSE,     /* an exposure, on the accumulator's home shard */
 	TXN_ACC_RELEASE,    /* a release, on the home shard */
+	/* secondary-index entries (txn/index.c), added with their row entry */
+	TXN_IDX_SET = 48,   /* set index key -> encoded PK */
+	TXN_IDX_DEL,        /* delete an index key */
+	TXN_IDX_CLAIM,      /* unique: set, -AEDB_EUNIQUE if another PK holds it */
 };
+
+static inline int txn_kind_is_idx(uint8_t k)
+{
+	return k >= TXN_IDX_SET && k <= TXN_IDX_CLAIM;
+}
 
 static inline int txn_kind_is_acc(uint8_t k)
 {
@@ -48,7 +57,7 @@ static inline int txn_kind_is_acc(uint8_t k)
 
 static inline int txn_kind_is_mut(uint8_t k)
 {
-	return (k >= TXN_SET && k <= TXN_ROW_DEL) || txn_kind_is_acc(k);
+	return (k >= TXN_SET && k <= TXN_ROW_DEL) || txn_kind_is_acc(k) || txn_kind_is_idx(k);
 }
 
 /* Row entries: their namespace is a table (its drop is -AEDB_ENOTABLE). */
@@ -76,7 +85,8 @@ struct txn_item {
 	uint32_t key_off;   /* into the arena */
 	uint32_t val_off;
 	uint32_t pad2;
-	uint64_t version;   /* NUM (expected), A_VERSION, READ */
+	uint64_t version;   /* NUM (expected), A_VERSION, READ; ROW_*: the digest of
+			     * the index entries its row had (txn/index.h) */
 	uint64_t lock_hash; /* hash of (ns, key): the shard's lock table key */
 	uint8_t operand[32];/* NUM, big-endian, width bytes */
 };
@@ -174,6 +184,14 @@ void txn_counter_key(uint8_t *out, const void *key, size_t key_len, uint32_t str
  * @val; checks sizes first, so a failure changes nothing. Index or error. */
 int txn_add_ns(struct aedb_txn *t, uint8_t kind, uint32_t ns, const void *key, size_t key_len,
 	       const void *val, size_t val_len, struct txn_item **out);
+
+/* The caller's mutations among the first @n entries (index entries of rows
+ * not counted): the next mutation's index. */
+uint32_t txn_mut_count(const struct aedb_txn *t, uint32_t n);
+/* txn/index.c: add the index entries of row entry @pos (its table's
+ * indexes at add time) and set its digest. 0 or an error (the entries
+ * added are removed again). */
+int txn_ix_add(struct aedb_txn *t, uint32_t pos);
 
 /* A deep copy of @t. 0 or -ENOMEM. */
 int txn_clone(const struct aedb_txn *t, struct aedb_txn **out);

@@ -465,6 +465,12 @@ static int rv_ddl(void *arg, const struct wal_rec *rec)
 
 	if (rec->type != WAL_REC_DDL)
 		return 0;
+	if (ddl_kind_is_index(rec->flags)) {
+		err = shard_index_ddl_replay(rc->cat, rec, rc->nshards, &next);
+		if (err < 0)
+			return err;
+		goto swap;
+	}
 	if (rec->flags == DDL_CREATE_TABLE || rec->flags == DDL_DROP_TABLE ||
 	    rec->flags == DDL_CREATE_ACC || rec->flags == DDL_DROP_ACC) {
 		err = rv_ddl_table(rc, rec, &next);
@@ -860,6 +866,9 @@ static int rv_replay(struct rv_ctx *c)
 		c->rep->records_replayed += rp[i].records;
 		c->rep->frames_replayed += c->shards[i].keep;
 	}
+	/* Index entries nobody logged: those of rows older than their index. */
+	if (rc == 0)
+		rc = shard_index_rebuild(c->db, 0, c->s);
 	free(rp);
 	free(th);
 	return rc;
