@@ -1275,6 +1275,175 @@ AEDB_API int aedb_get_row(struct aedb *db, const char *project, const char *scop
 AEDB_API void aedb_row_free(struct aedb_row *row);
 
 /* ------------------------------------------------------------------------ */
+/* Tables: batches, upsert on conflict, where-mutations                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every call here is all or nothing: one transaction, one commit seq, and on
+ * any error nothing is written. Values are checked as for aedb_txn_insert()
+ * (-AEDB_EINVAL, -AEDB_ETYPE, -AEDB_ENOTNULL, -AEDB_ETOOBIG, ...); a column
+ * name the table lacks is -AEDB_ENOCOLUMN. The blocking calls wait for
+ * @finality and fill @res (optional) as aedb_commit() does; when nothing is
+ * to be written they commit nothing and res->seq is 0.
+ *
+ * Calls that read before they write (upsert on conflict, the where-
+ * mutations) read at the latest snapshot, then commit their writes with a
+ * guard per row read: the row's version must still be the one read. A row
+ * changed or deleted in between makes the attempt fail and start over from
+ * a new snapshot, so no concurrent change is lost; after
+ * AEDB_MUTATE_ATTEMPTS attempts the call returns -AEDB_ECONFLICT. (Rows
+ * inserted meanwhile that would have matched a where-mutation's WHERE are
+ * not seen: it acts on the rows that matched at its snapshot.)
+ */
+#define AEDB_MUTATE_ATTEMPTS 16
+
+struct aedb_query; /* see "Tables: queries" */
+
+/**
+ * aedb_txn_insert_batch - mutations: insert @nrows rows of @ncols values
+ * each (@rows row-major), as that many aedb_txn_insert() calls. All or
+ * nothing: if one row is refused none is added, and the error is returned.
+ * At commit a key that exists, or appears twice, fails with -AEDB_EEXIST.
+ * Returns the first row's mutation index.
+ */
+AEDB_API int aedb_txn_insert_batch(struct aedb_txn *txn, const char *project,
+				   const char *scope, const char *table,
+				   const struct aedb_value *rows, uint32_t nrows, uint32_t ncols);
+/** aedb_txn_upsert_batch - as aedb_txn_insert_batch() with upserts (a key
+ *  given twice: the last row wins). */
+AEDB_API int aedb_txn_upsert_batch(struct aedb_txn *txn, const char *project,
+				   const char *scope, const char *table,
+				   const struct aedb_value *rows, uint32_t nrows, uint32_t ncols);
+/** aedb_insert_rows / aedb_upsert_rows - one batch, committed and waited.
+ *  Return as aedb_commit(). */
+AEDB_API int aedb_insert_rows(struct aedb *db, const char *project, const char *scope,
+			      const char *table, const struct aedb_value *rows, uint32_t nrows,
+			      uint32_t ncols, uint32_t finality, struct aedb_commit_result *res);
+AEDB_API int aedb_upsert_rows(struct aedb *db, const char *project, const char *scope,
+			      const char *table, const struct aedb_value *rows, uint32_t nrows,
+			      uint32_t ncols, uint32_t finality, struct aedb_commit_result *res);
+
+/** How struct aedb_set computes a column's new value. Every source is read
+ *  from the row as it was before the update (as SQL does). */
+enum aedb_set_op {
+	AEDB_SET_VALUE = 1,        /**< @value (NULL allowed if the column is) */
+	AEDB_SET_EXISTING = 2,     /**< the existing row's column @src */
+	AEDB_SET_PROPOSED = 3,     /**< upsert on conflict: the proposed row's @src */
+	AEDB_SET_ADD = 4,          /**< existing @col + @value */
+	AEDB_SET_ADD_PROPOSED = 5, /**< upsert on conflict: existing @col + proposed @src */
+	AEDB_SET_COALESCE = 6,     /**< existing @col if not NULL, else @value */
+};
+
+/**
+ * struct aedb_set - one assignment "@col = ..." of an update. @col must not
+ * be a primary-key column (-AEDB_EINVAL) nor assigned twice. @src (NULL
+ * means @col) names a column of the same type (-AEDB_ETYPE). ADD works on
+ * u8, u64, integer, timestamp (@value of the column's type, or an integer
+ * delta that may be negative) and float; NULL on either side gives NULL;
+ * a result outside the type is -AEDB_EOVERFLOW or -AEDB_EUNDERFLOW.
+ */
+struct aedb_set {
+	const char *col;
+	uint32_t op;              /**< enum aedb_set_op */
+	uint32_t pad;             /**< must be zero */
+	const char *src;
+	struct aedb_value value;  /**< VALUE, ADD, COALESCE */
+};
+
+/** What an upsert does with a row whose primary key exists. */
+enum aedb_on_conflict {
+	AEDB_CONFLICT_NOTHING = 1, /**< keep the existing row */
+	AEDB_CONFLICT_UPDATE = 2,  /**< apply the sets to the existing row */
+	AEDB_CONFLICT_MERGE = 3,   /**< take every non-NULL proposed value */
+};
+
+/**
+ * aedb_upsert_on_conflict - insert each of @nrows rows (@ncols values each,
+ * row-major); a row whose primary key exists (at the snapshot read, or
+ * earlier in this batch) gets @action instead, with @sets[0..@nsets) for
+ * AEDB_CONFLICT_UPDATE (at least one; none for the other actions). As in
+ * PostgreSQL, a key given twice in one batch is -AEDB_EINVAL with UPDATE and
+ * MERGE (a row would be updated twice), and the later row does nothing with
+ * NOTHING. The conflict target is the primary key. Returns the number of
+ * rows inserted or updated (>= 0), or an error (nothing written):
+ * -AEDB_EINVAL (bad action, sets, counts), -AEDB_ENOCOLUMN, -AEDB_ETYPE,
+ * -AEDB_ENOTNULL, -AEDB_EOVERFLOW, -AEDB_ECONFLICT, or as aedb_commit().
+ */
+AEDB_API int aedb_upsert_on_conflict(struct aedb *db, const char *project, const char *scope,
+				     const char *table, const struct aedb_value *rows,
+				     uint32_t nrows, uint32_t ncols, uint32_t action,
+				     const struct aedb_set *sets, uint32_t nsets,
+				     uint32_t finality, struct aedb_commit_result *res);
+
+/*
+ * Where-mutations act on the rows a query selects: @q names the table, its
+ * WHERE the rows, its ORDER BY and LIMIT which ones and how many (no ORDER
+ * BY: primary-key order; no LIMIT: every match, within max_scan_rows and
+ * AEDB_TXN_MAX_ENTRIES / 2 rows, else -AEDB_ESCANLIMIT or -AEDB_ETOOBIG).
+ * @q must be a plain one-table query: no select list, joins, GROUP BY,
+ * aggregates, HAVING, OFFSET or cursor (-AEDB_EINVAL). Its errors are
+ * aedb_query_run()'s. @q is only read.
+ */
+
+/** aedb_update_where - apply @sets[0..@nsets) (at least one) to every row
+ *  @q selects. Returns the number of rows updated, or an error. */
+AEDB_API int aedb_update_where(struct aedb *db, const char *project, const char *scope,
+			       const struct aedb_query *q, const struct aedb_set *sets,
+			       uint32_t nsets, uint32_t finality, struct aedb_commit_result *res);
+/** aedb_delete_where - delete every row @q selects. Returns the number of
+ *  rows deleted, or an error. */
+AEDB_API int aedb_delete_where(struct aedb *db, const char *project, const char *scope,
+			       const struct aedb_query *q, uint32_t finality,
+			       struct aedb_commit_result *res);
+
+/** Kinds of where-mutation (aedb_mutate_where_returning()). */
+enum aedb_mutate_op {
+	AEDB_MUTATE_UPDATE = 1,
+	AEDB_MUTATE_DELETE = 2,
+};
+
+/** The rows a where-mutation changed, before and after; free with
+ *  aedb_mutation_free(). */
+struct aedb_mutation {
+	uint64_t seq;             /**< the commit; 0 if no row matched */
+	uint64_t snapshot_seq;    /**< the snapshot the rows were selected at */
+	uint64_t nrows;
+	uint32_t ncols;           /**< every column of the table, in order */
+	uint32_t attempts;        /**< 1 + attempts lost to concurrent changes */
+	const char *const *names; /**< ncols column names */
+	const struct aedb_value *before; /**< nrows * ncols, row-major */
+	const struct aedb_value *after;  /**< the same as written; NULL for deletes */
+	void *priv;               /**< engine-private */
+};
+
+/**
+ * aedb_mutate_where_returning - aedb_update_where() (@op
+ * AEDB_MUTATE_UPDATE) or aedb_delete_where() (AEDB_MUTATE_DELETE, no sets)
+ * that also returns the rows it changed: on success *@out is a new object
+ * the caller frees. Returns the row count, or an error (*@out NULL).
+ */
+AEDB_API int aedb_mutate_where_returning(struct aedb *db, const char *project,
+					 const char *scope, const struct aedb_query *q,
+					 uint32_t op, const struct aedb_set *sets, uint32_t nsets,
+					 uint32_t finality, struct aedb_mutation **out);
+
+/**
+ * aedb_claim_one - update the first row @q selects (its ORDER BY, else
+ * primary-key order; its LIMIT is ignored) with @sets, and return it
+ * before and after in *@out (freed by the caller). With a WHERE that the
+ * update makes false (status = 'open' -> 'taken'), concurrent claimers
+ * never get the same row: the loser's guard fails and it retries on the
+ * next row. Returns 1 (claimed), 0 (no row matched; *@out NULL), or an
+ * error as aedb_update_where().
+ */
+AEDB_API int aedb_claim_one(struct aedb *db, const char *project, const char *scope,
+			    const struct aedb_query *q, const struct aedb_set *sets,
+			    uint32_t nsets, uint32_t finality, struct aedb_mutation **out);
+
+/** aedb_mutation_free - NULL is a no-op. */
+AEDB_API void aedb_mutation_free(struct aedb_mutation *m);
+
+/* ------------------------------------------------------------------------ */
 /* Tables: queries                                                           */
 /* ------------------------------------------------------------------------ */
 
