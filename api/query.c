@@ -12,6 +12,7 @@
 #include "api/kv.h"
 #include "api/tdef.h"
 #include "core/assert.h"
+#include "core/hash.h"
 #include "shard/kvmap.h"
 #include "table/query_int.h"
 
@@ -140,6 +141,28 @@ static int api_qindex_open(void *ctx, uint32_t part, struct tv_cursor **out)
 	return 0;
 }
 
+/* A unique index's entry: on the shard its key hashes to (DESIGN §3). */
+static int api_qindex_get(void *ctx, const uint8_t *key, size_t len, struct tv_kv *out)
+{
+	struct api_qindex *x = ctx;
+	const struct kvmap *m;
+	const struct kv_version *v;
+	uint32_t part;
+
+	if (len > UINT32_MAX)
+		return 0;
+	part = core_kv_shard(x->sc->id, key, (uint32_t)len, x->env->db->nshards);
+	m = __atomic_load_n(&x->sc->parts[part], __ATOMIC_ACQUIRE);
+	v = m ? kvmap_get_any(m, key, (uint32_t)len, x->env->snap) : NULL;
+	if (!v)
+		return 0;
+	out->key = key;
+	out->key_len = len;
+	out->val = v->data;
+	out->val_len = v->len;
+	return 1;
+}
+
 /* The indexes of @t created at or before the snapshot, as index sources
  * (one allocation, freed with the environment). */
 static int api_qtable_indexes(struct api_qtable *t)
@@ -166,6 +189,7 @@ static int api_qtable_indexes(struct api_qtable *t)
 			.name = x->name, .cols = x->colptr, .ncols = x->ncols,
 			.unique = x->unique, .partial = x->partial, .nparts = e->db->nshards,
 			.ctx = &t->ix[k], .open = api_qindex_open,
+			.get = x->unique ? api_qindex_get : NULL,
 		};
 		k++;
 	}

@@ -167,6 +167,37 @@ static int tv_scan_points(struct tv_scan *s)
 	return 0;
 }
 
+static int tv_scan_entry(struct tv_scan *s, const struct tv_kv *kv);
+
+/* A unique index with every column bound: each range is one key, looked
+ * up with the index's get() (one partition) instead of a merged seek. */
+static int tv_scan_index_points(struct tv_scan *s)
+{
+	const struct tv_access *acc = &s->x->p->acc;
+	const struct tv_index_source *ix = acc->index;
+	const struct tv_cursor_data *cur = &s->x->p->cur;
+
+	for (uint32_t i = 0; i < acc->nranges; i++) {
+		const struct tv_range *r = &acc->ranges[i];
+		struct tv_kv kv;
+		int rc;
+
+		if (s->resume && tv_key_cmp(r->lo, r->lo_len, cur->acc_key, cur->acc_len) <= 0)
+			continue;
+		rc = ix->get(ix->ctx, r->lo, r->lo_len, &kv);
+		if (rc > 0) {
+			kv.key = r->lo;
+			kv.key_len = r->lo_len;
+			rc = tv_scan_entry(s, &kv);
+		} else if (rc == 0) {
+			rc = tv_exec_scanned(s->x, 1);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* One entry of the merged cursor: a row, or an index entry to fetch. */
 static int tv_scan_entry(struct tv_scan *s, const struct tv_kv *kv)
 {
@@ -235,6 +266,9 @@ static int tv_exec_scan(struct tv_exec *x)
 	s.resume = acc->ordered && p->has_cursor && p->cur.acc_len && !p->o.want_total;
 	if (acc->path == TV_PATH_PK_POINT) {
 		rc = tv_scan_points(&s);
+	} else if (acc->path == TV_PATH_INDEX && acc->index->unique && acc->index->get &&
+		   acc->neq == acc->nkey) {
+		rc = tv_scan_index_points(&s);
 	} else {
 		if (acc->path == TV_PATH_INDEX)
 			rc = tv_merge_open(&m, acc->index->nparts, acc->index->open,

@@ -73,6 +73,11 @@ struct tv_index_source {
 	uint32_t nparts;
 	void *ctx;
 	tv_cursor_open_fn open;         /* (index key -> encoded PK) */
+	/* Optional, unique indexes: the entry whose key is exactly @key, as
+	 * the table's get() (1, 0 or <0; out->val = the encoded PK, valid
+	 * until the next get on this index). With it, an equality on every
+	 * column is a point lookup instead of a merge of nparts cursors. */
+	int (*get)(void *ctx, const uint8_t *key, size_t len, struct tv_kv *out);
 };
 
 struct tv_table_source {
