@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/names.h"
 #include "core/tsan.h"
+#include "api/checkpoint.h"
 #include "api/meta.h"
 #include "wal/recover.h"
 #include "ring/mesh.h"
@@ -177,6 +178,7 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 	}
 	db->gen = __atomic_fetch_add(&api_next_gen, 1, __ATOMIC_RELAXED);
 	wm_init(&db->wm, db->nshards);
+	db->ckpt_pin = UINT64_MAX; /* no checkpoint pins GC yet */
 	ck_epoch_init(&db->epoch);
 	db->path = strdup(path);
 	db->catalog = cat_create_empty();
@@ -185,7 +187,10 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 	else
 		db->shards = NULL;
 	rc = (!db->path || !db->catalog || !db->shards) ? -ENOMEM : api_start(db, report);
+	if (rc == 0)
+		rc = api_ckpt_open(db, report->checkpoint_seq);
 	if (rc < 0) {
+		api_ckpt_close(db);
 		api_quiesce(db);
 		api_teardown(db);
 		return rc;
@@ -206,6 +211,7 @@ AEDB_API int aedb_close(struct aedb *db)
 	if (__atomic_load_n(&db->rings_open, __ATOMIC_ACQUIRE))
 		return -AEDB_EMISUSE;
 	__atomic_store_n(&db->closing, 1, __ATOMIC_SEQ_CST);
+	api_ckpt_close(db);
 	api_quiesce(db);
 	api_teardown(db);
 	return 0;

@@ -42,6 +42,10 @@ struct aedb {
 	uint64_t seq_pos;                /* sequencer positions handed out */
 	pthread_mutex_t readers_lock;    /* guards readers (registration only) */
 	struct api_reader *readers;
+	/* Checkpoints (api/checkpoint.c). */
+	struct api_ckpt *ckpt;
+	uint64_t ckpt_pin;               /* atomic: GC horizon cap; UINT64_MAX: none */
+	uint64_t ckpt_read;              /* atomic: AT_CHECKPOINT seq; 0: none */
 };
 
 /* The calling thread's epoch record for @db (cached per thread). */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/checkpoint.h"
 #include "core/hash.h"
 #include "shard/kvmap.h"
 #include "shard/shard.h"
@@ -25,12 +26,17 @@ int api_snapshot(struct aedb *db, uint32_t mode, uint64_t seq, uint64_t *snap)
 		if (seq > v)
 			return -AEDB_ESEQFUTURE;
 		floor = wm_floor_any(&db->wm);
-		if (seq < floor)
+		/* The checkpoint's snapshot stays readable below the floor
+		 * (scan cursors of AT_CHECKPOINT pages come back as AT_SEQ). */
+		if (seq < floor && seq != api_ckpt_read_seq_any(db))
 			return -AEDB_ESEQGC;
 		*snap = seq;
 		return 0;
 	case AEDB_AT_CHECKPOINT:
-		return -AEDB_ENOTSUP;
+		/* Held by the checkpoint pin while it is the read seq
+		 * (api/checkpoint.c); loaded inside the caller's epoch section. */
+		*snap = api_ckpt_read_seq_any(db);
+		return *snap ? 0 : -AEDB_ESEQGC;
 	default:
 		return -AEDB_EINVAL;
 	}

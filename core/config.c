@@ -28,6 +28,8 @@ AEDB_API void aedb_config_init(struct aedb_config *cfg)
 	cfg->recovery = AEDB_RECOVERY_STRICT;
 	cfg->idempotency_window = 100000;
 	cfg->max_txn_bytes = 16u << 20;
+	cfg->checkpoint_wal_bytes = 256u << 20;
+	cfg->checkpoint_interval_ms = 0;
 }
 
 AEDB_API void aedb_config_low_latency(struct aedb_config *cfg)
@@ -77,6 +79,9 @@ int core_config_resolve(const struct aedb_config *in, struct aedb_config *out)
 	    in->recovery > AEDB_RECOVERY_PERMISSIVE)
 		return -AEDB_ECONFIG;
 	if (!core_in(in->max_txn_bytes, 4u << 10, 256u << 20))
+		return -AEDB_ECONFIG;
+	if ((in->checkpoint_wal_bytes && in->checkpoint_wal_bytes < (1u << 20)) ||
+	    (in->checkpoint_interval_ms && !core_in(in->checkpoint_interval_ms, 100, 86400000)))
 		return -AEDB_ECONFIG;
 	*out = *in;
 	if (out->shards == 0) {

@@ -274,8 +274,15 @@ struct aedb_config {
 	/** Largest transaction, as encoded log bytes (keys, values, headers).
 	 *  Default 16 MiB; 4 KiB..256 MiB. */
 	uint32_t max_txn_bytes;
+	/** Take a checkpoint automatically once this many WAL bytes (all
+	 *  shards) were written since the last one; 0 = never, else at least
+	 *  1 MiB. Default 256 MiB. See aedb_checkpoint_now(). */
+	uint32_t checkpoint_wal_bytes;
+	/** ... or once this many milliseconds passed since the last one;
+	 *  0 = never, else 100..86400000. Default 0. */
+	uint32_t checkpoint_interval_ms;
 	/** Reserved for later fields; must be zero. */
-	uint32_t reserved[13];
+	uint32_t reserved[11];
 };
 
 /**
@@ -334,6 +341,11 @@ struct aedb_open_report {
 	/** Cross-shard commits found on only some of their participants (the
 	 *  process died between their log writes): dropped everywhere. */
 	uint32_t txn_incomplete;
+	uint32_t pad;
+	uint64_t checkpoint_seq;     /**< the checkpoint loaded (0: none); the WAL
+	                                  was replayed after it */
+	uint64_t checkpoint_entries; /**< entries loaded from it */
+	uint64_t checkpoint_bytes;   /**< their logical bytes (keys, values, headers) */
 	/** Strict failure: which file and offset. Permissive: what was dropped.
 	 *  Empty when there is nothing to say. */
 	char message[512];
@@ -384,6 +396,42 @@ AEDB_API int aedb_wait_durable(struct aedb *db, uint64_t seq);
  * it. Any thread. Returns 0, -AEDB_EFATAL, -AEDB_EMISUSE.
  */
 AEDB_API int aedb_force_fsync(struct aedb *db);
+
+/** What aedb_checkpoint_now() did. */
+struct aedb_checkpoint_result {
+	uint64_t seq;             /**< S: the checkpoint holds exactly commits 1..S */
+	uint64_t entries;         /**< KV entries and rows written */
+	uint64_t logical_bytes;   /**< their bytes before compression (keys, values,
+	                               24-byte entry headers) */
+	uint64_t file_bytes;      /**< bytes written to the checkpoint files */
+	uint64_t duration_ns;     /**< the whole call */
+	uint64_t write_ns;        /**< writing the shard files */
+	uint32_t files;           /**< one per shard */
+	uint32_t segments_reclaimed; /**< WAL segments deleted (wholly <= S) */
+	uint64_t reserved[4];
+};
+
+/**
+ * aedb_checkpoint_now - write a fuzzy checkpoint and wait for it
+ * (docs/CHECKPOINTS.md). Picks S = the durable watermark after forcing every
+ * commit allocated so far to disk; helper threads write every shard's
+ * partition as of S to `checkpoint/<S>/<shard>.ckpt` while commits and reads
+ * go on; then the manifest `checkpoint/MANIFEST` is replaced atomically, S
+ * becomes the AT_CHECKPOINT snapshot, WAL segments wholly at or below S and
+ * the previous checkpoint are deleted. The next open loads it and replays
+ * the WAL after S. One checkpoint runs at a time (a second call waits). With
+ * nothing committed since the current checkpoint, returns at once with its
+ * seq. @res (may be NULL) receives what was done.
+ * Any thread. Returns 0, -AEDB_EMISUSE, -AEDB_ECLOSED, -AEDB_EFATAL,
+ * -AEDB_ENOTSUP (a catalog object the checkpoint cannot record yet),
+ * -AEDB_EBUSY (DDL kept racing the cut), -ENOMEM, or -errno from the file
+ * system. On failure the previous checkpoint stays current.
+ */
+AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result *res);
+
+/** aedb_checkpoint_seq - S of the current checkpoint (taken or loaded), 0 if
+ *  none. Any thread. */
+AEDB_API uint64_t aedb_checkpoint_seq(struct aedb *db);
 
 /** Counters for tests, tools and metrics. All are totals since open. */
 struct aedb_stats {
@@ -440,8 +488,10 @@ enum aedb_at_mode {
 	AEDB_AT_LATEST = 0,      /**< the visible watermark V */
 	AEDB_AT_SEQ = 1,         /**< exactly seq; -AEDB_ESEQFUTURE if > V,
 	                              -AEDB_ESEQGC if older than retained */
-	AEDB_AT_CHECKPOINT = 2,  /**< the last checkpoint (not yet available:
-	                              -AEDB_ENOTSUP) */
+	AEDB_AT_CHECKPOINT = 2,  /**< the last checkpoint's seq (aedb_checkpoint_now());
+	                              -AEDB_ESEQGC if its snapshot is not held:
+	                              none taken since open, unless the open
+	                              recovered exactly to one */
 };
 
 /** A read's consistency: a mode and, for AEDB_AT_SEQ, the seq. */

@@ -18,6 +18,7 @@ enum req_op {
 	REQ_DDL,
 	REQ_TXN,       /* a transaction that lives on one shard */
 	REQ_TXN_FRAG,  /* one participant's part of a cross-shard transaction */
+	REQ_CKPT,      /* copy state for a checkpoint (shard/ckpt.h); key = payload */
 };
 
 /* Blocking waiter states (futex word). */

@@ -248,13 +248,19 @@ static uint32_t shard_gc_collect(struct shard *s)
 uint32_t shard_gc_tick(struct shard *s, uint64_t now)
 {
 	struct aedb *db = s->db;
-	uint64_t floor;
+	uint64_t floor, pin;
 	uint32_t done;
 
 	if (now >= s->gc_next_ns) {
 		shard_txn_expire(s, wm_visible_any(&db->wm));
 		floor = wm_raise_floor(&db->wm,
 				       shard_gc_candidate(s, now, wm_visible_any(&db->wm)));
+		/* Never collect past a checkpoint's snapshot (api/checkpoint.c:
+		 * the fence pairs with the checkpoint's pin-then-floor). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		pin = __atomic_load_n(&db->ckpt_pin, __ATOMIC_SEQ_CST);
+		if (pin < floor)
+			floor = pin;
 		/* Readers that saw an older floor may still read below it:
 		 * collect only after a grace period. */
 		if (!s->gc_waiting && floor > s->gc_safe) {

@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/tsan.h"
 #include "ring/mesh.h"
+#include "shard/ckpt.h"
 #include "shard/shard.h"
 
 #define SHARD_MESH_BUDGET 16u       /* messages per peer per pass */
@@ -136,6 +137,8 @@ static uint32_t shard_drain_inbox(struct shard *s)
 			req_complete(r, -AEDB_ECLOSED);
 		} else if (r->op == REQ_DDL) {
 			shard_ddl_submit(s, r);
+		} else if (r->op == REQ_CKPT) {
+			shard_ckpt_req(s, r);
 		} else {
 			s->round[n++] = r;
 		}

@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "shard/ddl.h"
 #include "shard/shard.h"
+#include "wal/ckpt_load.h"
 #include "wal/frame.h"
 
 struct rv_frame {
@@ -50,6 +51,10 @@ struct rv_shard {
 	struct rv_frame *frames;
 	size_t nframes, cap;
 	size_t keep;         /* frames replayed (seq <= S) */
+	uint32_t old_segs;   /* segments up to the last one holding a frame <= base */
+	char (*stale)[32];   /* segments wholly <= base, deleted by the cut */
+	uint32_t nstale;
+	uint64_t old_last;   /* the last seq of that frame */
 	int err;
 };
 
@@ -58,6 +63,8 @@ struct rv_ctx {
 	struct aedb_open_report *rep;
 	struct rv_shard *shards;
 	uint64_t s;          /* the recovered prefix */
+	uint64_t base;       /* the checkpoint's seq: the log replays after it */
+	struct wal_ckpt_state ck;
 	int strict;
 };
 
@@ -223,6 +230,9 @@ static int rv_scan_seg(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, uint64
 		return rv_damage(c, sh, k, 0, "bad segment header");
 	}
 	memcpy(&hdr, g->map, sizeof(hdr));
+	/* The first segment left may follow reclaimed ones (all <= base). */
+	if (k == 0 && hdr.prev_last_seq <= c->base)
+		*last = hdr.prev_last_seq;
 	if (hdr.prev_last_seq != *last)
 		return rv_damage(c, sh, k, 0, "missing segment before this one");
 	for (;;) {
@@ -234,6 +244,15 @@ static int rv_scan_seg(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, uint64
 
 			if (h.first_seq <= *last)
 				return rv_damage(c, sh, k, off, "sequence going backwards");
+			if (h.first_seq <= c->base && h.first_seq + h.count - 1 > c->base)
+				return rv_damage(c, sh, k, off, "frame across the checkpoint");
+			if (h.first_seq <= c->base) {
+				/* In the checkpoint: kept on disk, not replayed. */
+				sh->old_segs = k + 1;
+				sh->old_last = *last = h.first_seq + h.count - 1;
+				off += WAL_FRAME_HDR_BYTES + h.len;
+				continue;
+			}
 			rc = rv_push(sh, &h, k, off);
 			if (rc < 0)
 				return rc;
@@ -254,11 +273,41 @@ static int rv_scan_seg(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, uint64
 	}
 }
 
+/* Segments wholly at or below the checkpoint (the next one starts at or
+ * before base + 1) that a crash kept the checkpoint from deleting: left out
+ * of the scan, deleted with the cut once recovery succeeded. */
+static int rv_reclaim(struct rv_ctx *c, struct rv_shard *sh)
+{
+	uint32_t k = 0;
+
+	while (c->base && k + 1 < sh->nsegs && sh->segs[k + 1].first_seq <= c->base + 1)
+		k++;
+	if (!k)
+		return 0;
+	sh->stale = malloc(k * sizeof(*sh->stale));
+	if (!sh->stale)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < k; i++) {
+		struct rv_seg *g = &sh->segs[i];
+
+		memcpy(sh->stale[i], g->name, sizeof(g->name));
+		if (g->map)
+			munmap(g->map, g->size);
+		close(g->fd);
+	}
+	sh->nstale = k;
+	memmove(sh->segs, sh->segs + k, (sh->nsegs - k) * sizeof(*sh->segs));
+	sh->nsegs -= k;
+	return 0;
+}
+
 static int rv_scan_shard(struct rv_ctx *c, struct rv_shard *sh)
 {
 	uint64_t last = 0;
 	int rc = rv_list(c->db, sh);
 
+	if (rc == 0)
+		rc = rv_reclaim(c, sh);
 	if (rc < 0)
 		return rc;
 	sh->keep_segs = sh->nsegs;
@@ -290,7 +339,7 @@ static int rv_prefix(struct rv_ctx *c)
 {
 	size_t n = 0, at = 0;
 	struct rv_frame *all;
-	uint64_t next = 1;
+	uint64_t next = c->base + 1;
 
 	for (uint32_t i = 0; i < c->db->nshards; i++)
 		n += c->shards[i].nframes;
@@ -455,6 +504,17 @@ static int rv_ddl_table(struct rv_cat *rc, const struct wal_rec *rec, struct cat
 	return 0;
 }
 
+static int rv_ddl(void *arg, const struct wal_rec *rec);
+
+int wal_replay_ddl(struct catalog **cat, uint32_t nshards, const struct wal_rec *rec)
+{
+	struct rv_cat rc = { .cat = *cat, .nshards = nshards };
+	int err = rv_ddl(&rc, rec);
+
+	*cat = rc.cat;
+	return err;
+}
+
 /* Phase A: rebuild the catalog from shard 0's DDL records, in seq order. */
 static int rv_ddl(void *arg, const struct wal_rec *rec)
 {
@@ -514,17 +574,7 @@ swap:
  * bulk-append each key's newest version in key order: O(1) per key. History
  * below S is not rebuilt: after a restart AT_SEQ reaches back to S only.
  */
-struct rv_ref {
-	uint64_t prefix;         /* first 8 key bytes, big-endian, zero-padded */
-	const uint8_t *key;
-	const uint8_t *val;
-	uint64_t seq;
-	uint32_t key_len;
-	uint32_t val_len;
-	uint32_t ns;
-	uint16_t type;
-	uint16_t fresh;          /* WAL_REC_F_FRESH */
-};
+/* struct rv_ref: wal/ckpt_load.h (the checkpoint merge reads the refs). */
 
 struct rv_replay {
 	struct rv_ctx *c;
@@ -534,6 +584,8 @@ struct rv_replay {
 	uint8_t **bufs;          /* decoded compressed frames */
 	size_t nbufs;
 	uint64_t bytes, records;
+	uint64_t ck_bytes, ck_keys;  /* loaded from the checkpoint */
+	char err[256];
 	int rc;
 };
 
@@ -770,11 +822,19 @@ done:
 static void *rv_replay_main(void *arg)
 {
 	struct rv_replay *r = arg;
+	struct rv_ctx *c = r->c;
 
-	r->rc = rv_gather(r);
+	/* Checkpoint keys first: the idempotency FIFO ascends in seq. */
+	r->rc = c->base ? wal_ckpt_load_idem(c->db, &c->ck, r->sh->id, r->err, sizeof(r->err))
+			: 0;
+	if (r->rc == 0)
+		r->rc = rv_gather(r);
 	if (r->rc == 0 && r->nrefs)
 		r->rc = rv_sort(r);
-	if (r->rc == 0)
+	if (r->rc == 0 && c->base)
+		r->rc = wal_ckpt_load_shard(c->db, &c->ck, r->sh->id, r->refs, r->nrefs,
+					    &r->ck_bytes, &r->ck_keys, r->err, sizeof(r->err));
+	else if (r->rc == 0)
 		r->rc = rv_load(r);
 	for (size_t i = 0; i < r->nbufs; i++)
 		free(r->bufs[i]);
@@ -798,10 +858,19 @@ static int rv_cut(struct rv_ctx *c, struct rv_shard *sh)
 	/* Keep segments up to the one holding the last kept frame: a segment
 	 * with no kept frame (made just before a crash) would otherwise sit at
 	 * the tail with a name from the future. */
-	if (!sh->keep)
-		sh->keep_segs = 0;
-	else if (sh->frames[sh->keep - 1].seg + 1 < sh->keep_segs)
-		sh->keep_segs = sh->frames[sh->keep - 1].seg + 1;
+	{
+		uint32_t need = sh->keep ? sh->frames[sh->keep - 1].seg + 1 : 0;
+
+		if (sh->old_segs > need)
+			need = sh->old_segs; /* frames in the checkpoint stay on disk */
+		if (need < sh->keep_segs)
+			sh->keep_segs = need;
+	}
+	for (uint32_t k = 0; k < sh->nstale; k++) {
+		if (unlinkat(sh->dirfd, sh->stale[k], 0) < 0 && errno != ENOENT)
+			return -errno;
+		changed = 1;
+	}
 	for (uint32_t k = 0; k < sh->nsegs; k++) {
 		struct rv_seg *g = &sh->segs[k];
 
@@ -834,6 +903,7 @@ static void rv_free(struct rv_ctx *c)
 			close(sh->dirfd);
 		free(sh->segs);
 		free(sh->frames);
+		free(sh->stale);
 	}
 	free(c->shards);
 }
@@ -863,6 +933,10 @@ static int rv_replay(struct rv_ctx *c)
 		if (rp[i].rc < 0 && rc == 0)
 			rc = rp[i].rc;
 		c->rep->bytes_replayed += rp[i].bytes;
+		c->rep->checkpoint_bytes += rp[i].ck_bytes;
+		c->rep->checkpoint_entries += rp[i].ck_keys;
+		if (rp[i].err[0])
+			rv_note(c, "%s", rp[i].err);
 		c->rep->records_replayed += rp[i].records;
 		c->rep->frames_replayed += c->shards[i].keep;
 	}
@@ -888,6 +962,9 @@ int wal_recover(struct aedb *db, struct aedb_open_report *rep)
 		c.shards[i].id = i;
 		c.shards[i].dirfd = -1;
 	}
+	rc = wal_ckpt_load_catalog(db, rep, &c.ck);
+	c.base = c.ck.seq;
+	rep->checkpoint_seq = c.base;
 	for (uint32_t i = 0; rc == 0 && i < db->nshards; i++)
 		rc = rv_scan_shard(&c, &c.shards[i]);
 	if (rc == 0)
@@ -907,6 +984,8 @@ int wal_recover(struct aedb *db, struct aedb_open_report *rep)
 		if (sh->keep)
 			db->shards[i].wal.last_seq = sh->frames[sh->keep - 1].first_seq +
 						     sh->frames[sh->keep - 1].count - 1;
+		else if (sh->old_segs)
+			db->shards[i].wal.last_seq = sh->old_last;
 	}
 	if (rc == 0) {
 		wm_recovered(&db->wm, c.s);

@@ -706,7 +706,7 @@ static void t_scan_bad_args(struct aedb *db, uint64_t v)
 	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, bad_mode, &page),
 		    -AEDB_EINVAL);
 	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, ckpt, &page),
-		    -AEDB_ENOTSUP);
+		    -AEDB_ESEQGC);
 	t_assert_rc(aedb_kv_scan_prefix(db, T_P, T_S, "a", 1, 5, NULL, AEDB_SEQ(v + 1000), &page),
 		    -AEDB_ESEQFUTURE);
 	t_assert_rc(aedb_kv_scan_range(db, T_P, T_S, &s, &e, 5, NULL, AEDB_SEQ(v + 1000), &page),

@@ -352,10 +352,11 @@ static void t_bad_modes(struct aedb *db, uint64_t v)
 	t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, 2, &seq), -AEDB_EINVAL);
 	t_assert_rc(aedb_kv_set(db, T_P, T_S, "k", 1, "x", 1, 0xffffffffu, &seq), -AEDB_EINVAL);
 	t_assert_rc(aedb_kv_del(db, T_P, T_S, "k", 1, 7, &seq), -AEDB_EINVAL);
-	/* consistency: unknown mode -> EINVAL, CHECKPOINT -> ENOTSUP, future seq */
+	/* consistency: unknown mode -> EINVAL, CHECKPOINT with none taken ->
+	 * ESEQGC, future seq */
 	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, bad_mode, &item), -AEDB_EINVAL);
 	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, huge_mode, &item), -AEDB_EINVAL);
-	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, ckpt, &item), -AEDB_ENOTSUP);
+	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, ckpt, &item), -AEDB_ESEQGC);
 	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, AEDB_SEQ(v + 1000), &item),
 		    -AEDB_ESEQFUTURE);
 	t_assert_rc(aedb_kv_get(db, T_P, T_S, "k", 1, AEDB_SEQ(UINT64_MAX), &item),
@@ -364,7 +365,7 @@ static void t_bad_modes(struct aedb *db, uint64_t v)
 	if (rc != -AEDB_EINVAL && rc != -AEDB_EMISUSE)
 		fail_msg("at.pad != 0: %d (%s)", rc, aedb_strerror(rc));
 	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, bad_mode, &batch), -AEDB_EINVAL);
-	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, ckpt, &batch), -AEDB_ENOTSUP);
+	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, ckpt, &batch), -AEDB_ESEQGC);
 	t_assert_rc(aedb_kv_get_many(db, T_P, T_S, keys, 2, AEDB_SEQ(v + 1000), &batch),
 		    -AEDB_ESEQFUTURE);
 	/* get-many count: 0 and > max_scan_rows are invalid, max_scan_rows is fine */

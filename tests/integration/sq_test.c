@@ -858,7 +858,7 @@ static void t_mal_modes_scans(struct t_mal *m)
 	aedb_prep_kv_get(sqe = aedb_get_sqe(ring), m->ns, "k", 1, bad_mode, &m->rd);
 	t_assert_rc(t_one(ring, sqe), -AEDB_EINVAL);
 	aedb_prep_kv_get(sqe = aedb_get_sqe(ring), m->ns, "k", 1, ckpt, &m->rd);
-	t_assert_rc(t_one(ring, sqe), -AEDB_ENOTSUP);
+	t_assert_rc(t_one(ring, sqe), -AEDB_ESEQGC);
 	aedb_prep_kv_get(sqe = aedb_get_sqe(ring), m->ns, "k", 1, AEDB_SEQ(m->v + 1000), &m->rd);
 	t_assert_rc(t_one(ring, sqe), -AEDB_ESEQFUTURE);
 	/* scans: limit 0, prefix together with bounds, bad bound kind */
@@ -872,7 +872,7 @@ static void t_mal_modes_scans(struct t_mal *m)
 	t_assert_rc(t_one(ring, sqe), -AEDB_EINVAL);
 	sc = (struct aedb_kv_scan){ .limit = 5 };
 	aedb_prep_kv_scan(sqe = aedb_get_sqe(ring), m->ns, ckpt, &sc);
-	t_assert_rc(t_one(ring, sqe), -AEDB_ENOTSUP);
+	t_assert_rc(t_one(ring, sqe), -AEDB_ESEQGC);
 }
 
 /* A batch mixing bad and good SQEs: the good one still applies. */
