@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acc/acc.h"
 #include "api/catalog.h"
 #include "api/idef.h"
 #include "api/tdef.h"
@@ -56,7 +57,7 @@ static int cat_emit_project(struct cat_emit *e, uint32_t i, uint32_t ns)
 /* The record of one live object (any kind but a project). */
 static int cat_emit_entry(struct cat_emit *e, const struct cat_scope *sc)
 {
-	uint8_t key[3 * (AEDB_NAME_MAX + 1)];
+	uint8_t key[3 * (AEDB_NAME_MAX + 1)], def[ACC_DEF_BYTES];
 	size_t p = strlen(sc->project), c = strlen(sc->name), t = strlen(sc->table);
 	struct wal_rec rec = { .type = WAL_REC_DDL, .ns = sc->id, .seq = sc->created_seq };
 
@@ -77,6 +78,19 @@ static int cat_emit_entry(struct cat_emit *e, const struct cat_scope *sc)
 		rec.key_len = (uint32_t)(p + c + t + 2);
 		rec.val = sc->tdef->enc;
 		rec.val_len = sc->tdef->enc_len;
+		return e->fn(e->arg, &rec);
+	}
+	if (sc->adef) {
+		/* An accumulator: the table record layout, its definition. */
+		memcpy(key, sc->project, p + 1);
+		memcpy(key + p + 1, sc->name, c + 1);
+		memcpy(key + p + c + 2, sc->table, t);
+		acc_def_encode(sc->adef, def);
+		rec.flags = DDL_CREATE_ACC;
+		rec.key = key;
+		rec.key_len = (uint32_t)(p + c + t + 2);
+		rec.val = def;
+		rec.val_len = ACC_DEF_BYTES;
 		return e->fn(e->arg, &rec);
 	}
 	if (sc->idef) {

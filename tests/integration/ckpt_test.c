@@ -556,6 +556,68 @@ static void test_ckpt_auto_and_config(void **state)
 	free(dir);
 }
 
+/* Every catalog object kind survives a checkpoint (api/cat_emit.h): an
+ * index keeps answering and stays maintained, an accumulator keeps its value
+ * and its dedupe records. */
+static void test_ckpt_index_and_accumulator(void **state)
+{
+	char *dir = t_tmpdir();
+	const char *cols[] = { "name" };
+	struct aedb_index_def ix = { .name = "by_name", .columns = cols, .ncolumns = 1 };
+	struct aedb_commit_result cr;
+	struct aedb_open_report rep;
+	struct aedb *db = ck_open(dir, 3, NULL, NULL);
+	int64_t v = 0;
+
+	(void)state;
+	t_assert_rc(aedb_create_project(db, T_P), 1);
+	t_assert_rc(aedb_create_table(db, T_P, "app", &ck_table), 1);
+	for (uint64_t i = 0; i < 100; i++)
+		ck_row(db, i, i % 2 ? "odd" : "even");
+	t_assert_rc(aedb_create_index(db, T_P, "app", "users", &ix), 1);
+	t_assert_rc(aedb_create_accumulator(db, T_P, "app", "house"), 1);
+	for (int i = 0; i < 20; i++) {
+		char dk[16];
+
+		snprintf(dk, sizeof(dk), "d%d", i);
+		t_assert_rc(aedb_accumulate(db, T_P, "app", "house", 10, dk, (uint64_t)i + 1,
+					    AEDB_FINALITY_VISIBLE, NULL), 0);
+	}
+	t_assert_rc(aedb_checkpoint_now(db, NULL), 0);
+	ck_row(db, 100, "odd");
+	t_assert_rc(aedb_close(db), 0);
+
+	db = ck_open(dir, 3, NULL, &rep);
+	assert_true(rep.checkpoint_seq > 0);
+	t_assert_rc(aedb_accumulator_value(db, T_P, "app", "house", AEDB_LATEST, &v, NULL), 0);
+	assert_int_equal(v, 200);
+	t_assert_rc(aedb_accumulate(db, T_P, "app", "house", 10, "d3", 4, AEDB_FINALITY_VISIBLE,
+				    &cr), AEDB_COMMIT_DUPLICATE);
+	{
+		struct aedb_value lit = { .type = AEDB_TYPE_TEXT, .len = 3, .u.bytes = "odd" };
+		struct aedb_query *q = NULL;
+		struct aedb_query_result *r = NULL;
+
+		t_assert_rc(aedb_query_create("users", &q), 0);
+		t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "name", &lit)), 0);
+		t_assert_rc(aedb_query_run(db, T_P, "app", q, AEDB_LATEST, &r), 0);
+		assert_int_equal(r->nrows, 51);
+		aedb_query_result_free(r);
+		aedb_query_free(q);
+	}
+	/* A second checkpoint of the reopened catalog, and another reopen. */
+	ck_row(db, 101, "even");
+	t_assert_rc(aedb_checkpoint_now(db, NULL), 0);
+	t_assert_rc(aedb_close(db), 0);
+	db = ck_open(dir, 3, NULL, &rep);
+	t_assert_rc(aedb_accumulator_value(db, T_P, "app", "house", AEDB_LATEST, &v, NULL), 0);
+	assert_int_equal(v, 200);
+	ck_row_expect(db, 101, "even");
+	t_assert_rc(aedb_close(db), 0);
+	t_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_ckpt_missing_file_and_bad_manifest),
 		cmocka_unit_test(test_ckpt_under_writers),
 		cmocka_unit_test(test_ckpt_auto_and_config),
+		cmocka_unit_test(test_ckpt_index_and_accumulator),
 	};
 
 	t_require_engine();
