@@ -46,4 +46,9 @@ const struct cat_scope *api_query_table(const struct tv_env *env, const char *ta
  * -AEDB_ENOCOLUMN, the rest as tv_query_error_public(). */
 int api_query_public(int rc);
 
+/* AEDB_OP_QUERY, run inside aedb_submit() on the ring owner's thread: the
+ * query in sqe->out (struct aedb_query_req) at the SQE's snapshot. Returns
+ * the CQE res: the row count (clamped to INT32_MAX) or an error. */
+int api_sq_query(struct aedb *db, const struct aedb_sqe *sqe);
+
 #endif

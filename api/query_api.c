@@ -448,3 +448,19 @@ AEDB_API int aedb_query_batch(struct aedb *db, const char *project, const char *
 	free(rs);
 	return rc < 0 ? api_qerr_out(api_query_public(rc), &e, err) : 0;
 }
+
+int api_sq_query(struct aedb *db, const struct aedb_sqe *sqe)
+{
+	struct aedb_query_req *rq = sqe->out;
+	struct aedb_at at = { sqe->at_mode, 0, sqe->at_seq };
+	int rc;
+
+	if (!rq)
+		return -AEDB_EMISUSE;
+	rq->result = NULL;
+	rc = aedb_query_run_ex(db, rq->project, rq->scope, rq->q, at, rq->opts, &rq->result,
+			       &rq->err);
+	if (rc < 0)
+		return rc;
+	return rq->result->nrows > INT32_MAX ? INT32_MAX : (int)rq->result->nrows;
+}

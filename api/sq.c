@@ -9,6 +9,7 @@
 
 #include "api/commit.h"
 #include "api/kv.h"
+#include "api/query.h"
 #include "core/assert.h"
 #include "core/clock.h"
 #include "core/hash.h"
@@ -356,6 +357,8 @@ static int sq_one(struct ring_client *c, const struct aedb_sqe *sqe)
 		rc = sq_read_get(c, sqe);
 	else if (sqe->opcode == AEDB_OP_KV_SCAN)
 		rc = sq_read_scan(c, sqe);
+	else if (sqe->opcode == AEDB_OP_QUERY)
+		rc = api_sq_query(c->db, sqe);
 	else if ((rc = sqe->opcode == AEDB_OP_COMMIT ? sq_commit(c, sqe) : sq_write(c, sqe)) == 0)
 		return 1;
 	else if (rc == -AEDB_EBUSY)

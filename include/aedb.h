@@ -1763,6 +1763,7 @@ enum aedb_op {
 	AEDB_OP_KV_GET = 3,   /**< read key into a struct aedb_kv_read */
 	AEDB_OP_KV_SCAN = 4,  /**< scan into a struct aedb_kv_scan */
 	AEDB_OP_COMMIT = 5,   /**< commit a struct aedb_txn */
+	AEDB_OP_QUERY = 6,    /**< run a query: struct aedb_query_req */
 	AEDB_OP_LAST
 };
 
@@ -1829,6 +1830,24 @@ struct aedb_kv_scan {
 	const struct aedb_kv_bound *end;
 	const struct aedb_kv_cursor *cursor;
 	struct aedb_kv_page *page; /**< out */
+};
+
+/**
+ * Request and result of AEDB_OP_QUERY: @q on the tables of @project/@scope
+ * at the SQE's snapshot, as aedb_query_run_ex() with @opts (NULL:
+ * defaults). Runs inside aedb_submit() on the calling thread, lock-free,
+ * and completes at once. CQE res: the row count (clamped to INT32_MAX) or
+ * an error as aedb_query_run_ex(); on success @result is a result the caller
+ * frees with aedb_query_result_free(), on failure @err holds the detail.
+ * Row writes go through AEDB_OP_COMMIT: a transaction of row entries.
+ */
+struct aedb_query_req {
+	const char *project;
+	const char *scope;
+	const struct aedb_query *q;
+	const struct aedb_query_opts *opts;
+	struct aedb_query_result *result;  /**< out */
+	struct aedb_query_error err;       /**< out, on failure */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1991,6 +2010,20 @@ static inline void aedb_prep_kv_scan(struct aedb_sqe *sqe, uint32_t ns, struct a
 	sqe->at_mode = (uint8_t)at.mode;
 	sqe->at_seq = at.seq;
 	sqe->out = scan;
+}
+
+/**
+ * aedb_prep_query - run @req (see struct aedb_query_req) at @at. Runs
+ * inside aedb_submit() on the calling thread. @req and what it points to
+ * must live until the CQE is seen.
+ */
+static inline void aedb_prep_query(struct aedb_sqe *sqe, struct aedb_at at,
+				   struct aedb_query_req *req)
+{
+	sqe->opcode = AEDB_OP_QUERY;
+	sqe->at_mode = (uint8_t)at.mode;
+	sqe->at_seq = at.seq;
+	sqe->out = req;
 }
 
 /**

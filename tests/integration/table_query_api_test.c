@@ -308,6 +308,69 @@ static void test_limits_are_errors(void **state)
 	t_close(db);
 }
 
+static void test_submission_queue(void **state)
+{
+	struct aedb *db = t_setup(3);
+	struct aedb_value g2 = t_u64(2), row[3] = { t_u64(0), t_u64(999), t_int(1) };
+	struct aedb_query_req rq[3];
+	struct aedb_commit_result res;
+	struct aedb_query *q, *bad;
+	struct aedb_ring ring;
+	struct aedb_cqe *cqe;
+	struct aedb_txn *t;
+	int32_t got[4] = { 0 };
+
+	(void)state;
+	q = t_q();
+	t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "grp", &g2)), 0);
+	t_assert_rc(aedb_query_create("nosuch", &bad), 0);
+	t_assert_rc(aedb_txn_create(db, &t), 0);
+	assert_true(aedb_txn_insert(t, T_P, T_S, "items", row, 3) >= 0);
+	memset(rq, 0, sizeof(rq));
+	for (int i = 0; i < 3; i++) {
+		rq[i].project = T_P;
+		rq[i].scope = T_S;
+		rq[i].q = i == 2 ? bad : q;
+	}
+	t_assert_rc(aedb_ring_init(db, 8, &ring, 0), 0);
+	aedb_prep_query(aedb_get_sqe(&ring), AEDB_LATEST, &rq[0]);
+	aedb_sqe_set_data64(&ring.sqes[0], 0);
+	aedb_prep_commit(aedb_get_sqe(&ring), t, &res);
+	aedb_sqe_set_data64(&ring.sqes[1], 1);
+	t_assert_rc(aedb_submit(&ring), 2);
+	for (int i = 0; i < 2; i++) {
+		t_assert_rc(aedb_wait_cqe(&ring, &cqe), 0);
+		got[cqe->user_data] = cqe->res;
+		aedb_cqe_seen(&ring, cqe);
+	}
+	assert_int_equal(got[0], T_N / 4);
+	t_assert_rc(got[1], 0);
+	assert_true(rq[0].result->nrows == T_N / 4);
+	/* after the commit, AT_SEQ(its seq) sees the new row; a bad query fails */
+	aedb_prep_query(aedb_get_sqe(&ring), AEDB_SEQ(res.seq), &rq[1]);
+	aedb_sqe_set_data64(&ring.sqes[2], 2);
+	aedb_prep_query(aedb_get_sqe(&ring), AEDB_LATEST, &rq[2]);
+	aedb_sqe_set_data64(&ring.sqes[3], 3);
+	t_assert_rc(aedb_submit(&ring), 2);
+	for (int i = 0; i < 2; i++) {
+		t_assert_rc(aedb_wait_cqe(&ring, &cqe), 0);
+		got[cqe->user_data] = cqe->res;
+		aedb_cqe_seen(&ring, cqe);
+	}
+	assert_int_equal(got[2], T_N / 4);
+	assert_true(rq[1].result->snapshot_seq == res.seq);
+	t_assert_rc(got[3], -AEDB_ENOTABLE);
+	assert_null(rq[2].result);
+	assert_int_equal(rq[2].err.code, -AEDB_ENOTABLE);
+	aedb_ring_exit(&ring);
+	aedb_query_result_free(rq[0].result);
+	aedb_query_result_free(rq[1].result);
+	aedb_txn_free(t);
+	aedb_query_free(q);
+	aedb_query_free(bad);
+	t_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_batch_one_snapshot),
 		cmocka_unit_test(test_list_with_total),
 		cmocka_unit_test(test_limits_are_errors),
+		cmocka_unit_test(test_submission_queue),
 	};
 
 	t_require_engine();
