@@ -216,7 +216,12 @@ static void test_ckpt_reopen_equals_state(void **state)
 			t_assert_rc(aedb_scope_id(db, T_P, "x", &id), 0);
 			assert_int_equal(id, id_x); /* namespace ids survive */
 		}
-		/* The idempotency key applied before the checkpoint still holds. */
+		/* The idempotency key applied before the checkpoint still holds
+		 * (a builder belongs to its instance: build it again). */
+		aedb_txn_free(txn);
+		t_assert_rc(aedb_txn_create(db, &txn), 0);
+		t_assert_rc(aedb_txn_set_idempotency_key(txn, idem), 0);
+		t_assert_rc(aedb_txn_kv_set(txn, T_P, "app", "idem", 4, "1", 1), 0);
 		t_assert_rc(aedb_commit(db, txn, &cr), AEDB_COMMIT_DUPLICATE);
 		assert_int_equal(cr.seq, idem_seq);
 		/* New ids do not collide with old ones. */
