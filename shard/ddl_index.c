@@ -23,8 +23,10 @@
  * final rows: every later change of an indexed value logged its old entry's
  * delete.
  *
- * Drop: mark, fence, commit the catalog without the index, clear the mark,
- * retire the index's partitions (shard/ddl.c's retire phase).
+ * Drop: mark the table busy and the index dropped, fence (prepared
+ * fragments writing either apply first), commit the catalog without the
+ * index, clear the table's mark, retire the index's partitions (shard/ddl.c's
+ * retire phase).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -74,6 +76,8 @@ static void ix_abort(struct shard *s, int rc)
 	struct req *r = s->ddl.active;
 
 	__atomic_store_n(&s->ddl.ix_table->dropped, 0, __ATOMIC_SEQ_CST);
+	if (r->ddl->kind == DDL_DROP_INDEX && s->ddl.ix_index)
+		__atomic_store_n(&s->ddl.ix_index->dropped, 0, __ATOMIC_SEQ_CST);
 	cat_idef_free(s->ddl.ix_idef);
 	ix_reset(s);
 	shard_ddl_idle(s);
@@ -143,6 +147,11 @@ void shard_ddl_index_begin(struct shard *s, struct req *r, const struct catalog 
 	}
 	s->ddl.ix_table = t;
 	__atomic_store_n(&t->dropped, CAT_BUSY, __ATOMIC_SEQ_CST);
+	/* A drop also marks the index: entries of it in transactions fail,
+	 * and the fence waits for prepared fragments that write it (a unique
+	 * index's entries may be on shards the table's rows are not). */
+	if (s->ddl.ix_index)
+		__atomic_store_n(&s->ddl.ix_index->dropped, 1, __ATOMIC_SEQ_CST);
 	s->ddl.active = r;
 	shard_ddl_fencing(s);
 	ix_broadcast(s, RING_MSG_DDL_FENCE, NULL, 0);
