@@ -88,6 +88,14 @@ enum bench_op {
 	BENCH_OP_BATCH,   /**< --keys records, BENCH_BATCH per transaction */
 	BENCH_OP_MIX,     /**< YCSB: a random operation per request, by the pct_* */
 	BENCH_OP_TRANSFER,/**< a 2-account transfer transaction (backend->transfer) */
+	BENCH_OP_ACC,     /**< an accumulator operation (backend->accumulate) */
+};
+
+/** What a BENCH_OP_ACC request does (backend->accumulate). */
+enum bench_acc {
+	BENCH_ACC_ADD = 0,  /**< one exactly-once delta */
+	BENCH_ACC_READ,     /**< a strong read (sum of every shard's partial) */
+	BENCH_ACC_HAND,     /**< expose at the deal, settle with release */
 };
 
 /** Operations of a MIX workload, drawn per request. */
@@ -110,6 +118,7 @@ struct bench_workload {
 	bool zipfian;     /**< keys YCSB-zipfian whatever --dist says */
 	bool once;        /**< one result with one thread, whatever --threads says */
 	bool cross;       /**< TRANSFER: the two accounts live on different shards */
+	uint8_t acc;      /**< ACC: enum bench_acc */
 	uint8_t pct[BENCH_KIND_COUNT]; /**< MIX: percent of each bench_kind */
 	const char *about;
 };

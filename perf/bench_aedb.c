@@ -34,6 +34,9 @@ static const char bench_aedb_scope[] = "app";
 #define BENCH_XFER_ACCTS 1024u
 #define BENCH_XFER_KEY 13u
 #define BENCH_XFER_SEED 1000000000000ull
+/* Accumulator workloads: its name and opening balance. */
+#define BENCH_ACC "house"
+#define BENCH_ACC_FUND 1000000000000000ll
 
 struct bench_aedb {
 	struct aedb *db;
@@ -41,6 +44,12 @@ struct bench_aedb {
 	uint32_t finality;
 	uint32_t nshards;
 	char (*acct)[BENCH_XFER_KEY + 1]; /* [shard * BENCH_XFER_ACCTS + i] */
+	/* Accumulator workloads: order keys come from one counter shared by
+	 * the client threads (as from one ordered source); a delta that loses
+	 * the race in its order lane takes the next key (counted). */
+	uint64_t acc_order;
+	uint64_t acc_retries;
+	uint32_t threads;            /* thread ids for dedupe keys */
 };
 
 struct bench_aedb_thread {
@@ -51,7 +60,9 @@ struct bench_aedb_thread {
 	bool ring_live;
 	struct aedb_kv_read *reads;  /* depth result slots, indexed by tag */
 	struct aedb_txn *txn;        /* put_batch, transfer: the builder */
-	const struct bench_aedb *b;
+	uint32_t tid;
+	uint64_t acc_n;              /* accumulator requests made */
+	struct bench_aedb *b;
 	struct aedb_ring ring;
 };
 
@@ -187,6 +198,15 @@ static int bench_aedb_open(const struct bench_backend_opts *o, void **ctxp)
 		fprintf(stderr, "aedb-bench: seeding transfer accounts: %s\n", aedb_strerror(rc));
 		goto fail;
 	}
+	rc = aedb_create_accumulator(b->db, bench_aedb_project, bench_aedb_scope, BENCH_ACC);
+	if (rc >= 0)
+		rc = aedb_accumulate(b->db, bench_aedb_project, bench_aedb_scope, BENCH_ACC,
+				     BENCH_ACC_FUND, "fund", ++b->acc_order, AEDB_FINALITY_VISIBLE,
+				     NULL);
+	if (rc < 0) {
+		fprintf(stderr, "aedb-bench: creating the accumulator: %s\n", aedb_strerror(rc));
+		goto fail;
+	}
 	*ctxp = b;
 	return 0;
 fail:
@@ -201,6 +221,9 @@ static int bench_aedb_close(void *ctx)
 	struct bench_aedb *b = ctx;
 	int rc = aedb_close(b->db);
 
+	if (b->acc_retries)
+		fprintf(stderr, "aedb-bench: accumulator deltas retried with a later order key: "
+			"%llu\n", (unsigned long long)b->acc_retries);
 	if (rc < 0)
 		fprintf(stderr, "aedb-bench: aedb_close: %s\n", aedb_strerror(rc));
 	free(b->acct);
@@ -226,6 +249,7 @@ static int bench_aedb_thread_init(void *ctx, uint32_t depth, void **tctxp)
 		return -ENOMEM;
 	t->db = b->db;
 	t->b = b;
+	t->tid = __atomic_fetch_add(&b->threads, 1, __ATOMIC_RELAXED);
 	t->ns = b->ns;
 	t->finality = b->finality;
 	t->depth = depth;
@@ -474,6 +498,44 @@ static int bench_aedb_transfer(void *tctx, uint64_t r, bool cross)
 	return rc < 0 ? rc : BENCH_OK;
 }
 
+/*
+ * Accumulator operations on BENCH_ACC (funded at open): a delta in -100..100
+ * under a fresh dedupe key; a strong read; or a casino hand: expose 100 under
+ * the hand's id at the deal, then settle with accumulate-with-release of the
+ * hand's result (the hand id is the dedupe key and the release id).
+ */
+static int bench_aedb_accumulate(void *tctx, uint64_t r, uint32_t what)
+{
+	struct bench_aedb_thread *t = tctx;
+	struct bench_aedb *b = t->b;
+	int64_t delta = (int64_t)(r % 201) - 100, v;
+	char key[40];
+	int rc;
+
+	if (what == BENCH_ACC_READ)
+		return aedb_accumulator_value_strong(t->db, bench_aedb_project, bench_aedb_scope,
+						     BENCH_ACC, AEDB_LATEST, &v, NULL);
+	snprintf(key, sizeof(key), "t%u-%llu", t->tid, (unsigned long long)t->acc_n++);
+	if (what == BENCH_ACC_HAND) {
+		rc = aedb_expose_accumulator(t->db, bench_aedb_project, bench_aedb_scope,
+					     BENCH_ACC, 100, key, t->finality, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	for (;;) {
+		uint64_t order = __atomic_add_fetch(&b->acc_order, 1, __ATOMIC_RELAXED);
+
+		rc = aedb_accumulate_with_release(t->db, bench_aedb_project, bench_aedb_scope,
+						  BENCH_ACC, delta, key, order,
+						  what == BENCH_ACC_HAND ? key : NULL, t->finality,
+						  NULL);
+		if (rc != -AEDB_EORDER)
+			break;
+		__atomic_add_fetch(&b->acc_retries, 1, __ATOMIC_RELAXED);
+	}
+	return rc < 0 ? rc : BENCH_OK;
+}
+
 static double bench_aedb_log_bytes_per_commit(void *ctx)
 {
 	struct bench_aedb *b = ctx;
@@ -595,4 +657,5 @@ const struct bench_backend bench_backend_aedb = {
 	.scan = bench_aedb_scan,
 	.put_batch = bench_aedb_put_batch,
 	.transfer = bench_aedb_transfer,
+	.accumulate = bench_aedb_accumulate,
 };

@@ -119,6 +119,9 @@ struct bench_backend {
 	/** Optional: one transaction moving 1 unit between two accounts picked
 	 *  by @r, on one shard or (@cross) on two; sharded engines only. */
 	int (*transfer)(void *tctx, uint64_t r, bool cross);
+	/** Optional: one accumulator operation @what (enum bench_acc) on the
+	 *  instance's accumulator; @r is a random draw. */
+	int (*accumulate)(void *tctx, uint64_t r, uint32_t what);
 };
 
 extern const struct bench_backend bench_backend_aedb;

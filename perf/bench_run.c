@@ -74,6 +74,14 @@ const struct bench_workload bench_workloads[] = {
 	  .about = "xfer, acked when durable" },
 	{ .name = "dxfer-x", .op = BENCH_OP_TRANSFER, .cross = true, .durable = true,
 	  .about = "xfer-x, acked when durable" },
+	{ .name = "acc", .op = BENCH_OP_ACC, .acc = BENCH_ACC_ADD,
+	  .about = "accumulator deltas (exactly once, order keys), acked when visible" },
+	{ .name = "dacc", .op = BENCH_OP_ACC, .acc = BENCH_ACC_ADD, .durable = true,
+	  .about = "acc, acked when durable" },
+	{ .name = "acc-read", .op = BENCH_OP_ACC, .acc = BENCH_ACC_READ,
+	  .about = "strong accumulator reads (reduce every shard's partial)" },
+	{ .name = "hand", .op = BENCH_OP_ACC, .acc = BENCH_ACC_HAND,
+	  .about = "casino hands: expose at the deal, accumulate-with-release at settle" },
 	{ .name = "recover", .op = BENCH_OP_RECOVER, .once = true,
 	  .about = "ingest --keys records, SIGKILL, time the reopen" },
 };
@@ -186,6 +194,8 @@ static const char *bench_op_name(const struct bench_thread *th)
 		return "batch put";
 	if (th->job->w->op == BENCH_OP_TRANSFER)
 		return "transfer";
+	if (th->job->w->op == BENCH_OP_ACC)
+		return "accumulator operation";
 	return (unsigned)th->kind < BENCH_KIND_COUNT ? kinds[th->kind] : "?";
 }
 
@@ -265,7 +275,7 @@ static uint32_t bench_next_call(struct bench_thread *th, uint64_t left)
 			bench_next_key(th, i, BENCH_KIND_UPDATE);
 		return th->batch_n;
 	}
-	if (w->op == BENCH_OP_TRANSFER) {
+	if (w->op == BENCH_OP_TRANSFER || w->op == BENCH_OP_ACC) {
 		th->kind = BENCH_KIND_UPDATE;
 		return 1;
 	}
@@ -309,6 +319,8 @@ static int bench_sync_once(struct bench_thread *th, uint32_t *val_len)
 		return be->put_batch(th->tctx, th->keys, key_len, th->vals, vlen, th->batch_n);
 	if (job->w->op == BENCH_OP_TRANSFER)
 		return be->transfer(th->tctx, bench_rng_below(&th->rng, UINT64_MAX), job->w->cross);
+	if (job->w->op == BENCH_OP_ACC)
+		return be->accumulate(th->tctx, bench_rng_below(&th->rng, UINT64_MAX), job->w->acc);
 	switch (th->kind) {
 	case BENCH_KIND_READ:
 		return be->get(th->tctx, th->keys, key_len, val_len);
