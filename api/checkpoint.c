@@ -39,6 +39,7 @@
 #include "core/assert.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/tsan.h"
 #include "shard/ckpt.h"
 #include "shard/kvmap.h"
 #include "shard/shard.h"
@@ -118,7 +119,7 @@ static void ck_pin(struct aedb *db)
 	floor = wm_floor_any(&db->wm);
 	for (;;) {
 		__atomic_store_n(&db->ckpt_pin, floor, __ATOMIC_SEQ_CST);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		CORE_FENCE_SEQ_CST();
 		pin = wm_floor_any(&db->wm);
 		if (pin <= floor)
 			return;
@@ -617,6 +618,28 @@ AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result 
 	rc = ck_run(db, res ? res : &scratch);
 	pthread_mutex_unlock(&db->ckpt->lock);
 	return rc;
+}
+
+int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res)
+{
+	int rc;
+
+	if (!db->ckpt)
+		return -AEDB_EMISUSE;
+	if (__atomic_load_n(&db->closing, __ATOMIC_ACQUIRE))
+		return -AEDB_ECLOSED;
+	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
+		return -AEDB_EFATAL;
+	pthread_mutex_lock(&db->ckpt->lock);
+	rc = ck_run(db, res);
+	if (rc < 0)
+		pthread_mutex_unlock(&db->ckpt->lock);
+	return rc;
+}
+
+void api_ckpt_unlock_for_backup(struct aedb *db)
+{
+	pthread_mutex_unlock(&db->ckpt->lock);
 }
 
 AEDB_API uint64_t aedb_checkpoint_seq(struct aedb *db)

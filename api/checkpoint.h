@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct aedb;
+struct aedb_checkpoint_result;
 
 /* After recovery, before the instance is returned: remember checkpoint
  * @seq (0: none), clean up leftovers of unfinished checkpoints, and start
@@ -13,6 +14,12 @@ struct aedb;
 int api_ckpt_open(struct aedb *db, uint64_t seq);
 /* Stop the automatic thread and wait for a running checkpoint (close). */
 void api_ckpt_close(struct aedb *db);
+
+/* Backups (api/backup.c): take a checkpoint and keep the checkpoint lock,
+ * so no checkpoint deletes its files or WAL segments while they are copied;
+ * 0 (locked) or an error of aedb_checkpoint_now() (not locked). */
+int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res);
+void api_ckpt_unlock_for_backup(struct aedb *db);
 
 /* The seq AT_CHECKPOINT reads at, 0 if none is readable. Inside an epoch
  * section (see api/kv.c). */

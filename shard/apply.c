@@ -257,7 +257,7 @@ uint32_t shard_gc_tick(struct shard *s, uint64_t now)
 				       shard_gc_candidate(s, now, wm_visible_any(&db->wm)));
 		/* Never collect past a checkpoint's snapshot (api/checkpoint.c:
 		 * the fence pairs with the checkpoint's pin-then-floor). */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		CORE_FENCE_SEQ_CST();
 		pin = __atomic_load_n(&db->ckpt_pin, __ATOMIC_SEQ_CST);
 		if (pin < floor)
 			floor = pin;
