@@ -111,13 +111,20 @@ static int api_row_write(struct aedb *db, int kind, const char *project, const c
 
 	if (rc < 0)
 		return rc;
-	rc = aedb_txn_set_finality(t, finality);
-	if (rc == 0)
-		rc = kind == 0 ? aedb_txn_insert(t, project, scope, table, vals, n)
-		   : kind == 1 ? aedb_txn_upsert(t, project, scope, table, vals, n)
-			       : aedb_txn_delete_row(t, project, scope, table, vals, n);
-	if (rc >= 0)
-		rc = aedb_commit(db, t, res);
+	/* -AEDB_ECONFLICT here only means the row's index entries went stale
+	 * between building and committing (txn/index.c): build them again. */
+	for (int attempt = 0; attempt < 16; attempt++) {
+		aedb_txn_reset(t);
+		rc = aedb_txn_set_finality(t, finality);
+		if (rc == 0)
+			rc = kind == 0 ? aedb_txn_insert(t, project, scope, table, vals, n)
+			   : kind == 1 ? aedb_txn_upsert(t, project, scope, table, vals, n)
+				       : aedb_txn_delete_row(t, project, scope, table, vals, n);
+		if (rc >= 0)
+			rc = aedb_commit(db, t, res);
+		if (rc != -AEDB_ECONFLICT)
+			break;
+	}
 	aedb_txn_free(t);
 	return rc;
 }

@@ -66,7 +66,8 @@ static int bench_load(struct aedb *db, uint64_t rows)
 		{ .name = "grp", .type = AEDB_TYPE_INTEGER },
 		{ .name = "note", .type = AEDB_TYPE_TEXT },
 	};
-	struct aedb_table_def def = { "users", cols, 4, 1, pk };
+	struct aedb_table_def def = { .name = "users", .columns = cols, .ncolumns = 4,
+				      .npk = 1, .pk = pk };
 	struct aedb_index_def ue = { "u_email", c_email, 1, AEDB_INDEX_UNIQUE, NULL };
 	struct aedb_index_def ig = { "by_grp", c_grp, 1, 0, NULL };
 	int rc = aedb_create_project(db, "bench");

@@ -54,7 +54,8 @@ static const struct aedb_column_def ic_cols[3] = {
 	{ .name = "email", .type = AEDB_TYPE_U64 },
 	{ .name = "grp", .type = AEDB_TYPE_INTEGER },
 };
-static const struct aedb_table_def ic_def = { "t", ic_cols, 3, 1, ic_pk };
+static const struct aedb_table_def ic_def = { .name = "t", .columns = ic_cols, .ncolumns = 3,
+					      .npk = 1, .pk = ic_pk };
 
 static void ic_row(struct aedb_value *r, uint32_t id, uint32_t email, uint32_t grp)
 {

@@ -25,7 +25,8 @@ static const struct aedb_column_def t_cols[5] = {
 	{ .name = "email", .type = AEDB_TYPE_TEXT, .nullable = 1 },
 	{ .name = "active", .type = AEDB_TYPE_BOOLEAN },
 };
-static const struct aedb_table_def t_def = { "people", t_cols, 5, 1, t_pk };
+static const struct aedb_table_def t_def = { .name = "people", .columns = t_cols,
+					     .ncolumns = 5, .npk = 1, .pk = t_pk };
 
 /* The model of one row: what the test wrote. */
 struct t_person {
@@ -708,6 +709,69 @@ static void test_index_reopen(void **state)
 	}
 }
 
+/* A checkpoint between an index's creation and later writes, a second
+ * index after it: the reopened indexes agree with the rows. */
+static void test_index_checkpoint(void **state)
+{
+	static const char *const c_city[] = { "city" };
+	static const char *const c_email[] = { "email" };
+
+	(void)state;
+	for (uint32_t k = 0; k < T_NSHARD_COUNTS; k += 2) {
+		struct aedb_open_report rep;
+		struct aedb_config cfg;
+		char *dir = t_tmpdir();
+		struct aedb *db = NULL;
+		struct t_person m[T_ROWS];
+		uint64_t got[T_ROWS], want[T_ROWS];
+
+		aedb_config_init(&cfg);
+		cfg.shards = t_shard_counts[k];
+		t_assert_rc(aedb_open(dir, &cfg, &db), 0);
+		t_assert_rc(aedb_create_project(db, T_P), 1);
+		t_assert_rc(aedb_create_table(db, T_P, T_S, &t_def), 1);
+		t_fill(db, m, T_ROWS);
+		t_assert_rc(t_index(db, "u_email", c_email, 1, AEDB_INDEX_UNIQUE, NULL), 1);
+		for (uint32_t i = 1; i < T_ROWS; i += 3) {
+			m[i].email = m[i].email < 0 ? (int64_t)(10000 + i) : -1;
+			m[i].city = (m[i].city + 1) % T_CITIES;
+			t_assert_rc(t_put(db, 1, i, &m[i], NULL), 0);
+		}
+		t_assert_rc(aedb_checkpoint_now(db, NULL), 0);
+		t_assert_rc(t_index(db, "by_city", c_city, 1, 0, NULL), 1);
+		for (uint32_t i = 2; i < T_ROWS; i += 5) {
+			m[i].email = (int64_t)(20000 + i);
+			m[i].city = (m[i].city + 2) % T_CITIES;
+			t_assert_rc(t_put(db, 1, i, &m[i], NULL), 0);
+		}
+		t_assert_rc(aedb_close(db), 0);
+		t_assert_rc(aedb_open_ex(dir, &cfg, &db, &rep), 0);
+		assert_true(rep.checkpoint_seq > 0);
+		for (uint32_t c = 0; c < T_CITIES; c++) {
+			uint32_t n = t_ids(db, t_city_eq(c), got, T_ROWS, NULL, NULL);
+
+			assert_int_equal(n, t_model(m, T_ROWS, (int)c, INT64_MIN, 0, 0, want));
+			assert_memory_equal(got, want, n * sizeof(*got));
+		}
+		for (uint32_t i = 0; i < T_ROWS; i++) {
+			char buf[24];
+			struct aedb_value v;
+
+			if (m[i].email < 0)
+				continue;
+			snprintf(buf, sizeof(buf), "e%lld", (long long)m[i].email);
+			v = t_text(buf);
+			assert_int_equal(t_ids(db, aedb_expr_cmp(AEDB_CMP_EQ, "email", &v), got,
+					       T_ROWS, NULL, NULL), 1);
+			assert_int_equal(got[0], i);
+		}
+		t_assert_rc(t_put(db, 0, T_ROWS + 1, &m[2], NULL), -AEDB_EUNIQUE);
+		t_assert_rc(aedb_close(db), 0);
+		t_rmrf(dir);
+		free(dir);
+	}
+}
+
 /* Randomized: random writes, then every index query against the model. */
 static void test_index_random(void **state)
 {
@@ -796,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_index_stale_txn),
 		cmocka_unit_test(test_index_bad),
 		cmocka_unit_test(test_index_reopen),
+		cmocka_unit_test(test_index_checkpoint),
 		cmocka_unit_test(test_index_random),
 	};
 
