@@ -232,6 +232,13 @@ AEDB_API void aedb_names_free(struct aedb_names *names)
 AEDB_API int aedb_create_table(struct aedb *db, const char *project, const char *scope,
 			       const struct aedb_table_def *def)
 {
+	return aedb_create_table_checked(db, project, scope, def, NULL, 0);
+}
+
+AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, const char *scope,
+				       const struct aedb_table_def *def,
+				       const struct aedb_check_def *checks, uint32_t nchecks)
+{
 	struct ddl_op op = { .kind = DDL_CREATE_TABLE };
 	struct req r = { .op = REQ_DDL, .ddl = &op };
 	uint8_t *enc = NULL;
@@ -243,7 +250,7 @@ AEDB_API int aedb_create_table(struct aedb *db, const char *project, const char 
 	if (rc == 0)
 		rc = core_name_check(scope, NULL);
 	if (rc == 0)
-		rc = cat_tdef_encode(def, &enc, &op.tdef_len);
+		rc = cat_tdef_encode_checks(def, checks, nchecks, &enc, &op.tdef_len);
 	if (rc < 0)
 		return rc;
 	strcpy(op.project, project);

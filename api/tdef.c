@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/tcheck.h"
 #include "core/assert.h"
 #include "table/value.h"
 
@@ -113,7 +114,8 @@ static size_t tdef_get_default(unsigned type, const uint8_t *p, size_t avail,
 }
 
 /* The public definition as a tv_schema over @cols (caller-allocated). */
-static int tdef_from_public(const struct aedb_table_def *def, struct tv_column *cols,
+static int tdef_from_public(const struct aedb_table_def *def, const struct aedb_check_def *in,
+			    uint32_t nchecks, struct tv_column *cols, struct tv_check *checks,
 			    struct tv_schema *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -136,6 +138,14 @@ static int tdef_from_public(const struct aedb_table_def *def, struct tv_column *
 	for (uint32_t i = 0; i < def->npk; i++)
 		if (!def->pk[i])
 			return -AEDB_EMISUSE;
+	for (uint32_t k = 0; k < nchecks; k++) {
+		if (!in[k].name || !in[k].expr)
+			return -AEDB_EMISUSE;
+		checks[k].name = in[k].name;
+		checks[k].expr = in[k].expr;
+	}
+	s->checks = checks;
+	s->nchecks = nchecks;
 	s->name = def->name;
 	s->cols = cols;
 	s->ncols = def->ncolumns;
@@ -144,32 +154,45 @@ static int tdef_from_public(const struct aedb_table_def *def, struct tv_column *
 	return tv_error_public(tv_schema_check(s, NULL));
 }
 
-static int tdef_check_public(const struct aedb_table_def *def)
+static int tdef_check_public(const struct aedb_table_def *def,
+			     const struct aedb_check_def *checks, uint32_t nchecks)
 {
-	if (!def || !def->name || (def->ncolumns && !def->columns) || (def->npk && !def->pk))
+	if (!def || !def->name || (def->ncolumns && !def->columns) || (def->npk && !def->pk) ||
+	    (nchecks && !checks))
 		return -AEDB_EMISUSE;
-	if (def->ncolumns > TV_COLUMNS_MAX || def->npk > TV_PK_COLUMNS_MAX)
+	if (def->ncolumns > TV_COLUMNS_MAX || def->npk > TV_PK_COLUMNS_MAX ||
+	    nchecks > TV_CHECKS_MAX)
 		return -AEDB_ETOOBIG;
 	return 0;
 }
 
 int cat_tdef_encode(const struct aedb_table_def *def, uint8_t **out, uint32_t *len)
 {
+	return cat_tdef_encode_checks(def, NULL, 0, out, len);
+}
+
+int cat_tdef_encode_checks(const struct aedb_table_def *def, const struct aedb_check_def *in,
+			   uint32_t nchecks, uint8_t **out, uint32_t *len)
+{
+	struct tv_check checks[TV_CHECKS_MAX];
 	struct tv_column *cols;
 	struct tv_schema s;
-	size_t bytes = 4, at = 4;
+	size_t bytes = 4, at = 4, clen = 0;
 	uint8_t *buf;
-	int rc = tdef_check_public(def);
+	int rc = tdef_check_public(def, in, nchecks);
 
 	if (rc < 0)
 		return rc;
 	cols = calloc(def->ncolumns ? def->ncolumns : 1, sizeof(*cols));
 	if (!cols)
 		return -ENOMEM;
-	rc = tdef_from_public(def, cols, &s);
+	rc = tdef_from_public(def, in, nchecks, cols, checks, &s);
 	for (uint32_t i = 0; rc == 0 && i < s.ncols; i++)
 		bytes += 3 + strlen(cols[i].name) + tdef_default_bytes(&cols[i].def);
 	bytes += 2u * s.npk;
+	if (rc == 0 && s.nchecks)
+		rc = cat_checks_encode(&s, in, s.nchecks, NULL, &clen);
+	bytes += clen;
 	if (rc == 0 && bytes > CAT_TDEF_BYTES_MAX)
 		rc = -AEDB_ETOOBIG;
 	buf = rc == 0 ? malloc(bytes) : NULL;
@@ -196,6 +219,11 @@ int cat_tdef_encode(const struct aedb_table_def *def, uint8_t **out, uint32_t *l
 	}
 	for (uint32_t i = 0; i < s.npk; i++, at += 2)
 		tdef_put_u16(buf + at, s.pk[i]);
+	if (s.nchecks) {
+		rc = cat_checks_encode(&s, in, s.nchecks, buf + at, &clen);
+		AEDB_ASSERT(rc == 0);
+		at += clen;
+	}
 	AEDB_ASSERT(at == bytes);
 	free(cols);
 	*out = buf;
@@ -206,7 +234,7 @@ int cat_tdef_encode(const struct aedb_table_def *def, uint8_t **out, uint32_t *l
 /* Parse the columns of @enc into @t (whose arrays are sized); names are
  * copied to @names. Returns 0 or -AEDB_ECORRUPT. */
 static int tdef_parse(struct cat_tdef *t, const uint8_t *enc, size_t len, char *names,
-		      const char **pk_names)
+		      const char **pk_names, struct tv_check *checks)
 {
 	struct tv_schema *s = &t->schema;
 	size_t at = 4;
@@ -236,7 +264,7 @@ static int tdef_parse(struct cat_tdef *t, const uint8_t *enc, size_t len, char *
 			at += used;
 		}
 	}
-	if (len - at != 2u * s->npk)
+	if (len - at < 2u * s->npk)
 		return -AEDB_ECORRUPT;
 	for (uint32_t i = 0; i < s->npk; i++) {
 		uint32_t col = tdef_get_u16(enc + at + 2 * i);
@@ -246,6 +274,11 @@ static int tdef_parse(struct cat_tdef *t, const uint8_t *enc, size_t len, char *
 		pk_names[i] = s->cols[col].name;
 	}
 	s->pk_names = pk_names;
+	at += 2u * s->npk;
+	/* check constraints (api/tcheck.h), if any follow */
+	if (at < len && cat_checks_parse(enc + at, len - at, checks, names, &s->nchecks) < 0)
+		return -AEDB_ECORRUPT;
+	s->checks = s->nchecks ? checks : NULL;
 	return tv_schema_check(s, NULL) == 0 ? 0 : -AEDB_ECORRUPT;
 }
 
@@ -253,6 +286,7 @@ int cat_tdef_decode(const char *name, const uint8_t *enc, uint32_t len, struct c
 {
 	uint32_t ncols, npk;
 	size_t bytes, nlen = strlen(name);
+	struct tv_check *checks;
 	struct cat_tdef *t;
 	uint8_t *copy;
 	char *names;
@@ -265,21 +299,23 @@ int cat_tdef_decode(const char *name, const uint8_t *enc, uint32_t len, struct c
 	if (!ncols || ncols > TV_COLUMNS_MAX || !npk || npk > TV_PK_COLUMNS_MAX)
 		return -AEDB_ECORRUPT;
 	bytes = sizeof(*t) + ncols * sizeof(struct tv_column) + npk * sizeof(char *) +
-		2u * len + ncols + nlen + 1;
+		TV_CHECKS_MAX * (sizeof(struct tv_check) + 1) + 2u * len + ncols + nlen + 1;
 	t = calloc(1, bytes);
 	if (!t)
 		return -ENOMEM;
 	t->schema.cols = (struct tv_column *)(t + 1);
 	t->schema.ncols = ncols;
 	t->schema.npk = npk;
-	copy = (uint8_t *)((const char **)(t->schema.cols + ncols) + npk);
+	checks = (struct tv_check *)((const char **)(t->schema.cols + ncols) + npk);
+	copy = (uint8_t *)(checks + TV_CHECKS_MAX);
 	memcpy(copy, enc, len);
 	t->enc = copy;
 	t->enc_len = len;
 	names = (char *)copy + len;
 	memcpy(names, name, nlen + 1);
 	t->schema.name = names;
-	rc = tdef_parse(t, copy, len, names + nlen + 1, (const char **)(t->schema.cols + ncols));
+	rc = tdef_parse(t, copy, len, names + nlen + 1, (const char **)(t->schema.cols + ncols),
+			checks);
 	if (rc < 0) {
 		free(t);
 		return rc;

@@ -29,6 +29,9 @@ struct cat_tdef {
  * public error of the first fault (see aedb_create_table()), or -ENOMEM.
  */
 int cat_tdef_encode(const struct aedb_table_def *def, uint8_t **out, uint32_t *len);
+/* The same with check constraints @checks[0..@nchecks) (api/tcheck.h). */
+int cat_tdef_encode_checks(const struct aedb_table_def *def, const struct aedb_check_def *checks,
+			   uint32_t nchecks, uint8_t **out, uint32_t *len);
 
 /*
  * Build a definition of table @name from encoding @enc[0..@len) (copied).

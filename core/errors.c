@@ -42,6 +42,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_ESCANLIMIT - AEDB_ERRNO_BASE] = "query read more rows than its scan limit",
 	[AEDB_EMEMLIMIT - AEDB_ERRNO_BASE] = "query held more bytes than its memory limit",
 	[AEDB_EUNIQUE - AEDB_ERRNO_BASE] = "unique index violation",
+	[AEDB_ECHECK - AEDB_ERRNO_BASE] = "row fails a check constraint",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -127,6 +128,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_ENOCOLUMN:
 	case AEDB_ESCANLIMIT:
 	case AEDB_EMEMLIMIT:
+	case AEDB_ECHECK:
 	case AEDB_ECONFIG:
 	case AEDB_ENOTSUP:
 	case AEDB_ECURSOR:

@@ -168,6 +168,8 @@ enum aedb_errno {
 	/** A row would give a unique index a key another row already has
 	 *  (struct aedb_commit_result names the row entry). */
 	AEDB_EUNIQUE,
+	/** A row fails a check constraint of its table (nothing is written). */
+	AEDB_ECHECK,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -433,43 +435,6 @@ AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result 
  *  none. Any thread. */
 AEDB_API uint64_t aedb_checkpoint_seq(struct aedb *db);
 
-/** What aedb_backup() did. */
-struct aedb_backup_result {
-	uint64_t checkpoint_seq;  /**< the checkpoint in the backup */
-	uint64_t bytes;           /**< bytes copied */
-	uint32_t files;
-	uint32_t pad;
-	uint64_t reserved[4];
-};
-
-/**
- * aedb_backup - a hot backup of @db into directory @dir (created, or empty):
- * a fresh checkpoint, a copy of the WAL after it (commits up to the moment of
- * the copy) and aedb.meta, plus a file BACKUP listing every file with its
- * size and CRC32C. Writers and readers go on meanwhile; checkpoints wait.
- * Restoring it gives the state of a prefix of the commits that includes the
- * checkpoint's. @res may be NULL. Any thread. Returns 0, -AEDB_EEXIST (@dir
- * not empty), -AEDB_EMISUSE, an error of aedb_checkpoint_now(), or -errno.
- */
-AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_result *res);
-
-/**
- * aedb_backup_verify - check every file a backup lists against its size and
- * CRC32C. Changes nothing. Any thread. Returns 0, -AEDB_ECORRUPT (a file
- * missing, changed or the list damaged), -AEDB_EMISUSE, or -errno.
- */
-AEDB_API int aedb_backup_verify(const char *dir);
-
-/**
- * aedb_restore - verify backup @backup_dir, then copy it into @target_dir
- * (created if missing; an existing directory must be empty). Open the target
- * with aedb_open() afterwards: it recovers from the backup's checkpoint and
- * WAL. Not while an instance has @target_dir open. Returns 0,
- * -AEDB_EEXIST (target not empty: nothing is written), -AEDB_ECORRUPT (the
- * backup failed verification: nothing is written), -AEDB_EMISUSE, -errno.
- */
-AEDB_API int aedb_restore(const char *backup_dir, const char *target_dir);
-
 /** Counters for tests, tools and metrics. All are totals since open. */
 struct aedb_stats {
 	uint64_t commits;            /**< commits applied (seqs allocated) */
@@ -701,6 +666,20 @@ struct aedb_column_def {
 	struct aedb_value def;
 };
 
+struct aedb_expr; /* see "Tables: queries" */
+
+/**
+ * struct aedb_check_def - a check constraint (aedb_create_table_checked()):
+ * @expr (built with aedb_expr_*(); copied, the caller keeps and frees it)
+ * over the table's columns must hold for every row written. It is evaluated
+ * as a WHERE is (two-valued: a comparison on a NULL column is false, so for
+ * a nullable column write "c IS NULL OR c > 0").
+ */
+struct aedb_check_def {
+	const char *name;              /**< 1..128 bytes of [A-Za-z0-9_-], unique */
+	const struct aedb_expr *expr;
+};
+
 /** A table definition: its name, its columns in row order, its primary key. */
 struct aedb_table_def {
 	const char *name;
@@ -736,6 +715,22 @@ struct aedb_table_info {
  */
 AEDB_API int aedb_create_table(struct aedb *db, const char *project, const char *scope,
 			       const struct aedb_table_def *def);
+
+/**
+ * aedb_create_table_checked - aedb_create_table() with check constraints
+ * @checks[0..@nchecks) (0..64): every row written to the table (insert,
+ * upsert, batches, on-conflict and where-updates) must satisfy each, after
+ * defaults are filled, or the write fails with -AEDB_ECHECK and nothing is
+ * written. The checks are part of the definition: the same name with other
+ * checks is -AEDB_EEXIST. Also -AEDB_ENOCOLUMN or -AEDB_ETYPE (a check names
+ * an unknown column, or a literal that does not convert to its column),
+ * -AEDB_ENAME, -AEDB_EINVAL (a check name repeated), -AEDB_ETOOBIG (over
+ * 64), -AEDB_EMISUSE (a NULL name or expression). aedb_describe_table()
+ * does not list checks yet.
+ */
+AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, const char *scope,
+				       const struct aedb_table_def *def,
+				       const struct aedb_check_def *checks, uint32_t nchecks);
 
 /**
  * aedb_drop_table - drop @table of @project/@scope with all its rows.

@@ -14,6 +14,7 @@
 
 #include "api/catalog.h"
 #include "api/db.h"
+#include "api/tcheck.h"
 #include "api/tdef.h"
 #include "table/keyenc.h"
 #include "table/row.h"
@@ -91,6 +92,8 @@ int txn_row_encode(const struct tv_schema *s, const struct aedb_value *row, uint
 		return -ENOMEM;
 	txn_row_values(row, n, v);
 	rc = tv_schema_row_check(s, v, n, NULL);
+	if (rc == 0)
+		rc = cat_checks_eval(s, v, NULL);
 	if (rc == 0)
 		rc = tv_row_size(s, v, &rsize, NULL);
 	if (rc == 0) {
