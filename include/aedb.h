@@ -435,6 +435,43 @@ AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result 
  *  none. Any thread. */
 AEDB_API uint64_t aedb_checkpoint_seq(struct aedb *db);
 
+/** What aedb_backup() did. */
+struct aedb_backup_result {
+	uint64_t checkpoint_seq;  /**< the checkpoint in the backup */
+	uint64_t bytes;           /**< bytes copied */
+	uint32_t files;
+	uint32_t pad;
+	uint64_t reserved[4];
+};
+
+/**
+ * aedb_backup - a hot backup of @db into directory @dir (created, or empty):
+ * a fresh checkpoint, a copy of the WAL after it (commits up to the moment of
+ * the copy) and aedb.meta, plus a file BACKUP listing every file with its
+ * size and CRC32C. Writers and readers go on meanwhile; checkpoints wait.
+ * Restoring it gives the state of a prefix of the commits that includes the
+ * checkpoint's. @res may be NULL. Any thread. Returns 0, -AEDB_EEXIST (@dir
+ * not empty), -AEDB_EMISUSE, an error of aedb_checkpoint_now(), or -errno.
+ */
+AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_result *res);
+
+/**
+ * aedb_backup_verify - check every file a backup lists against its size and
+ * CRC32C. Changes nothing. Any thread. Returns 0, -AEDB_ECORRUPT (a file
+ * missing, changed or the list damaged), -AEDB_EMISUSE, or -errno.
+ */
+AEDB_API int aedb_backup_verify(const char *dir);
+
+/**
+ * aedb_restore - verify backup @backup_dir, then copy it into @target_dir
+ * (created if missing; an existing directory must be empty). Open the target
+ * with aedb_open() afterwards: it recovers from the backup's checkpoint and
+ * WAL. Not while an instance has @target_dir open. Returns 0,
+ * -AEDB_EEXIST (target not empty: nothing is written), -AEDB_ECORRUPT (the
+ * backup failed verification: nothing is written), -AEDB_EMISUSE, -errno.
+ */
+AEDB_API int aedb_restore(const char *backup_dir, const char *target_dir);
+
 /** Counters for tests, tools and metrics. All are totals since open. */
 struct aedb_stats {
 	uint64_t commits;            /**< commits applied (seqs allocated) */
