@@ -7,9 +7,10 @@
  *  1. mark the table CAT_BUSY (shards refuse its row writes with
  *     -AEDB_EBUSY) and FENCE every shard, so every write accepted before
  *     the mark is applied, prepared fragments on the table included;
- *  2. the rows are now frozen: a unique index is checked on shard 0 (every
- *     shard's rows, read lock-free), -AEDB_EUNIQUE and nothing changes on a
- *     repeated key; otherwise BACKFILL: each shard fills its own partition of
+ *  2. the rows are now frozen: shard 0 checks every shard's rows (read
+ *     lock-free): a key over max_key_bytes is -AEDB_ETOOBIG, a repeated key
+ *     of a unique index -AEDB_EUNIQUE, and nothing changes; otherwise
+ *     BACKFILL: each shard fills its own partition of
  *     the new (unpublished) index object, reading the rows of every shard it
  *     needs (its own for a non-unique index; all of them for a unique one,
  *     keeping the keys that hash to it); entries are stamped with a seq
@@ -192,6 +193,7 @@ static int ix_each_row(const struct cat_scope *t, uint32_t part, ix_row_fn fn, v
 
 struct ix_keys {
 	const struct cat_idef *x;
+	size_t key_max;           /* the instance's max_key_bytes */
 	uint8_t *buf;
 	size_t len, cap;
 	size_t *off;
@@ -207,8 +209,10 @@ static int ix_collect(void *arg, const uint8_t *pk, uint32_t pk_len, uint64_t se
 	int rc = cat_idef_key(k->x, row, pk, pk_len, k->scratch, sizeof(k->scratch), &len);
 
 	(void)seq;
-	if (rc <= 0)
-		return rc;
+	if (rc == 1 && len > k->key_max)
+		rc = -AEDB_ETOOBIG;   /* a write would be refused the same way */
+	if (rc <= 0 || !k->x->unique)
+		return rc < 0 ? rc : 0;
 	if (k->n == k->ncap) {
 		size_t nc = k->ncap ? 2 * k->ncap : 1024;
 		size_t *no = realloc(k->off, (nc + 1) * sizeof(*no));
@@ -247,8 +251,10 @@ static int ix_key_cmp(const void *a, const void *b)
 	return tv_key_cmp(x + 4, xl, y + 4, yl);
 }
 
-/* 0, -AEDB_EUNIQUE if two rows of @t share a key of @x, -ENOMEM. */
-static int ix_unique_check(struct shard *s, const struct cat_scope *t, const struct cat_idef *x)
+/* Before a backfill, with the rows frozen: 0, -AEDB_ETOOBIG if a row's key
+ * would be over max_key_bytes, -AEDB_EUNIQUE if two rows share a key of a
+ * unique @x, -ENOMEM. So the backfill itself cannot fail on a row. */
+static int ix_precheck(struct shard *s, const struct cat_scope *t, const struct cat_idef *x)
 {
 	struct ix_keys *k = calloc(1, sizeof(*k));
 	const uint8_t **keys = NULL;
@@ -257,6 +263,7 @@ static int ix_unique_check(struct shard *s, const struct cat_scope *t, const str
 	if (!k)
 		return rc;
 	k->x = x;
+	k->key_max = s->db->cfg.max_key_bytes;
 	ck_epoch_begin(&s->erec, NULL);
 	for (uint32_t p = 0; rc == 0 && p < s->db->nshards; p++)
 		rc = ix_each_row(t, p, ix_collect, k);
@@ -382,7 +389,7 @@ int shard_ddl_index_advance(struct shard *s)
 		shard_ddl_idle(s);
 		return 1;
 	}
-	rc = s->ddl.ix_idef->unique ? ix_unique_check(s, t, s->ddl.ix_idef) : 0;
+	rc = ix_precheck(s, t, s->ddl.ix_idef);
 	next = rc == 0 ? cat_with_index(cat, r->ddl->project, r->ddl->scope, r->ddl->table,
 					s->ddl.ix_idef, 0, s->db->nshards) : NULL;
 	if (!next) {

@@ -624,6 +624,26 @@ static void test_index_bad(void **state)
 	t_assert_rc(aedb_describe_table(db, T_P, T_S, "people", &info), 0);
 	assert_int_equal(info->nindexes, 0);
 	aedb_table_info_free(info);
+	/* index keys over max_key_bytes: refused at create (a row has one)
+	 * and at write time (with the index) */
+	{
+		static char big[2000];
+		struct t_person p = { 1, 0, 1, 1, 1 };
+		struct aedb_value r[5];
+		char buf[24];
+
+		memset(big, 'x', sizeof(big));
+		t_row(r, 1, &p, buf);
+		r[1].u.bytes = big;
+		r[1].len = sizeof(big);
+		t_assert_rc(aedb_insert_row(db, T_P, T_S, "people", r, 5, 0, NULL), 0);
+		t_assert_rc(t_index(db, "i", c_city, 1, 0, NULL), -AEDB_ETOOBIG);
+		t_assert_rc(aedb_delete_row(db, T_P, T_S, "people", &r[0], 1, 0, NULL), 0);
+		t_assert_rc(t_index(db, "i", c_city, 1, 0, NULL), 1);
+		t_assert_rc(aedb_insert_row(db, T_P, T_S, "people", r, 5, 0, NULL),
+			    -AEDB_ETOOBIG);
+		t_assert_rc(aedb_drop_index(db, T_P, T_S, "people", "i"), 1);
+	}
 	/* dropping the table drops its indexes; a new table starts bare */
 	t_assert_rc(t_index(db, "i", c_city, 1, 0, NULL), 1);
 	t_assert_rc(aedb_drop_table(db, T_P, T_S, "people"), 1);
