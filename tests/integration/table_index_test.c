@@ -850,6 +850,58 @@ static void test_index_random(void **state)
 				assert_memory_equal(got, want, n * sizeof(*got));
 			}
 		}
+		for (int64_t e = 0; e < 400; e += 7) {   /* IN on the unique index */
+			char b0[24], b1[24], b2[24];
+			struct aedb_value in[3];
+			uint32_t path;
+
+			snprintf(b0, sizeof(b0), "e%lld", (long long)e);
+			snprintf(b1, sizeof(b1), "e%lld", (long long)e + 1);
+			snprintf(b2, sizeof(b2), "e%lld", (long long)e + 400);   /* never */
+			in[0] = t_text(b0);
+			in[1] = t_text(b1);
+			in[2] = t_text(b2);
+			n = t_ids(db, aedb_expr_in("email", in, 3), got, T_ROWS, &path, NULL);
+			assert_int_equal(path, AEDB_PATH_INDEX);
+			w = 0;
+			for (uint32_t i = 0; i < T_ROWS; i++)
+				if (m[i].live && (m[i].email == e || m[i].email == e + 1))
+					want[w++] = i;
+			assert_int_equal(n, w);
+			assert_memory_equal(got, want, n * sizeof(*got));
+		}
+		{       /* pages of one row over IN on the unique index: the cursor
+			 * resumes after the last key */
+			struct aedb_value in[T_ROWS];
+			char bufs[T_ROWS][24];
+			struct aedb_query_result *r = NULL;
+			struct aedb_query *q;
+			uint32_t nin = 0, seen = 0;
+
+			for (uint32_t i = 0; i < T_ROWS; i++) {
+				if (!m[i].live || m[i].email < 0)
+					continue;
+				snprintf(bufs[nin], sizeof(bufs[nin]), "e%lld",
+					 (long long)m[i].email);
+				in[nin] = t_text(bufs[nin]);
+				nin++;
+			}
+			t_assert_rc(aedb_query_create("people", &q), 0);
+			t_assert_rc(aedb_query_where(q, aedb_expr_in("email", in, nin)), 0);
+			t_assert_rc(aedb_query_limit(q, 1), 0);
+			for (;;) {
+				t_assert_rc(aedb_query_run(db, T_P, T_S, q, AEDB_LATEST, &r), 0);
+				seen += (uint32_t)r->nrows;
+				if (!r->truncated) {
+					aedb_query_result_free(r);
+					break;
+				}
+				t_assert_rc(aedb_query_set_cursor(q, r->cursor, r->cursor_len), 0);
+				aedb_query_result_free(r);
+			}
+			assert_int_equal(seen, nin);
+			aedb_query_free(q);
+		}
 		for (int64_t e = 0; e < 400; e += 3) {
 			char buf[24];
 			struct aedb_value v;
