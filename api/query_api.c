@@ -464,3 +464,98 @@ int api_sq_query(struct aedb *db, const struct aedb_sqe *sqe)
 		return rc;
 	return rq->result->nrows > INT32_MAX ? INT32_MAX : (int)rq->result->nrows;
 }
+
+struct api_lth {
+	const struct tv_query *src, *hyd;
+	const char *src_col, *hyd_col;
+	const struct tv_query_opts *o;
+	struct tv_result *r1, *r2;
+	struct tv_qerr err;
+};
+
+/* "@col IN (the non-NULL values of column @c of @r)", or NULL. */
+static int api_lth_in(const struct tv_result *r, uint32_t c, const char *col,
+		      struct tv_expr **out)
+{
+	struct tv_value *v = malloc((r->nrows ? r->nrows : 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < r->nrows; i++)
+		if (r->rows[i * r->ncols + c].type != TV_NULL)
+			v[n++] = r->rows[i * r->ncols + c];
+	*out = n <= TV_EXPR_IN_MAX ? tv_expr_in(col, v, n) : NULL;
+	free(v);
+	if (n > TV_EXPR_IN_MAX)
+		return -AEDB_ETOOBIG;
+	return *out ? 0 : -ENOMEM;
+}
+
+static int api_lth_fn(const struct tv_env *env, void *arg)
+{
+	struct api_lth *a = arg;
+	struct tv_query q2;
+	struct tv_expr *in = NULL;
+	uint32_t c;
+	int rc = tv_query_run(env, a->src, a->o, &a->r1, &a->err);
+
+	if (rc < 0)
+		return rc;
+	for (c = 0; c < a->r1->ncols; c++)
+		if (strcmp(a->r1->names[c], a->src_col) == 0)
+			break;
+	if (c == a->r1->ncols)
+		return tv_qerr_set(&a->err, -TV_ENOCOLUMN, "no output column \"%s\"", a->src_col);
+	rc = api_lth_in(a->r1, c, a->hyd_col, &in);
+	if (rc == 0 && a->hyd->where) {
+		in = tv_expr_and(tv_expr_copy(a->hyd->where), in);
+		rc = in ? 0 : -ENOMEM;
+	}
+	if (rc < 0)
+		return rc;
+	q2 = *a->hyd;   /* shares every field but the WHERE; only read */
+	q2.where = in;
+	rc = tv_query_run(env, &q2, a->o, &a->r2, &a->err);
+	tv_expr_free(in);
+	return rc;
+}
+
+AEDB_API int aedb_query_lookup_then_hydrate(struct aedb *db, const char *project,
+					    const char *scope, const struct aedb_query *source,
+					    const char *source_col,
+					    const struct aedb_query *hydrate,
+					    const char *hydrate_col, struct aedb_at at,
+					    struct aedb_query_result **source_out,
+					    struct aedb_query_result **hydrate_out)
+{
+	struct tv_query_opts o;
+	struct api_lth a = { .src = (const struct tv_query *)source,
+			     .hyd = (const struct tv_query *)hydrate, .src_col = source_col,
+			     .hyd_col = hydrate_col, .o = &o };
+	int rc;
+
+	if (!db || !source || !hydrate || !source_col || !hydrate_col || !source_out ||
+	    !hydrate_out)
+		return -AEDB_EMISUSE;
+	*source_out = NULL;
+	*hydrate_out = NULL;
+	api_qopts(db, NULL, &o);
+	rc = api_query_with(db, project, scope, at, api_lth_fn, &a);
+	if (rc == 0) {
+		rc = api_qresult(a.r1, source_out);
+		a.r1 = NULL;
+	}
+	if (rc == 0) {
+		rc = api_qresult(a.r2, hydrate_out);
+		a.r2 = NULL;
+	}
+	tv_result_free(a.r1);
+	tv_result_free(a.r2);
+	if (rc < 0) {
+		aedb_query_result_free(*source_out);
+		*source_out = NULL;
+		return api_query_public(rc);
+	}
+	return 0;
+}

@@ -371,6 +371,51 @@ static void test_submission_queue(void **state)
 	t_close(db);
 }
 
+static void test_lookup_then_hydrate(void **state)
+{
+	struct aedb *db = t_setup(4);
+	struct aedb_value g1 = t_u64(1), v50 = t_int(50), none = t_u64(1000);
+	struct aedb_query_result *rs, *rh;
+	struct aedb_query *src, *hyd;
+
+	(void)state;
+	/* ids of group 1, first five by id: 1, 5, 9, 13, 17 */
+	src = t_q();
+	t_assert_rc(aedb_query_where(src, aedb_expr_cmp(AEDB_CMP_EQ, "grp", &g1)), 0);
+	t_assert_rc(aedb_query_select(src, "id"), 0);
+	t_assert_rc(aedb_query_order_by(src, "id", false), 0);
+	t_assert_rc(aedb_query_limit(src, 5), 0);
+	/* hydrate: those rows whose val >= 50 (id 1 has 10) */
+	hyd = t_q();
+	t_assert_rc(aedb_query_where(hyd, aedb_expr_cmp(AEDB_CMP_GE, "val", &v50)), 0);
+	t_assert_rc(aedb_query_lookup_then_hydrate(db, T_P, T_S, src, "id", hyd, "id",
+						   AEDB_LATEST, &rs, &rh), 0);
+	assert_true(rs->nrows == 5 && rh->nrows == 4);
+	assert_true(rs->snapshot_seq == rh->snapshot_seq);
+	for (uint64_t i = 0; i < rh->nrows; i++)
+		assert_true(rh->rows[i * rh->ncols + 1].u.u64 == 5 + 4 * i);
+	aedb_query_result_free(rs);
+	aedb_query_result_free(rh);
+	/* errors, and a source with no rows */
+	t_assert_rc(aedb_query_lookup_then_hydrate(db, T_P, T_S, src, "val", hyd, "id",
+						   AEDB_LATEST, &rs, &rh), -AEDB_ENOCOLUMN);
+	assert_null(rs);
+	assert_null(rh);
+	t_assert_rc(aedb_query_lookup_then_hydrate(db, T_P, T_S, src, "id", hyd, "nocol",
+						   AEDB_LATEST, &rs, &rh), -AEDB_ENOCOLUMN);
+	t_assert_rc(aedb_query_lookup_then_hydrate(db, T_P, T_S, src, "id", hyd, "id",
+						   AEDB_LATEST, NULL, &rh), -AEDB_EMISUSE);
+	t_assert_rc(aedb_query_where(src, aedb_expr_cmp(AEDB_CMP_EQ, "id", &none)), 0);
+	t_assert_rc(aedb_query_lookup_then_hydrate(db, T_P, T_S, src, "id", hyd, "id",
+						   AEDB_LATEST, &rs, &rh), 0);
+	assert_true(rs->nrows == 0 && rh->nrows == 0);
+	aedb_query_result_free(rs);
+	aedb_query_result_free(rh);
+	aedb_query_free(src);
+	aedb_query_free(hyd);
+	t_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_list_with_total),
 		cmocka_unit_test(test_limits_are_errors),
 		cmocka_unit_test(test_submission_queue),
+		cmocka_unit_test(test_lookup_then_hydrate),
 	};
 
 	t_require_engine();
