@@ -214,6 +214,7 @@ AEDB_API int aedb_accumulate_with_release(struct aedb *db, const char *project,
 		rc = aedb_txn_create(db, &t);
 	if (rc < 0)
 		return acc_fail(res, rc);
+	t->acc_whole = 1;
 	rc = acc_add(t, TXN_ACC, ns, ACC_K_DEDUPE, dedupe_key, delta, order_key);
 	if (rc >= 0 && release_id)
 		rc = acc_add(t, TXN_ACC_RELEASE, ns, ACC_K_EXPOSURE, release_id, 0, 0);
@@ -290,6 +291,55 @@ AEDB_API int aedb_release_accumulator_exposure(struct aedb *db, const char *proj
 		return acc_fail(res, rc);
 	rc = acc_add(t, TXN_ACC_RELEASE, ns, ACC_K_EXPOSURE, id, 0, 0);
 	return acc_commit(db, t, rc, finality, res);
+}
+
+/* ---- builder entries ---------------------------------------------------- */
+
+AEDB_API int aedb_txn_accumulate(struct aedb_txn *t, const char *project, const char *scope,
+				 const char *name, int64_t delta, const char *dedupe_key,
+				 uint64_t order_key)
+{
+	uint32_t ns = 0;
+	int rc;
+
+	if (!t)
+		return -AEDB_EMISUSE;
+	rc = acc_str_check(dedupe_key);
+	if (rc == 0 && order_key == 0)
+		rc = -AEDB_EORDER;
+	if (rc == 0)
+		rc = acc_resolve_ns(t->db, project, scope, name, &ns);
+	return rc < 0 ? rc : acc_add(t, TXN_ACC, ns, ACC_K_DEDUPE, dedupe_key, delta, order_key);
+}
+
+AEDB_API int aedb_txn_expose(struct aedb_txn *t, const char *project, const char *scope,
+			     const char *name, int64_t amount, const char *id)
+{
+	uint32_t ns = 0;
+	int rc;
+
+	if (!t)
+		return -AEDB_EMISUSE;
+	rc = acc_str_check(id);
+	if (rc == 0 && amount <= 0)
+		rc = -AEDB_EINVAL;
+	if (rc == 0)
+		rc = acc_resolve_ns(t->db, project, scope, name, &ns);
+	return rc < 0 ? rc : acc_add(t, TXN_ACC_EXPOSE, ns, ACC_K_EXPOSURE, id, amount, 0);
+}
+
+AEDB_API int aedb_txn_release_exposure(struct aedb_txn *t, const char *project,
+				       const char *scope, const char *name, const char *id)
+{
+	uint32_t ns = 0;
+	int rc;
+
+	if (!t)
+		return -AEDB_EMISUSE;
+	rc = acc_str_check(id);
+	if (rc == 0)
+		rc = acc_resolve_ns(t->db, project, scope, name, &ns);
+	return rc < 0 ? rc : acc_add(t, TXN_ACC_RELEASE, ns, ACC_K_EXPOSURE, id, 0, 0);
 }
 
 /* ---- reads -------------------------------------------------------------- */

@@ -294,6 +294,9 @@ AEDB_API int aedb_preflight(struct aedb *db, const struct aedb_txn *t,
 	if (t->nmut == 0)
 		return -AEDB_EINVAL;
 	for (uint32_t i = 0; i < t->nitems; i++)
+		if (txn_kind_is_acc(t->items[i].kind))
+			return -AEDB_ENOTSUP; /* evaluated on the shards only */
+	for (uint32_t i = 0; i < t->nitems; i++)
 		if (txn_kind_is_mut(t->items[i].kind))
 			bytes += 2ull * t->items[i].key_len + t->items[i].val_len + 32;
 	head = sizeof(*pf) + t->nmut * (sizeof(struct aedb_preflight_read) +

@@ -859,11 +859,10 @@ struct aedb_index_info {
  * definition), -AEDB_EUNIQUE (a unique index over rows that already repeat
  * a key: nothing is created), -AEDB_ENOTABLE, -AEDB_ENOSCOPE,
  * -AEDB_ENOPROJECT, -AEDB_ENAME, -AEDB_ENOCOLUMN, -AEDB_EINVAL (no column, a
- * column twice, unknown flags), -AEDB_ETOOBIG (over 32 columns, over 32
- * indexes on the table, or a row whose index key would be over the
- * instance's max_key_bytes: nothing is created), -AEDB_ETYPE (a partial
- * predicate literal that does not fit its column), -AEDB_EMISUSE,
- * -AEDB_EBUSY, -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM.
+ * column twice, unknown flags), -AEDB_ETOOBIG (over 32 columns, or over 32
+ * indexes on the table), -AEDB_ETYPE (a partial predicate literal that does
+ * not fit its column), -AEDB_EMISUSE, -AEDB_EBUSY, -AEDB_ECLOSED,
+ * -AEDB_EFATAL, -ENOMEM.
  */
 AEDB_API int aedb_create_index(struct aedb *db, const char *project, const char *scope,
 			       const char *table, const struct aedb_index_def *def);
@@ -1821,27 +1820,6 @@ AEDB_API int aedb_query_explain(struct aedb *db, const char *project, const char
 				const struct aedb_query *q, struct aedb_at at,
 				struct aedb_query_plan *out);
 
-/**
- * aedb_query_lookup_then_hydrate - two queries at one snapshot: run
- * @source, take the non-NULL values of its output column @source_col, then
- * run @hydrate with "@hydrate_col IN (those values)" ANDed into its WHERE
- * (values convert to @hydrate_col's type as literals do). A typical use:
- * find ids in an index-friendly table, then fetch the rows they name. The
- * hydrated rows come in @hydrate's order (its ORDER BY, else key order), not
- * in the source's. Both results go to the caller (free each with
- * aedb_query_result_free()) and carry the same snapshot_seq. Any thread.
- * Returns 0, or an error of either query (nothing returned), -AEDB_ENOCOLUMN
- * (@source_col is not an output column of @source), -AEDB_ETOOBIG (over
- * 10,000 distinct values).
- */
-AEDB_API int aedb_query_lookup_then_hydrate(struct aedb *db, const char *project,
-					    const char *scope, const struct aedb_query *source,
-					    const char *source_col,
-					    const struct aedb_query *hydrate,
-					    const char *hydrate_col, struct aedb_at at,
-					    struct aedb_query_result **source_out,
-					    struct aedb_query_result **hydrate_out);
-
 /* ------------------------------------------------------------------------ */
 /* Submission queue: records                                                 */
 /* ------------------------------------------------------------------------ */
@@ -2298,6 +2276,27 @@ struct aedb_exposure {
 	int64_t amount;   /**< > 0 */
 	const char *id;   /**< non-blank, at most AEDB_ACC_KEY_MAX bytes */
 };
+
+/*
+ * Transaction entries: accumulator operations inside any transaction, atomic
+ * with its other entries (KV, rows, other accumulators), and pipelined
+ * through the submission queue with aedb_prep_commit(). Each returns the
+ * entry's index among the mutations, or the error of the matching call
+ * above (checked when added; nothing is added on error). In such a
+ * transaction a duplicate delta is a no-op entry and the rest of the commit
+ * applies (the single-call helpers instead return AEDB_COMMIT_DUPLICATE);
+ * deltas of one accumulator in one transaction see each other (order keys
+ * ascend per lane, a dedupe key repeated with the same payload counts once).
+ * aedb_preflight() of a transaction with accumulator entries is
+ * -AEDB_ENOTSUP.
+ */
+AEDB_API int aedb_txn_accumulate(struct aedb_txn *txn, const char *project, const char *scope,
+				 const char *name, int64_t delta, const char *dedupe_key,
+				 uint64_t order_key);
+AEDB_API int aedb_txn_expose(struct aedb_txn *txn, const char *project, const char *scope,
+			     const char *name, int64_t amount, const char *id);
+AEDB_API int aedb_txn_release_exposure(struct aedb_txn *txn, const char *project,
+				       const char *scope, const char *name, const char *id);
 
 /**
  * aedb_expose_accumulator - open exposure @id of @amount (> 0) if the circuit

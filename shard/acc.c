@@ -118,7 +118,7 @@ static int acc_same_key(const struct aedb_txn *t, const struct txn_item *a,
 	       memcmp(txn_key(t, a), txn_key(t, b), a->key_len) == 0;
 }
 
-/* A delta: dedupe, then the partial. */
+/* A delta: dedupe, the order lane, then the partial. */
 static int acc_eval_delta(struct shard *s, const struct cat_scope *sc, const struct aedb_txn *t,
 			  const struct txn_item *it, struct txn_eff *effs, uint32_t *n,
 			  uint64_t *dup_seq)
@@ -130,9 +130,28 @@ static int acc_eval_delta(struct shard *s, const struct cat_scope *sc, const str
 	struct acc_partial p;
 	struct txn_eff *e;
 	int64_t delta = acc_item_amount(it);
+	struct txn_eff *prev_partial = NULL, *prev_lane = NULL;
+	uint64_t lane_latest = 0;
 	uint8_t lane_key[2];
 	int rc;
 
+	lane_key[0] = ACC_K_LANE;
+	lane_key[1] = (uint8_t)acc_lane(txn_key(t, it) + 1, it->key_len - 1);
+	/* Earlier deltas of this commit on this accumulator come first: the
+	 * newest partial and lane order, and a repeated dedupe key. */
+	for (uint32_t i = *n; i-- > 0;) {
+		struct txn_eff *x = &effs[i];
+
+		if (x->item->kind != TXN_ACC || x->item->ns != it->ns)
+			continue;
+		if (x->key == acc_key_partial && !prev_partial)
+			prev_partial = x;
+		else if (x->key == acc_key_lanes[lane_key[1]] && !prev_lane)
+			prev_lane = x;
+		else if (!x->key && acc_same_key(t, x->item, it))
+			return acc_item_amount(x->item) == delta && x->item->version == it->version
+			       ? 0 : -AEDB_EDEDUPE; /* the same delta twice: once */
+	}
 	v = m ? kvmap_get_any(m, txn_key(t, it), it->key_len, UINT64_MAX) : NULL;
 	if (v && !acc_aged_out(v->seq, head, d->dedupe_retain)) {
 		if (v->len != ACC_DEDUPE_BYTES)
@@ -140,20 +159,31 @@ static int acc_eval_delta(struct shard *s, const struct cat_scope *sc, const str
 		if ((int64_t)acc_get_le64(v->data) != delta ||
 		    acc_get_le64(v->data + 8) != it->version)
 			return -AEDB_EDEDUPE;
+		if (!t->acc_whole)
+			return 0; /* a no-op entry of a larger commit */
 		*dup_seq = v->seq;
 		return 1;
 	}
-	/* The order lane: its key is the delta's own lane. */
-	lane_key[0] = ACC_K_LANE;
-	lane_key[1] = (uint8_t)acc_lane(txn_key(t, it) + 1, it->key_len - 1);
-	v = m ? kvmap_get_any(m, lane_key, 2, UINT64_MAX) : NULL;
-	if (v && v->len != 8)
-		return -AEDB_ECORRUPT;
-	if (it->version <= (v ? acc_get_le64(v->data) : 0))
+	/* The order lane: the delta's own. */
+	if (prev_lane) {
+		lane_latest = acc_get_le64(prev_lane->num);
+	} else if ((v = m ? kvmap_get_any(m, lane_key, 2, UINT64_MAX) : NULL)) {
+		if (v->len != 8)
+			return -AEDB_ECORRUPT;
+		lane_latest = acc_get_le64(v->data);
+	}
+	if (it->version <= lane_latest)
 		return -AEDB_EORDER;
-	rc = acc_partial_at(m, UINT64_MAX, &p, &seq);
+	if (prev_partial)
+		rc = acc_partial_decode(prev_partial->num, ACC_PARTIAL_BYTES, &p);
+	else
+		rc = acc_partial_at(m, UINT64_MAX, &p, &seq);
 	if (rc < 0)
 		return rc;
+	if (prev_partial)
+		prev_partial->superseded = 1;
+	if (prev_lane)
+		prev_lane->superseded = 1;
 	p.sum += delta;
 	p.count++;
 	if (it->version > p.max_order)

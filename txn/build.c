@@ -99,6 +99,7 @@ AEDB_API void aedb_txn_reset(struct aedb_txn *t)
 	t->log_bytes = 0;
 	t->base_seq = 0;
 	t->has_idem = 0;
+	t->acc_whole = 0;
 	t->finality = AEDB_FINALITY_VISIBLE;
 }
 

@@ -104,6 +104,9 @@ struct aedb_txn {
 	uint64_t log_bytes;     /* encoded record bytes of the mutations */
 	uint8_t idem[16];
 	uint8_t has_idem;
+	uint8_t acc_whole;      /* a duplicate delta makes the whole commit a
+				 * DUPLICATE (the accumulate helpers); else it
+				 * is a no-op entry */
 	uint32_t idem_shard;
 	uint64_t idem_hash;
 };

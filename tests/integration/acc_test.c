@@ -426,6 +426,150 @@ static void test_acc_restart(void **state)
 	}
 }
 
+/* Accumulator entries in transactions: atomic with other entries. */
+static void test_acc_txn_entries(void **state)
+{
+	(void)state;
+	for (uint32_t si = 0; si < T_NSHARD_COUNTS; si++) {
+		struct aedb *db = open_acc(t_shard_counts[si], NULL);
+		struct aedb_commit_result res;
+		struct aedb_txn *t;
+		char k2[32];
+
+		/* All or nothing: a failing assertion takes the delta with it. */
+		t_assert_rc(aedb_txn_create(db, &t), 0);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 50, "m1", 1), 0);
+		t_assert_rc(aedb_txn_kv_set(t, T_P, T_S, "side", 4, "x", 1), 1);
+		t_assert_rc(aedb_txn_assert_exists(t, T_P, T_S, "missing", 7, true), 0);
+		t_assert_rc(aedb_commit(db, t, &res), -AEDB_EASSERT);
+		assert_int_equal(val(db), 0);
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 50, "m1", 1), 0);
+		t_assert_rc(aedb_txn_kv_set(t, T_P, T_S, "side", 4, "x", 1), 1);
+		t_assert_rc(aedb_commit(db, t, &res), AEDB_COMMIT_APPLIED);
+		assert_int_equal(val(db), 50);
+		t_expects(db, "side", "x");
+		/* A duplicate delta is a no-op entry; the rest applies. */
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 50, "m1", 1), 0);
+		t_assert_rc(aedb_txn_kv_set(t, T_P, T_S, "side2", 5, "y", 1), 1);
+		t_assert_rc(aedb_commit(db, t, &res), AEDB_COMMIT_APPLIED);
+		assert_int_equal(val(db), 50);
+		t_expects(db, "side2", "y");
+		/* The same delta twice in one commit counts once; another
+		 * payload under the key fails the commit. */
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 7, "m2", 5), 0);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 7, "m2", 5), 1);
+		t_assert_rc(aedb_commit(db, t, &res), AEDB_COMMIT_APPLIED);
+		assert_int_equal(val(db), 57);
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 1, "m3", 6), 0);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 2, "m3", 6), 1);
+		t_assert_rc(aedb_commit(db, t, &res), -AEDB_EDEDUPE);
+		assert_int_equal(res.failed_index, 1);
+		/* Deltas of one lane in one commit: ascending, or refused. */
+		lane_key("m4", 0, k2, sizeof(k2));
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 1, "m4", 20), 0);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 1, k2, 20), 1);
+		t_assert_rc(aedb_commit(db, t, &res), -AEDB_EORDER);
+		assert_int_equal(res.failed_index, 1);
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 1, "m4", 20), 0);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 2, k2, 21), 1);
+		t_assert_rc(aedb_commit(db, t, &res), AEDB_COMMIT_APPLIED);
+		assert_int_equal(val(db), 60);
+		/* An exposure sees V as it was before the commit. */
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 1000, "m5", 30), 0);
+		t_assert_rc(aedb_txn_expose(t, T_P, T_S, A, 100, "hx"), 1);
+		t_assert_rc(aedb_commit(db, t, &res), -AEDB_ELIMIT);
+		assert_int_equal(res.failed_index, 1);
+		assert_int_equal(val(db), 60);
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_expose(t, T_P, T_S, A, 54, "hx"), 0); /* limit 54 */
+		t_assert_rc(aedb_txn_kv_set(t, T_P, T_S, "hand", 4, "hx", 2), 1);
+		t_assert_rc(aedb_commit(db, t, &res), AEDB_COMMIT_APPLIED);
+		assert_int_equal(expo(db), 54);
+		aedb_txn_reset(t);
+		t_assert_rc(aedb_txn_release_exposure(t, T_P, T_S, A, "hx"), 0);
+		t_assert_rc(aedb_txn_kv_del(t, T_P, T_S, "hand", 4), 1);
+		t_assert_rc(aedb_commit(db, t, &res), AEDB_COMMIT_APPLIED);
+		assert_int_equal(expo(db), 0);
+		/* Bad entries are refused when added. */
+		t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, "nope", 1, "k", 1), -AEDB_ENOACC);
+		t_assert_rc(aedb_txn_expose(t, T_P, T_S, A, 0, "h"), -AEDB_EINVAL);
+		t_assert_rc(aedb_txn_release_exposure(t, T_P, T_S, A, ""), -AEDB_EINVAL);
+		{
+			struct aedb_preflight *pf;
+
+			aedb_txn_reset(t);
+			t_assert_rc(aedb_txn_accumulate(t, T_P, T_S, A, 1, "m6", 40), 0);
+			t_assert_rc(aedb_preflight(db, t, &pf), -AEDB_ENOTSUP);
+		}
+		aedb_txn_free(t);
+		t_close(db);
+	}
+}
+
+/* One client pipelining ascending deltas through the submission queue to
+ * every shard: none is refused by its order key (each lane keeps the
+ * submission order). */
+#define PIPE_N 3000
+#define PIPE_DEPTH 64
+
+static void test_acc_pipelined(void **state)
+{
+	(void)state;
+	for (uint32_t si = 0; si < T_NSHARD_COUNTS; si++) {
+		struct aedb *db = open_acc(t_shard_counts[si], NULL);
+		struct aedb_txn *txn[PIPE_DEPTH];
+		struct aedb_ring ring;
+		uint32_t next = 0, done = 0, free_slots[PIPE_DEPTH], nfree = PIPE_DEPTH;
+		int64_t want = 0;
+
+		t_assert_rc(aedb_ring_init(db, PIPE_DEPTH, &ring, 0), 0);
+		for (uint32_t i = 0; i < PIPE_DEPTH; i++) {
+			t_assert_rc(aedb_txn_create(db, &txn[i]), 0);
+			free_slots[i] = i;
+		}
+		while (done < PIPE_N) {
+			struct aedb_cqe *cqe;
+
+			while (nfree && next < PIPE_N) {
+				uint32_t slot = free_slots[--nfree];
+				struct aedb_sqe *sqe = aedb_get_sqe(&ring);
+				char k[32];
+
+				assert_non_null(sqe);
+				snprintf(k, sizeof(k), "p%u", next);
+				aedb_txn_reset(txn[slot]);
+				t_assert_rc(aedb_txn_accumulate(txn[slot], T_P, T_S, A,
+								(int64_t)(next % 9) - 3, k,
+								next + 1), 0);
+				want += (int64_t)(next % 9) - 3;
+				aedb_prep_commit(sqe, txn[slot], NULL);
+				aedb_sqe_set_data64(sqe, slot);
+				next++;
+			}
+			assert_true(aedb_submit(&ring) >= 0);
+			t_assert_rc(aedb_wait_cqe(&ring, &cqe), 0);
+			do {
+				t_assert_rc(cqe->res, AEDB_COMMIT_APPLIED);
+				free_slots[nfree++] = (uint32_t)cqe->user_data;
+				done++;
+				aedb_cqe_seen(&ring, cqe);
+			} while (aedb_peek_cqe(&ring, &cqe) == 0);
+		}
+		aedb_ring_exit(&ring);
+		for (uint32_t i = 0; i < PIPE_DEPTH; i++)
+			aedb_txn_free(txn[i]);
+		assert_int_equal(val(db), want);
+		t_close(db);
+	}
+}
+
 /* ---- exactly once under concurrent retries ---- */
 
 #define CONC_THREADS 6
@@ -635,6 +779,8 @@ int main(void)
 		cmocka_unit_test(test_acc_overflow),
 		cmocka_unit_test(test_acc_drop_recreate),
 		cmocka_unit_test(test_acc_restart),
+		cmocka_unit_test(test_acc_txn_entries),
+		cmocka_unit_test(test_acc_pipelined),
 		cmocka_unit_test(test_acc_concurrent_retries),
 		cmocka_unit_test(test_acc_shard_count_independent),
 	};
