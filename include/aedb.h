@@ -1820,6 +1820,27 @@ AEDB_API int aedb_query_explain(struct aedb *db, const char *project, const char
 				const struct aedb_query *q, struct aedb_at at,
 				struct aedb_query_plan *out);
 
+/**
+ * aedb_query_lookup_then_hydrate - two queries at one snapshot: run
+ * @source, take the non-NULL values of its output column @source_col, then
+ * run @hydrate with "@hydrate_col IN (those values)" ANDed into its WHERE
+ * (values convert to @hydrate_col's type as literals do). A typical use:
+ * find ids in an index-friendly table, then fetch the rows they name. The
+ * hydrated rows come in @hydrate's order (its ORDER BY, else key order), not
+ * in the source's. Both results go to the caller (free each with
+ * aedb_query_result_free()) and carry the same snapshot_seq. Any thread.
+ * Returns 0, or an error of either query (nothing returned), -AEDB_ENOCOLUMN
+ * (@source_col is not an output column of @source), -AEDB_ETOOBIG (over
+ * 10,000 distinct values).
+ */
+AEDB_API int aedb_query_lookup_then_hydrate(struct aedb *db, const char *project,
+					    const char *scope, const struct aedb_query *source,
+					    const char *source_col,
+					    const struct aedb_query *hydrate,
+					    const char *hydrate_col, struct aedb_at at,
+					    struct aedb_query_result **source_out,
+					    struct aedb_query_result **hydrate_out);
+
 /* ------------------------------------------------------------------------ */
 /* Submission queue: records                                                 */
 /* ------------------------------------------------------------------------ */
