@@ -29,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +53,7 @@
 #define CK_SLICE_KEYS 1024u       /* keys per epoch section */
 #define CK_CUT_TRIES 1000u        /* DDL racing the cut: give up after this */
 #define CK_AUTO_POLL_MS 200u
+#define CK_NICE 10                /* the writers' nice value */
 
 struct api_ckpt {
 	pthread_mutex_t lock;         /* one checkpoint at a time */
@@ -79,6 +82,7 @@ struct ck_job {
 	uint64_t raw_bytes[AEDB_SHARDS_MAX];
 	uint64_t kv_entries[AEDB_SHARDS_MAX];
 	uint32_t vanished;            /* atomic: a namespace was dropped meanwhile */
+	int nice;                     /* writers lower their priority */
 	int err;                      /* first error (atomic CAS from 0) */
 };
 
@@ -305,6 +309,11 @@ static void *ck_writer_main(void *arg)
 	ck_epoch_record_t *rec = api_reader_get(j->db);
 	uint32_t i;
 
+	/* A background job (DESIGN §2): when cores are short, the shards
+	 * come first. Linux nice values are per thread. */
+	if (j->nice)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CK_NICE);
+
 	if (!rec) {
 		ck_fail(j, -ENOMEM);
 		return NULL;
@@ -319,7 +328,7 @@ static void *ck_writer_main(void *arg)
 	return NULL;
 }
 
-/* Write every shard's file on up to min(shards, CPUs) helper threads. */
+/* Write every shard's file on min(shards, CPUs) helper threads, niced. */
 static int ck_write_files(struct ck_job *j)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -328,12 +337,16 @@ static int ck_write_files(struct ck_job *j)
 
 	if (cpus >= 1 && (uint32_t)cpus < n)
 		n = (uint32_t)cpus;
-	for (uint32_t i = 1; i < n; i++) {
+	j->nice = 1;
+	for (uint32_t i = 0; i < n; i++) {
 		if (pthread_create(&th[started], NULL, ck_writer_main, j) != 0)
 			break;
 		started++;
 	}
-	ck_writer_main(j); /* this thread writes too */
+	if (!started) {
+		j->nice = 0; /* the caller's thread keeps its priority */
+		ck_writer_main(j);
+	}
 	for (uint32_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	return j->err;

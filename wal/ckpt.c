@@ -17,6 +17,9 @@
 #include "wal/record.h"
 
 #define CKPT_OUT_FLUSH (1u << 20) /* write(2) sealed blocks in pieces of ~1 MiB */
+/* lz4 acceleration: 4 gives up a few % of ratio for ~1.5x the speed; the
+ * checkpoint's cost is CPU, taken from the shards' cores. */
+#define CKPT_LZ4_ACCEL 4
 
 static uint32_t ckpt_hdr_crc(const struct ckpt_file_hdr *h)
 {
@@ -87,8 +90,9 @@ static int ckpt_seal(struct ckpt_writer *w)
 		return ckpt_fail(w, -ENOMEM);
 	payload = w->out + w->out_len + CKPT_BLK_HDR_BYTES;
 	if (w->raw_len >= 512)
-		clen = LZ4_compress_default((const char *)w->raw, (char *)payload,
-					    (int)w->raw_len, LZ4_compressBound((int)w->raw_len));
+		clen = LZ4_compress_fast((const char *)w->raw, (char *)payload,
+					 (int)w->raw_len, LZ4_compressBound((int)w->raw_len),
+					 CKPT_LZ4_ACCEL);
 	if (clen > 0 && (size_t)clen < w->raw_len - w->raw_len / 8) {
 		h.flags = CKPT_BLK_F_LZ4;
 		h.len = (uint32_t)clen;
