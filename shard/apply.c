@@ -171,6 +171,8 @@ void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
 			reqs[run++] = r;
 	}
 	shard_apply_run(s, cat, reqs, run);
+	/* Catalog frees after the grace period acquire this (core/tsan.h). */
+	CORE_TSAN_RELEASE(&s->db->epoch);
 	ck_epoch_end(&s->erec, NULL);
 }
 

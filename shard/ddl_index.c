@@ -39,6 +39,7 @@
 #include "api/tdef.h"
 #include "core/assert.h"
 #include "core/hash.h"
+#include "core/tsan.h"
 #include "ring/mesh.h"
 #include "shard/ddl.h"
 #include "shard/kvmap.h"
@@ -267,6 +268,7 @@ static int ix_precheck(struct shard *s, const struct cat_scope *t, const struct 
 	ck_epoch_begin(&s->erec, NULL);
 	for (uint32_t p = 0; rc == 0 && p < s->db->nshards; p++)
 		rc = ix_each_row(t, p, ix_collect, k);
+	CORE_TSAN_RELEASE(&s->db->epoch);
 	ck_epoch_end(&s->erec, NULL);
 	if (rc == 0 && k->n > 1 && !(keys = malloc(k->n * sizeof(*keys))))
 		rc = -ENOMEM;
@@ -354,6 +356,7 @@ int shard_ddl_index_backfill(struct shard *s, struct cat_scope *idx, uint64_t se
 	t = cat_scope_by_id(api_catalog_any(s->db), idx->idef->table_id);
 	AEDB_ASSERT(t != NULL && t->tdef != NULL);
 	rc = ix_fill(s, t, idx, seq, 0);
+	CORE_TSAN_RELEASE(&s->db->epoch);
 	ck_epoch_end(&s->erec, NULL);
 	if (rc < 0)
 		shard_wal_progress(s, rc); /* latch: the index would be incomplete */

@@ -43,6 +43,7 @@
 #include "api/db.h"
 #include "core/assert.h"
 #include "core/clock.h"
+#include "core/tsan.h"
 #include "io/fault.h"
 #include "ring/mesh.h"
 #include "shard/acc.h"
@@ -864,6 +865,7 @@ uint32_t shard_txn_step(struct shard *s)
 	if (s->held) {
 		ck_epoch_begin(&s->erec, NULL);
 		n = shard_txn_resolve(s, UINT64_MAX);
+		CORE_TSAN_RELEASE(&s->db->epoch); /* catalog frees acquire it */
 		ck_epoch_end(&s->erec, NULL);
 		if (n) {
 			shard_wal_progress(s, 0);
@@ -880,6 +882,7 @@ uint32_t shard_txn_step(struct shard *s)
 			shard_ddl_fence_reply(s, &s->fence);
 			n++;
 		}
+		CORE_TSAN_RELEASE(&s->db->epoch);
 		ck_epoch_end(&s->erec, NULL);
 	}
 	return n;
@@ -891,6 +894,7 @@ int shard_txn_fence_must_wait(struct shard *s)
 
 	ck_epoch_begin(&s->erec, NULL);
 	rc = txn_held_touches_dropped(s);
+	CORE_TSAN_RELEASE(&s->db->epoch);
 	ck_epoch_end(&s->erec, NULL);
 	return rc;
 }
