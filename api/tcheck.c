@@ -155,6 +155,31 @@ static int tcheck_one(const struct tv_check *c, const struct tv_colset *cs,
 	return rc < 0 ? -AEDB_ECORRUPT : rc;
 }
 
+int cat_checks_validate(const struct tv_schema *s)
+{
+	struct tv_value *row;
+	struct tv_colset cs;
+	int rc;
+
+	if (!s->nchecks)
+		return 0;
+	row = calloc(s->ncols, sizeof(*row));   /* all NULL: any row will do */
+	if (!row)
+		return -ENOMEM;
+	rc = tcheck_colset(s, &cs);
+	if (rc < 0) {
+		free(row);
+		return rc;
+	}
+	for (uint32_t k = 0; rc == 0 && k < s->nchecks; k++) {
+		rc = tcheck_one(&s->checks[k], &cs, row);
+		rc = rc < 0 ? rc : 0;
+	}
+	free((void *)cs.names);
+	free(row);
+	return rc;
+}
+
 int cat_checks_eval(const struct tv_schema *s, const struct tv_value *row, int32_t *failed)
 {
 	struct tv_colset cs;

@@ -35,6 +35,10 @@ int cat_checks_encode(const struct tv_schema *s, const struct aedb_check_def *ch
 int cat_checks_parse(const uint8_t *p, size_t len, struct tv_check *out, char *names,
 		     uint32_t *n);
 
+/* Every check of checked schema @s decodes and binds against its columns:
+ * 0, -AEDB_ECORRUPT, -ENOMEM (definitions are checked so when decoded). */
+int cat_checks_validate(const struct tv_schema *s);
+
 /*
  * Evaluate every check of @s on @row (ncols values, defaults filled).
  * Returns 0, -AEDB_ECHECK (*@failed = the check's index, if non-NULL),

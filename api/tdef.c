@@ -279,7 +279,9 @@ static int tdef_parse(struct cat_tdef *t, const uint8_t *enc, size_t len, char *
 	if (at < len && cat_checks_parse(enc + at, len - at, checks, names, &s->nchecks) < 0)
 		return -AEDB_ECORRUPT;
 	s->checks = s->nchecks ? checks : NULL;
-	return tv_schema_check(s, NULL) == 0 ? 0 : -AEDB_ECORRUPT;
+	if (tv_schema_check(s, NULL) != 0)
+		return -AEDB_ECORRUPT;
+	return cat_checks_validate(s) == 0 ? 0 : -AEDB_ECORRUPT;
 }
 
 int cat_tdef_decode(const char *name, const uint8_t *enc, uint32_t len, struct cat_tdef **out)
