@@ -412,6 +412,47 @@ static void test_index_unique(void **state)
 	}
 }
 
+/* Unique and partial (PostgreSQL's "one active row per email"), and
+ * unique over two columns. */
+static void test_index_unique_partial_composite(void **state)
+{
+	static const char *const c_email[] = { "email" };
+	static const char *const c_city_age[] = { "city", "age" };
+
+	(void)state;
+	for (uint32_t k = 0; k < T_NSHARD_COUNTS; k++) {
+		struct aedb *db = t_setup(t_shard_counts[k]);
+		struct aedb_value yes = t_bool(1);
+		struct t_person on = { 1, 0, 1, 5, 1 }, off = { 1, 1, 2, 5, 0 };
+
+		t_assert_rc(t_index(db, "one_active", c_email, 1, AEDB_INDEX_UNIQUE,
+				    aedb_expr_cmp(AEDB_CMP_EQ, "active", &yes)), 1);
+		t_assert_rc(t_index(db, "u_city_age", c_city_age, 2, AEDB_INDEX_UNIQUE, NULL), 1);
+		t_assert_rc(t_put(db, 0, 1, &on, NULL), 0);
+		t_assert_rc(t_put(db, 0, 2, &off, NULL), 0);      /* inactive: not indexed */
+		off.age = 3;
+		t_assert_rc(t_put(db, 0, 3, &off, NULL), 0);
+		on.age = 4;
+		t_assert_rc(t_put(db, 0, 4, &on, NULL), -AEDB_EUNIQUE);  /* second active */
+		off.age = 2;
+		off.active = 1;                                  /* activate row 2 */
+		t_assert_rc(t_put(db, 1, 2, &off, NULL), -AEDB_EUNIQUE);
+		on.active = 0;                                   /* deactivate row 1 */
+		on.age = 1;
+		t_assert_rc(t_put(db, 1, 1, &on, NULL), 0);
+		t_assert_rc(t_put(db, 1, 2, &off, NULL), 0);     /* now it may */
+		/* (city, age): (0, 1) and (1, 2) and (1, 3) taken */
+		off = (struct t_person){ 1, 0, 1, 77, 0 };
+		t_assert_rc(t_put(db, 0, 10, &off, NULL), -AEDB_EUNIQUE);
+		off.age = 2;
+		t_assert_rc(t_put(db, 0, 10, &off, NULL), 0);     /* (0, 2) is free */
+		off.age = -1;                                    /* NULL age: exempt */
+		t_assert_rc(t_put(db, 0, 11, &off, NULL), 0);
+		t_assert_rc(t_put(db, 0, 12, &off, NULL), 0);
+		t_close(db);
+	}
+}
+
 /* Concurrent inserts of one unique key from several threads: one wins. */
 #define T_RACERS 4u
 #define T_RACE_KEYS 40u
@@ -927,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_index_ordered),
 		cmocka_unit_test(test_index_partial),
 		cmocka_unit_test(test_index_unique),
+		cmocka_unit_test(test_index_unique_partial_composite),
 		cmocka_unit_test(test_index_unique_race),
 		cmocka_unit_test(test_index_ddl_under_load),
 		cmocka_unit_test(test_index_stale_txn),
