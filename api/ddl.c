@@ -6,6 +6,7 @@
 
 #include "api/db.h"
 #include "api/idef.h"
+#include "api/tcheck.h"
 #include "api/tdef.h"
 #include "core/names.h"
 #include "shard/ddl.h"
@@ -311,7 +312,7 @@ static struct aedb_table_info *api_table_info_new(const struct catalog *cat,
 	const struct tv_schema *s = &t->tdef->schema;
 	size_t bytes = sizeof(struct aedb_table_info) + s->ncols * sizeof(struct aedb_column_def) +
 		       s->npk * sizeof(char *) + t->tdef->enc_len + strlen(s->name) + 1;
-	size_t ixat;
+	size_t ixat, ckat;
 	struct aedb_table_info *info;
 	struct aedb_column_def *cols;
 	const char **pk;
@@ -322,6 +323,8 @@ static struct aedb_table_info *api_table_info_new(const struct catalog *cat,
 		bytes += strlen(s->cols[i].name) + 1;
 	ixat = (bytes + 7) & ~(size_t)7;  /* then the indexes (api/index.c) */
 	bytes = ixat + api_index_info_bytes(cat, t);
+	ckat = (bytes + 7) & ~(size_t)7;  /* then the checks (api/tcheck.c) */
+	bytes = ckat + cat_checks_info_bytes(s);
 	info = calloc(1, bytes);
 	if (!info)
 		return NULL;
@@ -352,6 +355,10 @@ static struct aedb_table_info *api_table_info_new(const struct catalog *cat,
 	info->def.npk = s->npk;
 	info->def.pk = pk;
 	api_index_info_fill(cat, t, info, (char *)info + ixat);
+	if (cat_checks_info_fill(s, (char *)info + ckat, info) < 0) {
+		aedb_table_info_free(info);
+		return NULL;
+	}
 	return info;
 }
 
@@ -396,6 +403,8 @@ AEDB_API int aedb_describe_table(struct aedb *db, const char *project, const cha
 
 AEDB_API void aedb_table_info_free(struct aedb_table_info *info)
 {
+	if (info)
+		cat_checks_info_free(info);
 	free(info);
 }
 

@@ -201,3 +201,44 @@ int cat_checks_eval(const struct tv_schema *s, const struct tv_value *row, int32
 	free((void *)cs.names);
 	return rc;
 }
+
+size_t cat_checks_info_bytes(const struct tv_schema *s)
+{
+	size_t n = s->nchecks * sizeof(struct aedb_check_def);
+
+	for (uint32_t k = 0; k < s->nchecks; k++)
+		n += strlen(s->checks[k].name) + 1;
+	return n;
+}
+
+int cat_checks_info_fill(const struct tv_schema *s, void *mem, struct aedb_table_info *info)
+{
+	struct aedb_check_def *out = mem;
+	char *names = (char *)(out + s->nchecks);
+
+	info->nchecks = 0;
+	info->checks = s->nchecks ? out : NULL;
+	for (uint32_t k = 0; k < s->nchecks; k++) {
+		const uint8_t *p = s->checks[k].expr;
+		struct tv_expr *e = NULL;
+		size_t el = 0;
+		int rc;
+
+		for (unsigned i = 0; i < 4; i++)
+			el |= (size_t)p[i] << (8 * i);
+		rc = tv_expr_decode(p + 4, el, &e);
+		if (rc < 0)
+			return rc;   /* info->nchecks says how many to free */
+		out[k].name = strcpy(names, s->checks[k].name);
+		names += strlen(names) + 1;
+		out[k].expr = (const struct aedb_expr *)e;
+		info->nchecks = k + 1;
+	}
+	return 0;
+}
+
+void cat_checks_info_free(struct aedb_table_info *info)
+{
+	for (uint32_t k = 0; k < info->nchecks; k++)
+		tv_expr_free((struct tv_expr *)info->checks[k].expr);
+}

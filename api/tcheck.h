@@ -46,4 +46,12 @@ int cat_checks_validate(const struct tv_schema *s);
  */
 int cat_checks_eval(const struct tv_schema *s, const struct tv_value *row, int32_t *failed);
 
+/* aedb_describe_table(): bytes for @s's checks in an aedb_table_info; fill
+ * them at @mem (aligned for pointers), decoding each expression (owned by
+ * the info: cat_checks_info_free() before freeing it). 0 or -ENOMEM,
+ * -AEDB_ECORRUPT (then info->nchecks is what was filled). */
+size_t cat_checks_info_bytes(const struct tv_schema *s);
+int cat_checks_info_fill(const struct tv_schema *s, void *mem, struct aedb_table_info *info);
+void cat_checks_info_free(struct aedb_table_info *info);
+
 #endif

@@ -736,6 +736,11 @@ struct aedb_table_info {
 	uint32_t nindexes;        /**< secondary indexes, in name order */
 	uint32_t pad2;
 	const struct aedb_index_info *indexes; /**< nindexes; inside this object */
+	uint32_t nchecks;         /**< check constraints (aedb_create_table_checked()) */
+	uint32_t pad3;
+	/** nchecks, in definition order; names and expressions belong to this
+	 *  object (aedb_table_info_free() frees them; do not free them) */
+	const struct aedb_check_def *checks;
 };
 
 /**
@@ -763,7 +768,7 @@ AEDB_API int aedb_create_table(struct aedb *db, const char *project, const char 
  * an unknown column, or a literal that does not convert to its column),
  * -AEDB_ENAME, -AEDB_EINVAL (a check name repeated), -AEDB_ETOOBIG (over
  * 64), -AEDB_EMISUSE (a NULL name or expression). aedb_describe_table()
- * does not list checks yet.
+ * lists them (struct aedb_table_info::checks).
  */
 AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, const char *scope,
 				       const struct aedb_table_def *def,

@@ -133,6 +133,7 @@ static void test_check_constraints(void **state)
 	struct aedb *db;
 	struct aedb_value r[3];
 	struct aedb_config cfg;
+	struct aedb_table_info *info;
 	char *dir;
 
 	(void)state;
@@ -145,6 +146,16 @@ static void test_check_constraints(void **state)
 	/* the same definition again: nothing changes; another check: EEXIST */
 	t_assert_rc(t_create(db, t_bal_ok(), t_kind_ok(), "bal_ok", "kind_ok", 2), 0);
 	t_assert_rc(t_create(db, t_bal_ok(), t_kind_ok(), "bal_ok", "kind2", 2), -AEDB_EEXIST);
+	/* describe lists the checks; they recreate the same definition */
+	t_assert_rc(aedb_describe_table(db, T_P, T_S, "acct", &info), 0);
+	assert_int_equal(info->nchecks, 2);
+	assert_string_equal(info->checks[0].name, "bal_ok");
+	assert_string_equal(info->checks[1].name, "kind_ok");
+	t_assert_rc(aedb_create_table_checked(db, T_P, T_S, &info->def, info->checks,
+					      info->nchecks), 0);
+	t_assert_rc(aedb_create_table_checked(db, T_P, T_S, &info->def, info->checks, 1),
+		    -AEDB_EEXIST);
+	aedb_table_info_free(info);
 	/* good rows; NULL takes the default 5 first, which passes */
 	t_row(r, 1, 10, NULL);
 	t_assert_rc(aedb_insert_row(db, T_P, T_S, "acct", r, 3, 0, NULL), 0);
