@@ -75,12 +75,14 @@ static void t_compare(struct aedb *db, uint64_t seed, int op)
 		if (!t_model[id].present)
 			continue;
 		if (n >= r->nrows || r->rows[n * 3].u.u64 != id)
-			fail_msg("seed %llu op %d: row %u missing", (unsigned long long)seed, op, id);
+			fail_msg("seed %llu op %d: row %u missing", (unsigned long long)seed,
+				 op, id);
 		v = &r->rows[n * 3];
 		if ((v[1].type == AEDB_TYPE_NULL) != t_model[id].a_null ||
 		    (!t_model[id].a_null && v[1].u.i64 != t_model[id].a) ||
 		    v[2].u.u64 != t_model[id].c)
-			fail_msg("seed %llu op %d: row %u differs", (unsigned long long)seed, op, id);
+			fail_msg("seed %llu op %d: row %u differs", (unsigned long long)seed,
+				 op, id);
 		n++;
 	}
 	if (n != r->nrows)
@@ -129,7 +131,8 @@ static void t_op_upsert(struct aedb *db, uint64_t *st)
 		{ .col = "a", .op = AEDB_SET_ADD_PROPOSED },
 		{ .col = "c", .op = AEDB_SET_PROPOSED },
 	};
-	uint32_t action = 1 + (uint32_t)(t_rand(st) % 3), ids[4], k = 1 + (uint32_t)(t_rand(st) % 4);
+	uint32_t action = 1 + (uint32_t)(t_rand(st) % 3), ids[4];
+	uint32_t k = 1 + (uint32_t)(t_rand(st) % 4), nsets;
 	struct t_mrow m[4], next[T_IDS];
 	struct aedb_value v[4 * 3];
 	int dup = 0, want = 0;
@@ -163,14 +166,14 @@ static void t_op_upsert(struct aedb *db, uint64_t *st)
 			want++;
 		}
 	}
+	nsets = action == AEDB_CONFLICT_UPDATE ? 2 : 0;
 	if (dup && action != AEDB_CONFLICT_NOTHING) {
 		t_assert_rc(aedb_upsert_on_conflict(db, T_P, T_S, "r", v, k, 3, action, sets,
-						    action == AEDB_CONFLICT_UPDATE ? 2 : 0, 0, NULL),
-			    -AEDB_EINVAL);
+						    nsets, 0, NULL), -AEDB_EINVAL);
 		return;
 	}
-	t_assert_rc(aedb_upsert_on_conflict(db, T_P, T_S, "r", v, k, 3, action, sets,
-					    action == AEDB_CONFLICT_UPDATE ? 2 : 0, 0, NULL), want);
+	t_assert_rc(aedb_upsert_on_conflict(db, T_P, T_S, "r", v, k, 3, action, sets, nsets, 0,
+					    NULL), want);
 	for (uint32_t i = 0; i < T_IDS; i++)
 		if (next[i].present && next[i].a_null)
 			next[i].a = 0;
