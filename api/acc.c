@@ -167,19 +167,27 @@ static int acc_add(struct aedb_txn *t, uint8_t kind, uint32_t ns, uint8_t prefix
 	return rc;
 }
 
-static int acc_commit(struct aedb *db, struct aedb_txn *t, int rc, uint32_t finality,
-		      struct aedb_commit_result *res)
+/* Check, resolve and add one entry: @str is the dedupe key (TXN_ACC) or the
+ * exposure id. The entry's index, or an error (nothing added). */
+static int acc_entry(struct aedb_txn *t, uint8_t kind, const char *project, const char *scope,
+		     const char *name, const char *str, int64_t amount, uint64_t order)
 {
-	if (rc >= 0)
-		rc = aedb_txn_set_finality(t, finality);
-	if (rc >= 0)
-		rc = aedb_commit(db, t, res);
-	else if (res) {
-		memset(res, 0, sizeof(*res));
-		res->failed_index = -1;
-	}
-	aedb_txn_free(t);
-	return rc;
+	uint32_t ns = 0;
+	int rc;
+
+	if (!t)
+		return -AEDB_EMISUSE;
+	rc = acc_str_check(str);
+	if (rc == 0 && kind == TXN_ACC && order == 0)
+		rc = -AEDB_EORDER; /* the first order key must be >= 1 */
+	if (rc == 0 && kind == TXN_ACC_EXPOSE && amount <= 0)
+		rc = -AEDB_EINVAL;
+	if (rc == 0)
+		rc = acc_resolve_ns(t->db, project, scope, name, &ns);
+	if (rc < 0)
+		return rc;
+	return acc_add(t, kind, ns, kind == TXN_ACC ? ACC_K_DEDUPE : ACC_K_EXPOSURE, str, amount,
+		       order);
 }
 
 static int acc_fail(struct aedb_commit_result *res, int rc)
@@ -191,34 +199,75 @@ static int acc_fail(struct aedb_commit_result *res, int rc)
 	return rc;
 }
 
+/* A one-call write: a new transaction of the accumulator entries @add adds. */
+struct acc_call {
+	const char *project, *scope, *name;
+	int64_t amount;
+	uint64_t order;
+	const char *key, *release;            /* deltas */
+	const struct aedb_exposure *list;     /* exposures */
+	size_t n;
+	uint8_t kind;
+};
+
+static int acc_call_add(struct aedb_txn *t, const struct acc_call *c)
+{
+	int rc = 0;
+
+	switch (c->kind) {
+	case TXN_ACC:
+		t->acc_whole = 1;
+		rc = acc_entry(t, TXN_ACC, c->project, c->scope, c->name, c->key, c->amount,
+			       c->order);
+		if (rc >= 0 && c->release)
+			rc = acc_entry(t, TXN_ACC_RELEASE, c->project, c->scope, c->name,
+				       c->release, 0, 0);
+		return rc;
+	case TXN_ACC_EXPOSE:
+		if (c->n == 0 || c->n > ACC_BATCH_MAX)
+			return -AEDB_EINVAL;
+		for (size_t i = 0; rc >= 0 && i < c->n; i++)
+			rc = acc_entry(t, TXN_ACC_EXPOSE, c->project, c->scope, c->name,
+				       c->list[i].id, c->list[i].amount, 0);
+		return rc;
+	default:
+		return acc_entry(t, TXN_ACC_RELEASE, c->project, c->scope, c->name, c->key, 0, 0);
+	}
+}
+
+static int acc_call_commit(struct aedb *db, const struct acc_call *c, uint32_t finality,
+			   struct aedb_commit_result *res)
+{
+	struct aedb_txn *t;
+	int rc;
+
+	if (!db)
+		return acc_fail(res, -AEDB_EMISUSE);
+	rc = aedb_txn_create(db, &t);
+	if (rc < 0)
+		return acc_fail(res, rc);
+	rc = acc_call_add(t, c);
+	if (rc >= 0)
+		rc = aedb_txn_set_finality(t, finality);
+	if (rc >= 0)
+		rc = aedb_commit(db, t, res);
+	else
+		acc_fail(res, rc);
+	aedb_txn_free(t);
+	return rc;
+}
+
 AEDB_API int aedb_accumulate_with_release(struct aedb *db, const char *project,
 					  const char *scope, const char *name, int64_t delta,
 					  const char *dedupe_key, uint64_t order_key,
 					  const char *release_id, uint32_t finality,
 					  struct aedb_commit_result *res)
 {
-	struct aedb_txn *t;
-	uint32_t ns = 0;
-	int rc;
+	struct acc_call c = { .project = project, .scope = scope, .name = name,
+			      .amount = delta, .order = order_key, .key = dedupe_key,
+			      .release = release_id, .kind = TXN_ACC };
 
-	if (!db)
-		return acc_fail(res, -AEDB_EMISUSE);
-	rc = acc_str_check(dedupe_key);
-	if (rc == 0 && release_id)
-		rc = acc_str_check(release_id);
-	if (rc == 0 && order_key == 0)
-		rc = -AEDB_EORDER; /* the first order key must be >= 1 */
-	if (rc == 0)
-		rc = acc_resolve_ns(db, project, scope, name, &ns);
-	if (rc == 0)
-		rc = aedb_txn_create(db, &t);
-	if (rc < 0)
-		return acc_fail(res, rc);
-	t->acc_whole = 1;
-	rc = acc_add(t, TXN_ACC, ns, ACC_K_DEDUPE, dedupe_key, delta, order_key);
-	if (rc >= 0 && release_id)
-		rc = acc_add(t, TXN_ACC_RELEASE, ns, ACC_K_EXPOSURE, release_id, 0, 0);
-	return acc_commit(db, t, rc, finality, res);
+	return acc_call_commit(db, &c, finality, res);
 }
 
 AEDB_API int aedb_accumulate(struct aedb *db, const char *project, const char *scope,
@@ -234,29 +283,12 @@ AEDB_API int aedb_expose_accumulator_many_atomic(struct aedb *db, const char *pr
 						 const struct aedb_exposure *list, size_t n,
 						 uint32_t finality, struct aedb_commit_result *res)
 {
-	struct aedb_txn *t;
-	uint32_t ns = 0;
-	int rc = 0;
+	struct acc_call c = { .project = project, .scope = scope, .name = name, .list = list,
+			      .n = n, .kind = TXN_ACC_EXPOSE };
 
-	if (!db || (!list && n))
+	if (!list && n)
 		return acc_fail(res, -AEDB_EMISUSE);
-	if (n == 0 || n > ACC_BATCH_MAX)
-		return acc_fail(res, -AEDB_EINVAL);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = acc_str_check(list[i].id);
-		if (rc == 0 && list[i].amount <= 0)
-			rc = -AEDB_EINVAL;
-	}
-	if (rc == 0)
-		rc = acc_resolve_ns(db, project, scope, name, &ns);
-	if (rc == 0)
-		rc = aedb_txn_create(db, &t);
-	if (rc < 0)
-		return acc_fail(res, rc);
-	for (size_t i = 0; rc >= 0 && i < n; i++)
-		rc = acc_add(t, TXN_ACC_EXPOSE, ns, ACC_K_EXPOSURE, list[i].id, list[i].amount,
-			     0);
-	return acc_commit(db, t, rc, finality, res);
+	return acc_call_commit(db, &c, finality, res);
 }
 
 AEDB_API int aedb_expose_accumulator(struct aedb *db, const char *project, const char *scope,
@@ -265,8 +297,6 @@ AEDB_API int aedb_expose_accumulator(struct aedb *db, const char *project, const
 {
 	struct aedb_exposure e = { .amount = amount, .id = id };
 
-	if (!id)
-		return acc_fail(res, -AEDB_EMISUSE);
 	return aedb_expose_accumulator_many_atomic(db, project, scope, name, &e, 1, finality,
 						   res);
 }
@@ -276,21 +306,10 @@ AEDB_API int aedb_release_accumulator_exposure(struct aedb *db, const char *proj
 					       const char *id, uint32_t finality,
 					       struct aedb_commit_result *res)
 {
-	struct aedb_txn *t;
-	uint32_t ns = 0;
-	int rc;
+	struct acc_call c = { .project = project, .scope = scope, .name = name, .key = id,
+			      .kind = TXN_ACC_RELEASE };
 
-	if (!db)
-		return acc_fail(res, -AEDB_EMISUSE);
-	rc = acc_str_check(id);
-	if (rc == 0)
-		rc = acc_resolve_ns(db, project, scope, name, &ns);
-	if (rc == 0)
-		rc = aedb_txn_create(db, &t);
-	if (rc < 0)
-		return acc_fail(res, rc);
-	rc = acc_add(t, TXN_ACC_RELEASE, ns, ACC_K_EXPOSURE, id, 0, 0);
-	return acc_commit(db, t, rc, finality, res);
+	return acc_call_commit(db, &c, finality, res);
 }
 
 /* ---- builder entries ---------------------------------------------------- */
@@ -299,47 +318,19 @@ AEDB_API int aedb_txn_accumulate(struct aedb_txn *t, const char *project, const 
 				 const char *name, int64_t delta, const char *dedupe_key,
 				 uint64_t order_key)
 {
-	uint32_t ns = 0;
-	int rc;
-
-	if (!t)
-		return -AEDB_EMISUSE;
-	rc = acc_str_check(dedupe_key);
-	if (rc == 0 && order_key == 0)
-		rc = -AEDB_EORDER;
-	if (rc == 0)
-		rc = acc_resolve_ns(t->db, project, scope, name, &ns);
-	return rc < 0 ? rc : acc_add(t, TXN_ACC, ns, ACC_K_DEDUPE, dedupe_key, delta, order_key);
+	return acc_entry(t, TXN_ACC, project, scope, name, dedupe_key, delta, order_key);
 }
 
 AEDB_API int aedb_txn_expose(struct aedb_txn *t, const char *project, const char *scope,
 			     const char *name, int64_t amount, const char *id)
 {
-	uint32_t ns = 0;
-	int rc;
-
-	if (!t)
-		return -AEDB_EMISUSE;
-	rc = acc_str_check(id);
-	if (rc == 0 && amount <= 0)
-		rc = -AEDB_EINVAL;
-	if (rc == 0)
-		rc = acc_resolve_ns(t->db, project, scope, name, &ns);
-	return rc < 0 ? rc : acc_add(t, TXN_ACC_EXPOSE, ns, ACC_K_EXPOSURE, id, amount, 0);
+	return acc_entry(t, TXN_ACC_EXPOSE, project, scope, name, id, amount, 0);
 }
 
 AEDB_API int aedb_txn_release_exposure(struct aedb_txn *t, const char *project,
 				       const char *scope, const char *name, const char *id)
 {
-	uint32_t ns = 0;
-	int rc;
-
-	if (!t)
-		return -AEDB_EMISUSE;
-	rc = acc_str_check(id);
-	if (rc == 0)
-		rc = acc_resolve_ns(t->db, project, scope, name, &ns);
-	return rc < 0 ? rc : acc_add(t, TXN_ACC_RELEASE, ns, ACC_K_EXPOSURE, id, 0, 0);
+	return acc_entry(t, TXN_ACC_RELEASE, project, scope, name, id, 0, 0);
 }
 
 /* ---- reads -------------------------------------------------------------- */

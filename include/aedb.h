@@ -864,10 +864,11 @@ struct aedb_index_info {
  * definition), -AEDB_EUNIQUE (a unique index over rows that already repeat
  * a key: nothing is created), -AEDB_ENOTABLE, -AEDB_ENOSCOPE,
  * -AEDB_ENOPROJECT, -AEDB_ENAME, -AEDB_ENOCOLUMN, -AEDB_EINVAL (no column, a
- * column twice, unknown flags), -AEDB_ETOOBIG (over 32 columns, or over 32
- * indexes on the table), -AEDB_ETYPE (a partial predicate literal that does
- * not fit its column), -AEDB_EMISUSE, -AEDB_EBUSY, -AEDB_ECLOSED,
- * -AEDB_EFATAL, -ENOMEM.
+ * column twice, unknown flags), -AEDB_ETOOBIG (over 32 columns, over 32
+ * indexes on the table, or a row whose index key would be over the
+ * instance's max_key_bytes: nothing is created), -AEDB_ETYPE (a partial
+ * predicate literal that does not fit its column), -AEDB_EMISUSE,
+ * -AEDB_EBUSY, -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM.
  */
 AEDB_API int aedb_create_index(struct aedb *db, const char *project, const char *scope,
 			       const char *table, const struct aedb_index_def *def);

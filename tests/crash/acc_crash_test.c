@@ -20,23 +20,13 @@
  *    settlement never applied must succeed; of a settled hand it must fail
  *    with -AEDB_ENOTFOUND), after which the total exposure must be 0.
  */
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
-#include "aedb.h"
-#include "t_helpers.h"
+#include "crash_common.h"
 
 #define ACX_P "crash"
 #define ACX_S "app"
@@ -55,14 +45,6 @@ struct acx_call {
 	int64_t delta;
 	uint8_t attempted, acked;
 };
-
-#define t_assert_rc(rc_expr, want)                                            \
-	do {                                                                  \
-		int t_rc_ = (rc_expr);                                        \
-		if (t_rc_ != (want))                                          \
-			fail_msg("%s: got %d (%s)", #rc_expr, t_rc_,            \
-				 aedb_strerror(t_rc_));                        \
-	} while (0)
 
 static const char *acx_self;
 static uint32_t acx_unacked_in; /* unacked deltas found applied after a kill */
@@ -140,18 +122,7 @@ static int acx_child_main(char **argv)
 {
 	struct acx_child c[ACX_THREADS];
 	pthread_t th[ACX_THREADS];
-	struct aedb_config cfg;
-	struct aedb *db;
-	int rc;
-
-	aedb_config_init(&cfg);
-	cfg.shards = (uint32_t)atoi(argv[3]);
-	cfg.wal_segment_bytes = 64u << 10;
-	rc = aedb_open(argv[2], &cfg, &db);
-	if (rc < 0) {
-		fprintf(stderr, "child: open: %s\n", aedb_strerror(rc));
-		return 2;
-	}
+	struct aedb *db = cr_child_open(argv);
 	for (uint32_t i = 0; i < ACX_THREADS; i++) {
 		c[i] = (struct acx_child){ .db = db, .cycle = (uint32_t)atoi(argv[4]), .tid = i };
 		pthread_create(&th[i], NULL, acx_worker, &c[i]);
@@ -178,108 +149,36 @@ static struct acx_call *acx_find(uint32_t cycle, uint32_t tid, uint32_t n, uint3
 	return &acx_calls[acx_ncalls++];
 }
 
-static void acx_parse(char *buf, size_t *len, size_t from)
+/* One line of the child: an attempt or an ack. @arg: the cycle's first call. */
+static void acx_line(char *line, void *arg)
 {
-	char *p = buf, *nl;
+	size_t from = *(const size_t *)arg;
+	unsigned cycle, tid, n, kind;
+	unsigned long long order;
+	long long delta;
+	struct acx_call *c;
+	char what;
 
-	while ((nl = memchr(p, '\n', (size_t)(buf + *len - p)))) {
-		unsigned cycle, tid, n, kind;
-		unsigned long long order;
-		long long delta;
-		char what;
-		struct acx_call *c;
-
-		*nl = '\0';
-		if (sscanf(p, "%c %u %u %u %u %llu %lld", &what, &cycle, &tid, &n, &kind, &order,
-			   &delta) != 7)
-			fail_msg("bad line: %s", p);
-		c = acx_find(cycle, tid, n, kind, from);
-		if (what == 'T') {
-			/* A retry after EORDER replaces the attempt. */
-			c->attempted = 1;
-			c->order = order;
-			c->delta = delta;
-		} else {
-			assert_true(c->attempted && c->order == order);
-			c->acked = 1;
-		}
-		p = nl + 1;
+	if (sscanf(line, "%c %u %u %u %u %llu %lld", &what, &cycle, &tid, &n, &kind, &order,
+		   &delta) != 7)
+		fail_msg("bad line: %s", line);
+	c = acx_find(cycle, tid, n, kind, from);
+	if (what == 'T') {
+		/* A retry after EORDER replaces the attempt. */
+		c->attempted = 1;
+		c->order = order;
+		c->delta = delta;
+	} else {
+		assert_true(c->attempted && c->order == order);
+		c->acked = 1;
 	}
-	*len = (size_t)(buf + *len - p);
-	memmove(buf, p, *len);
-}
-
-static void acx_run_child(const char *dir, uint32_t cycle, uint32_t shards, uint32_t ms)
-{
-	size_t from = acx_ncalls, have = 0;
-	char cyc[16], sh[16], buf[65536];
-	uint64_t end = t_now_ns() + 60000000000ull;
-	int fds[2], status, armed = 0;
-	pid_t pid;
-
-	snprintf(cyc, sizeof(cyc), "%u", cycle);
-	snprintf(sh, sizeof(sh), "%u", shards);
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execl(acx_self, acx_self, "--child", dir, sh, cyc, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (uint64_t now; (now = t_now_ns()) < end;) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-		ssize_t n;
-
-		if (!armed && acx_ncalls > from) {
-			armed = 1;
-			end = now + (uint64_t)ms * 1000000ull;
-		}
-		if (poll(&pfd, 1, (int)((end - now) / 1000000ull) + 1) <= 0)
-			continue;
-		n = read(fds[0], buf + have, sizeof(buf) - have);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		acx_parse(buf, &have, from);
-	}
-	kill(pid, SIGKILL);
-	for (ssize_t n; (n = read(fds[0], buf + have, sizeof(buf) - have)) > 0;) {
-		have += (size_t)n;
-		acx_parse(buf, &have, from);
-	}
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-		fail_msg("child ended without SIGKILL (status 0x%x)", status);
-	if (!armed)
-		fail_msg("cycle %u: the child reported nothing within a minute", cycle);
-}
-
-static struct aedb *acx_open(const char *dir, uint32_t shards)
-{
-	struct aedb_open_report rep;
-	struct aedb_config cfg;
-	struct aedb *db = NULL;
-	int rc;
-
-	aedb_config_init(&cfg);
-	cfg.shards = shards;
-	cfg.wal_segment_bytes = 64u << 10;
-	memset(&rep, 0, sizeof(rep));
-	rc = aedb_open_ex(dir, &cfg, &db, &rep);
-	if (rc < 0)
-		fail_msg("reopen: %s: %s", aedb_strerror(rc), rep.message);
-	return db;
 }
 
 /* Check and settle this cycle's calls; @sum: the deltas known applied. */
 static void acx_verify(const char *dir, uint32_t shards, size_t from, int64_t *sum,
 		       uint32_t *lost_race)
 {
-	struct aedb *db = acx_open(dir, shards);
+	struct aedb *db = cr_open(dir, shards, NULL);
 	int64_t v = 0, e = -1;
 
 	for (size_t i = from; i < acx_ncalls; i++) {
@@ -304,7 +203,7 @@ static void acx_verify(const char *dir, uint32_t shards, size_t from, int64_t *s
 		else
 			fail_msg("retry of %s: %s", key, aedb_strerror(rc));
 	}
-	t_assert_rc(aedb_accumulator_value_strong(db, ACX_P, ACX_S, ACX_A, AEDB_LATEST, &v, NULL),
+	cr_assert_rc(aedb_accumulator_value_strong(db, ACX_P, ACX_S, ACX_A, AEDB_LATEST, &v, NULL),
 		    0);
 	if (v != ACX_FUND + *sum)
 		fail_msg("value %lld, want %lld", (long long)v, (long long)(ACX_FUND + *sum));
@@ -330,16 +229,16 @@ static void acx_verify(const char *dir, uint32_t shards, size_t from, int64_t *s
 		if (rc != 0 && rc != -AEDB_ENOTFOUND)
 			fail_msg("release %s: %s", key, aedb_strerror(rc));
 	}
-	t_assert_rc(aedb_accumulator_exposure(db, ACX_P, ACX_S, ACX_A, AEDB_LATEST, &e, NULL), 0);
+	cr_assert_rc(aedb_accumulator_exposure(db, ACX_P, ACX_S, ACX_A, AEDB_LATEST, &e, NULL), 0);
 	assert_int_equal(e, 0);
-	t_assert_rc(aedb_close(db), 0);
+	cr_assert_rc(aedb_close(db), 0);
 }
 
 static void acx_random_kills(const char *name, uint32_t shards, uint32_t kills)
 {
 	uint64_t seed = t_seed(name);
 	char *dir = t_tmpdir();
-	struct aedb *db = acx_open(dir, shards);
+	struct aedb *db = cr_open(dir, shards, NULL);
 	struct aedb_accumulator_options o;
 	uint32_t lost_race = 0;
 	size_t acked = 0;
@@ -347,14 +246,15 @@ static void acx_random_kills(const char *name, uint32_t shards, uint32_t kills)
 
 	aedb_accumulator_options_init(&o);
 	assert_int_equal(aedb_create_project(db, ACX_P), 1);
-	t_assert_rc(aedb_create_accumulator_with_options(db, ACX_P, ACX_S, ACX_A, &o), 1);
-	t_assert_rc(aedb_accumulate(db, ACX_P, ACX_S, ACX_A, ACX_FUND, "fund", 1,
+	cr_assert_rc(aedb_create_accumulator_with_options(db, ACX_P, ACX_S, ACX_A, &o), 1);
+	cr_assert_rc(aedb_accumulate(db, ACX_P, ACX_S, ACX_A, ACX_FUND, "fund", 1,
 				    AEDB_FINALITY_DURABLE, NULL), 0);
-	t_assert_rc(aedb_close(db), 0);
+	cr_assert_rc(aedb_close(db), 0);
 	for (uint32_t cycle = 1; cycle <= kills; cycle++) {
 		size_t from = acx_ncalls;
+		uint32_t ms = 1 + (uint32_t)(t_rand(&seed) % 120);
 
-		acx_run_child(dir, cycle, shards, 1 + (uint32_t)(t_rand(&seed) % 120));
+		cr_run_child(acx_self, dir, shards, cycle, ms, NULL, acx_line, &from);
 		acx_verify(dir, shards, from, &sum, &lost_race);
 	}
 	for (size_t i = 0; i < acx_ncalls; i++)

@@ -19,24 +19,13 @@
  *  - across the txn-logged runs, at least one open reported txn_incomplete > 0
  *    (a commit logged by some participants only, dropped).
  */
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
-#include "aedb.h"
-#include "t_helpers.h"
+#include "crash_common.h"
 
 #define TXC_ACCTS 12
 #define TXC_INIT 1000ull
@@ -197,18 +186,8 @@ static int txc_child_main(char **argv)
 {
 	struct txc_child c[TXC_BLOCKING + 1];
 	pthread_t th[TXC_BLOCKING + 1];
-	struct aedb_config cfg;
-	struct aedb *db;
-	int rc;
+	struct aedb *db = cr_child_open(argv);
 
-	aedb_config_init(&cfg);
-	cfg.shards = (uint32_t)atoi(argv[3]);
-	cfg.wal_segment_bytes = 64u << 10;
-	rc = aedb_open(argv[2], &cfg, &db);
-	if (rc < 0) {
-		fprintf(stderr, "child: open: %s\n", aedb_strerror(rc));
-		return 2;
-	}
 	for (uint32_t i = 0; i <= TXC_BLOCKING; i++) {
 		c[i] = (struct txc_child){ .db = db, .cycle = (uint32_t)atoi(argv[4]), .tid = i,
 					   .seed = (uint64_t)atoi(argv[4]) * 1000003u + i };
@@ -220,110 +199,26 @@ static int txc_child_main(char **argv)
 
 /* ---- parent ------------------------------------------------------------ */
 
-static void txc_parse(char *buf, size_t *len)
+/* One ack line of the child. */
+static void txc_line(char *line, void *arg)
 {
-	char *p = buf, *nl;
+	unsigned long long seq, amount;
+	struct txc_ack a;
 
-	while ((nl = memchr(p, '\n', (size_t)(buf + *len - p)))) {
-		struct txc_ack a;
-		unsigned long long seq, amount;
-
-		*nl = '\0';
-		if (sscanf(p, "%u %u %u %llu %u %u %llu", &a.cycle, &a.tid, &a.n, &seq, &a.from,
-			   &a.to, &amount) != 7)
-			fail_msg("bad ack line: %s", p);
-		a.seq = seq;
-		a.amount = amount;
-		assert_true(txc_nacks < TXC_MAX_ACKS);
-		txc_acks[txc_nacks++] = a;
-		p = nl + 1;
-	}
-	*len = (size_t)(buf + *len - p);
-	memmove(buf, p, *len);
-}
-
-/*
- * Run one child on @dir. @kill: NULL to SIGKILL it @ms after its first ack,
- * or an AEDB_DEBUG_KILL value, and then it must kill itself.
- */
-static void txc_run_child(const char *dir, uint32_t cycle, uint32_t shards, uint32_t ms,
-			  const char *kill_spec)
-{
-	size_t first = txc_nacks, have = 0;
-	char cyc[16], sh[16], buf[65536];
-	uint64_t end = t_now_ns() + 60000000000ull; /* no ack for a minute: stuck */
-	int fds[2], status, armed = 0;
-	pid_t pid;
-
-	snprintf(cyc, sizeof(cyc), "%u", cycle);
-	snprintf(sh, sizeof(sh), "%u", shards);
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		if (kill_spec)
-			setenv("AEDB_DEBUG_KILL", kill_spec, 1);
-		else
-			unsetenv("AEDB_DEBUG_KILL");
-		execl(txc_self, txc_self, "--child", dir, sh, cyc, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (uint64_t now; (now = t_now_ns()) < end;) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-		ssize_t n;
-
-		if (!kill_spec && !armed && txc_nacks > first) {
-			armed = 1;
-			end = now + (uint64_t)ms * 1000000ull;
-		}
-		if (poll(&pfd, 1, (int)((end - now) / 1000000ull) + 1) <= 0)
-			continue;
-		n = read(fds[0], buf + have, sizeof(buf) - have);
-		if (n <= 0)
-			break; /* the child died (a kill point) */
-		have += (size_t)n;
-		txc_parse(buf, &have);
-	}
-	if ((kill_spec || !armed) && t_now_ns() >= end) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		fail_msg("%s: the child %s within a minute", kill_spec ? kill_spec : "cycle",
-			 kill_spec ? "did not kill itself" : "acked nothing");
-	}
-	kill(pid, SIGKILL);
-	for (ssize_t n; (n = read(fds[0], buf + have, sizeof(buf) - have)) > 0;) {
-		have += (size_t)n;
-		txc_parse(buf, &have);
-	}
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-		fail_msg("child ended without SIGKILL (status 0x%x)", status);
-}
-
-static struct aedb *txc_open(const char *dir, uint32_t shards, struct aedb_open_report *rep)
-{
-	struct aedb_config cfg;
-	struct aedb *db = NULL;
-	int rc;
-
-	aedb_config_init(&cfg);
-	cfg.shards = shards;
-	cfg.wal_segment_bytes = 64u << 10;
-	memset(rep, 0, sizeof(*rep));
-	rc = aedb_open_ex(dir, &cfg, &db, rep);
-	if (rc < 0)
-		fail_msg("reopen: %s: %s", aedb_strerror(rc), rep->message);
-	return db;
+	(void)arg;
+	if (sscanf(line, "%u %u %u %llu %u %u %llu", &a.cycle, &a.tid, &a.n, &seq, &a.from,
+		   &a.to, &amount) != 7)
+		fail_msg("bad ack line: %s", line);
+	a.seq = seq;
+	a.amount = amount;
+	assert_true(txc_nacks < TXC_MAX_ACKS);
+	txc_acks[txc_nacks++] = a;
 }
 
 static void txc_init(const char *dir, uint32_t shards)
 {
 	struct aedb_open_report rep;
-	struct aedb *db = txc_open(dir, shards, &rep);
+	struct aedb *db = cr_open(dir, shards, &rep);
 	struct aedb_txn *t;
 	uint8_t v[8];
 
@@ -403,7 +298,7 @@ static void txc_verify(const char *dir, uint32_t shards, size_t from, struct txc
 		       const char *what)
 {
 	struct aedb_open_report rep;
-	struct aedb *db = txc_open(dir, shards, &rep);
+	struct aedb *db = cr_open(dir, shards, &rep);
 
 	for (size_t i = from; i < txc_nacks; i++)
 		if (txc_acks[i].seq > st->max_seq)
@@ -423,7 +318,7 @@ static void txc_verify(const char *dir, uint32_t shards, size_t from, struct txc
 static void txc_final(const char *dir, uint32_t shards, const char *name)
 {
 	struct aedb_open_report rep;
-	struct aedb *db = txc_open(dir, shards, &rep);
+	struct aedb *db = cr_open(dir, shards, &rep);
 
 	txc_check_total(db, name);
 	/* every ack of every cycle, or a sample of a very long run */
@@ -443,7 +338,8 @@ static void txc_random_kills(const char *name, uint32_t shards, uint32_t kills)
 		char what[64];
 
 		snprintf(what, sizeof(what), "%s cycle %u", name, cycle);
-		txc_run_child(dir, cycle, shards, 1 + (uint32_t)(t_rand(&seed) % 150), NULL);
+		cr_run_child(txc_self, dir, shards, cycle, 1 + (uint32_t)(t_rand(&seed) % 150),
+			     NULL, txc_line, NULL);
 		txc_verify(dir, shards, from, &st, what);
 	}
 	txc_final(dir, shards, name);
@@ -485,7 +381,8 @@ static void txc_kill_points(const char *point, const uint32_t *ns, size_t count,
 
 			snprintf(spec, sizeof(spec), "%s:%u", point, ns[i]);
 			snprintf(what, sizeof(what), "%s at %u shards", spec, shard_counts[si]);
-			txc_run_child(dir, cycle++, shard_counts[si], 0, spec);
+			cr_run_child(txc_self, dir, shard_counts[si], cycle++, 0, spec, txc_line,
+				     NULL);
 			txc_verify(dir, shard_counts[si], from, st, what);
 			fprintf(stderr, "  %s: %zu acks before the kill, txn_incomplete %u\n", what,
 				txc_nacks - from, st->incomplete - before);
