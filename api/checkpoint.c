@@ -64,7 +64,8 @@ struct api_ckpt {
 	int auto_stop;
 	uint64_t seq;                 /* the current checkpoint, 0: none */
 	uint64_t wal_bytes_at;        /* WAL bytes written when it was taken */
-	uint64_t taken_ns;
+	uint64_t taken_ns;            /* atomic (stats) */
+	uint64_t last_ns;             /* atomic: the last aedb_checkpoint_now() */
 };
 
 /* One checkpoint in progress. */
@@ -602,9 +603,10 @@ static int ck_run(struct aedb *db, struct aedb_checkpoint_result *res)
 	 * and a shard waits a grace period after it sees a new pin). */
 	__atomic_store_n(&db->ckpt_read, j.seq, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&db->ckpt_pin, j.seq, __ATOMIC_SEQ_CST);
-	ck->seq = j.seq;
+	/* Atomic stores: aedb_stats() reads them without the lock. */
+	__atomic_store_n(&ck->seq, j.seq, __ATOMIC_RELAXED);
 	ck->wal_bytes_at = wal_at;
-	ck->taken_ns = core_now_ns();
+	__atomic_store_n(&ck->taken_ns, core_now_ns(), __ATOMIC_RELAXED);
 	rc = ck_segments(&j, 1, &reclaimed);
 	if (rc == 0)
 		rc = ck_remove_others(ckfd, j.seq);
@@ -629,6 +631,9 @@ AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result 
 		return -AEDB_EFATAL;
 	pthread_mutex_lock(&db->ckpt->lock);
 	rc = ck_run(db, res ? res : &scratch);
+	if (rc == 0)
+		__atomic_store_n(&db->ckpt->last_ns, (res ? res : &scratch)->duration_ns,
+				 __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&db->ckpt->lock);
 	return rc;
 }
@@ -653,6 +658,19 @@ int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res
 void api_ckpt_unlock_for_backup(struct aedb *db)
 {
 	pthread_mutex_unlock(&db->ckpt->lock);
+}
+
+void api_ckpt_stats_any(struct aedb *db, struct aedb_stats *out)
+{
+	struct api_ckpt *ck = db->ckpt;
+	uint64_t now = core_now_ns(), t;
+
+	if (!ck)
+		return;
+	out->checkpoint_seq = __atomic_load_n(&ck->seq, __ATOMIC_RELAXED);
+	t = __atomic_load_n(&ck->taken_ns, __ATOMIC_RELAXED);
+	out->checkpoint_age_ms = now > t ? (now - t) / 1000000ull : 0;
+	out->checkpoint_last_ns = __atomic_load_n(&ck->last_ns, __ATOMIC_RELAXED);
 }
 
 AEDB_API uint64_t aedb_checkpoint_seq(struct aedb *db)
@@ -706,7 +724,9 @@ static void *ck_auto_main(void *arg)
 			struct aedb_checkpoint_result res;
 
 			if (ck_run(db, &res) < 0)
-				ck->taken_ns = core_now_ns();
+				__atomic_store_n(&ck->taken_ns, core_now_ns(), __ATOMIC_RELAXED);
+			else
+				__atomic_store_n(&ck->last_ns, res.duration_ns, __ATOMIC_RELAXED);
 		}
 		pthread_mutex_unlock(&ck->lock);
 		pthread_mutex_lock(&ck->auto_mu);

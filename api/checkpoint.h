@@ -7,6 +7,7 @@
 
 struct aedb;
 struct aedb_checkpoint_result;
+struct aedb_stats;
 
 /* After recovery, before the instance is returned: remember checkpoint
  * @seq (0: none), clean up leftovers of unfinished checkpoints, and start
@@ -20,6 +21,9 @@ void api_ckpt_close(struct aedb *db);
  * 0 (locked) or an error of aedb_checkpoint_now() (not locked). */
 int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res);
 void api_ckpt_unlock_for_backup(struct aedb *db);
+
+/* Fill the checkpoint fields of aedb_stats(). Any thread. */
+void api_ckpt_stats_any(struct aedb *db, struct aedb_stats *out);
 
 /* The seq AT_CHECKPOINT reads at, 0 if none is readable. Inside an epoch
  * section (see api/kv.c). */

@@ -292,6 +292,7 @@ AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out)
 		out->fatal_errno = (uint64_t)-(int64_t)__atomic_load_n(&db->fatal_err,
 									__ATOMIC_ACQUIRE);
 	out->gc_floor_seq = wm_floor_any(&db->wm);
+	api_ckpt_stats_any(db, out);
 	return 0;
 }
 

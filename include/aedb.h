@@ -489,7 +489,9 @@ struct aedb_stats {
 	/** 0, or the positive errno (EIO, ENOSPC, ...) of the WAL write or
 	 *  fsync that latched the instance into -AEDB_EFATAL. */
 	uint64_t fatal_errno;
-	uint64_t reserved[3];
+	uint64_t checkpoint_seq;     /**< the current checkpoint (taken or loaded), 0: none */
+	uint64_t checkpoint_age_ms;  /**< since it was taken (or since open) */
+	uint64_t checkpoint_last_ns; /**< how long the last aedb_checkpoint_now() took */
 };
 
 /**

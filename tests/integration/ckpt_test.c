@@ -263,6 +263,13 @@ static void test_ckpt_dropped_default_scope(void **state)
 	ck_put(db, "keep", "a", "1");
 	t_assert_rc(aedb_checkpoint_now(db, NULL), 0);
 	s = aedb_checkpoint_seq(db);
+	{
+		struct aedb_stats st = t_stats(db);
+
+		assert_int_equal(st.checkpoint_seq, s);
+		assert_true(st.checkpoint_last_ns > 0);
+		assert_true(st.checkpoint_age_ms < 60000);
+	}
 	t_assert_rc(aedb_close(db), 0);
 
 	db = ck_open(dir, 2, NULL, &rep);
