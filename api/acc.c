@@ -160,9 +160,12 @@ static int acc_add(struct aedb_txn *t, uint8_t kind, uint32_t ns, uint8_t prefix
 		t->log_bytes += ACC_DEDUPE_BYTES + 2 * WAL_REC_HDR_BYTES + 3 +
 				ACC_PARTIAL_BYTES + 8;
 	} else {
+		/* On the home shard, under the ledger lock; it writes the
+		 * exposure and the ledger totals. */
 		it->shard = acc_home(t->db, ns);
 		it->lock_hash = txn_lock_hash(ns, ledger_key, 1);
-		t->log_bytes += ACC_EXPOSURE_BYTES;
+		t->nacc++;
+		t->log_bytes += ACC_EXPOSURE_BYTES + WAL_REC_HDR_BYTES + 1 + 16;
 	}
 	return rc;
 }

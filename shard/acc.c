@@ -78,17 +78,41 @@ int acc_reduce(struct aedb *db, const struct cat_scope *sc, uint64_t snap, struc
 	return 0;
 }
 
+/* The ledger totals record: i64 sum and u64 count of the exposure records
+ * present (expired ones included until overwritten). */
+static int acc_totals_decode(const struct kv_version *v, int64_t *total, uint64_t *count)
+{
+	*total = 0;
+	*count = 0;
+	if (!v)
+		return 0;
+	if (v->len != 16)
+		return -AEDB_ECORRUPT;
+	*total = (int64_t)acc_get_le64(v->data);
+	*count = acc_get_le64(v->data + 8);
+	return 0;
+}
+
 int acc_ledger(struct aedb *db, const struct cat_scope *sc, uint64_t snap, uint64_t head,
 	       __int128 *total, uint64_t *count)
 {
 	const struct kvmap *m = acc_part(sc, acc_home(db, sc->id));
 	static const uint8_t lo[1] = { ACC_K_EXPOSURE };
 	struct kvmap_iter it;
+	int64_t t64;
+	int rc;
 
 	*total = 0;
 	*count = 0;
 	if (!m)
 		return 0;
+	if (!sc->adef->exposure_ttl) {
+		/* Nothing expires: the totals record is the answer, O(1). */
+		rc = acc_totals_decode(kvmap_get_any(m, acc_key_ledger, 1, snap), &t64, count);
+		*total = t64;
+		return rc;
+	}
+	/* With a TTL, what is expired depends on the head: sum the open ones. */
 	for (kvmap_iter_seek_any(&it, m, lo, 1, false, snap); kvmap_iter_valid(&it);
 	     kvmap_iter_next_any(&it)) {
 		uint32_t klen;
@@ -217,6 +241,42 @@ static int acc_eval_delta(struct shard *s, const struct cat_scope *sc, const str
 	return 0;
 }
 
+/* The ledger totals this commit builds on: its own newest totals effect
+ * (*@prev, superseded by the next), else the record. */
+static int acc_totals_base(const struct kvmap *m, uint32_t ns, struct txn_eff *effs, uint32_t n,
+			   int64_t *total, uint64_t *count, struct txn_eff **prev)
+{
+	*prev = NULL;
+	for (uint32_t i = n; i-- > 0;) {
+		if (effs[i].key == acc_key_ledger && effs[i].item->ns == ns) {
+			*prev = &effs[i];
+			*total = (int64_t)acc_get_le64(effs[i].num);
+			*count = acc_get_le64(effs[i].num + 8);
+			return 0;
+		}
+	}
+	return acc_totals_decode(m ? kvmap_get_any(m, acc_key_ledger, 1, UINT64_MAX) : NULL,
+				 total, count);
+}
+
+static void acc_totals_effect(struct txn_eff *effs, uint32_t *n, const struct txn_item *it,
+			      struct txn_eff *prev, int64_t total, uint64_t count)
+{
+	struct txn_eff *e = &effs[(*n)++];
+
+	if (prev)
+		prev->superseded = 1;
+	memset(e, 0, sizeof(*e));
+	e->item = it;
+	e->kind = TXN_EFF_SET;
+	e->inline_val = 1;
+	e->len = 16;
+	e->key = acc_key_ledger;
+	e->key_len = 1;
+	acc_le64(e->num, (uint64_t)total);
+	acc_le64(e->num + 8, count);
+}
+
 /* An exposure: the circuit breaker. */
 static int acc_eval_expose(struct shard *s, const struct cat_scope *sc,
 			   const struct aedb_txn *t, const struct txn_item *it,
@@ -227,9 +287,11 @@ static int acc_eval_expose(struct shard *s, const struct cat_scope *sc,
 	uint64_t head = wm_visible_any(&s->db->wm), count;
 	int64_t amount = acc_item_amount(it);
 	const struct kv_version *v;
+	struct txn_eff *e, *prev;
 	struct acc_sum vsum;
 	__int128 e_total, want;
-	struct txn_eff *e;
+	uint64_t nopen;
+	int64_t base;
 	int rc;
 
 	v = m ? kvmap_get_any(m, txn_key(t, it), it->key_len, UINT64_MAX) : NULL;
@@ -238,17 +300,25 @@ static int acc_eval_expose(struct shard *s, const struct cat_scope *sc,
 			return -AEDB_ECORRUPT;
 		return (int64_t)acc_get_le64(v->data) == amount ? 0 : -AEDB_EEXIST;
 	}
-	rc = acc_ledger(s->db, sc, UINT64_MAX, head, &e_total, &count);
+	rc = acc_totals_base(m, it->ns, effs, *n, &base, &nopen, &prev);
 	if (rc < 0)
 		return rc;
+	if (d->exposure_ttl) {
+		rc = acc_ledger(s->db, sc, UINT64_MAX, head, &e_total, &count);
+		if (rc < 0)
+			return rc;
+	} else {
+		e_total = base;
+	}
 	for (uint32_t i = 0; i < *n; i++) {
 		const struct txn_eff *x = &effs[i];
 
-		if (x->item->kind != TXN_ACC_EXPOSE || x->item->ns != it->ns)
+		if (x->item->kind != TXN_ACC_EXPOSE || x->item->ns != it->ns || x->key)
 			continue;
 		if (acc_same_key(t, x->item, it))
 			return acc_item_amount(x->item) == amount ? 0 : -AEDB_EEXIST;
-		e_total += acc_item_amount(x->item);
+		if (d->exposure_ttl)
+			e_total += acc_item_amount(x->item);
 	}
 	want = e_total + amount;
 	if (!acc_fits_i64(want))
@@ -265,6 +335,14 @@ static int acc_eval_expose(struct shard *s, const struct cat_scope *sc,
 	e->inline_val = 1;
 	e->len = ACC_EXPOSURE_BYTES;
 	acc_le64(e->num, (uint64_t)amount);
+	/* An expired record under the id is replaced: its amount leaves. */
+	if (v) {
+		if (v->len != ACC_EXPOSURE_BYTES)
+			return -AEDB_ECORRUPT;
+		base -= (int64_t)acc_get_le64(v->data);
+		nopen--;
+	}
+	acc_totals_effect(effs, n, it, prev, base + amount, nopen + 1);
 	return 0;
 }
 
@@ -274,20 +352,29 @@ static int acc_eval_release(struct shard *s, const struct cat_scope *sc,
 			    struct txn_eff *effs, uint32_t *n)
 {
 	const struct kvmap *m = acc_part(sc, s->id);
-	uint64_t head = wm_visible_any(&s->db->wm);
+	uint64_t head = wm_visible_any(&s->db->wm), nopen;
 	const struct kv_version *v;
-	struct txn_eff *e;
+	struct txn_eff *e, *prev;
+	int64_t base;
+	int rc;
 
 	for (uint32_t i = 0; i < *n; i++)
-		if (effs[i].item->kind == TXN_ACC_RELEASE && acc_same_key(t, effs[i].item, it))
+		if (effs[i].item->kind == TXN_ACC_RELEASE && !effs[i].key &&
+		    acc_same_key(t, effs[i].item, it))
 			return -AEDB_ENOTFOUND; /* released earlier in this commit */
 	v = m ? kvmap_get_any(m, txn_key(t, it), it->key_len, UINT64_MAX) : NULL;
 	if (!v || acc_aged_out(v->seq, head, sc->adef->exposure_ttl))
 		return -AEDB_ENOTFOUND;
+	if (v->len != ACC_EXPOSURE_BYTES)
+		return -AEDB_ECORRUPT;
+	rc = acc_totals_base(m, it->ns, effs, *n, &base, &nopen, &prev);
+	if (rc < 0)
+		return rc;
 	e = &effs[(*n)++];
 	memset(e, 0, sizeof(*e));
 	e->item = it;
 	e->kind = TXN_EFF_DEL;
+	acc_totals_effect(effs, n, it, prev, base - (int64_t)acc_get_le64(v->data), nopen - 1);
 	return 0;
 }
 
