@@ -168,6 +168,8 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 	rc = core_config_resolve(cfg, &db->cfg);
 	if (rc == 0)
 		rc = api_prepare_dir(db, path, cfg->shards);
+	if (rc == 0)
+		db->cfg.spin_us = core_spin_effective(db->cfg.spin_us, db->nshards);
 	if (rc < 0) {
 		pthread_mutex_destroy(&db->readers_lock);
 		pthread_mutex_destroy(&db->seq_lock);
