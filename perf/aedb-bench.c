@@ -133,7 +133,8 @@ static void bench_usage(FILE *f)
 	fprintf(f,
 		"usage: aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]\n"
 		"workloads: put put-sq dput dput-sq ingest get get-sq scan ycsb-a ycsb-b\n"
-		"  ycsb-c ycsb-e ycsb-f xfer xfer-x dxfer dxfer-x acc dacc acc-read hand recover,\n"
+		"  ycsb-c ycsb-e ycsb-f xfer xfer-x dxfer dxfer-x acc dacc acc-sq dacc-sq acc-read\n"
+		"  hand recover,\n"
 		"  or all (the default);\n"
 		"  --list says what each is;\n"
 		"  WORKLOAD@T[,T...] gives that workload its own thread counts (dput@1,4,32)\n"
@@ -779,7 +780,7 @@ static bool bench_session_supports(const struct bench_backend *be,
 		why = "cannot write batches";
 	else if (w->op == BENCH_OP_TRANSFER && !be->transfer)
 		why = "has no shards to transfer across";
-	else if (w->op == BENCH_OP_ACC && !be->accumulate)
+	else if (w->op == BENCH_OP_ACC && (!be->accumulate || (w->async && !be->prep_acc)))
 		why = "has no accumulators";
 	if (why)
 		fprintf(stderr, "aedb-bench: %s %s; skipping %s\n", be->name, why, w->name);

@@ -60,6 +60,7 @@ struct bench_aedb_thread {
 	bool ring_live;
 	struct aedb_kv_read *reads;  /* depth result slots, indexed by tag */
 	struct aedb_txn *txn;        /* put_batch, transfer: the builder */
+	struct aedb_txn **acc_txn;   /* acc-sq: a builder per slot */
 	uint32_t tid;
 	uint64_t acc_n;              /* accumulator requests made */
 	struct bench_aedb *b;
@@ -78,7 +79,9 @@ static const char *bench_aedb_strerror(int err)
 
 static bool bench_aedb_retryable(int err)
 {
-	return err < 0 && aedb_error_class(err) == AEDB_CLASS_RETRYABLE;
+	/* An accumulator delta that lost its order lane's race is retried
+	 * (with the next order key). */
+	return err < 0 && (aedb_error_class(err) == AEDB_CLASS_RETRYABLE || err == -AEDB_EORDER);
 }
 
 static bool bench_aedb_unavailable(int err)
@@ -281,6 +284,9 @@ static int bench_aedb_thread_exit(void *tctx)
 		aedb_ring_exit(&t->ring);
 	if (t->txn)
 		aedb_txn_free(t->txn);
+	for (uint32_t i = 0; t->acc_txn && i < t->depth; i++)
+		aedb_txn_free(t->acc_txn[i]);
+	free(t->acc_txn);
 	free(t->reads);
 	free(t);
 	return 0;
@@ -536,6 +542,39 @@ static int bench_aedb_accumulate(void *tctx, uint64_t r, uint32_t what)
 	return rc < 0 ? rc : BENCH_OK;
 }
 
+/* acc-sq: one delta as a one-entry transaction, committed through the ring
+ * (a retried slot takes the next order key). */
+static int bench_aedb_prep_acc(void *tctx, uint64_t tag, uint64_t r)
+{
+	struct bench_aedb_thread *t = tctx;
+	struct bench_aedb *b = t->b;
+	struct aedb_sqe *sqe;
+	struct aedb_txn *txn;
+	char key[40];
+	int rc;
+
+	if (!t->acc_txn && !(t->acc_txn = calloc(t->depth, sizeof(*t->acc_txn))))
+		return -ENOMEM;
+	if (!t->acc_txn[tag] && (rc = aedb_txn_create(t->db, &t->acc_txn[tag])) < 0)
+		return rc;
+	sqe = aedb_get_sqe(&t->ring);
+	if (!sqe)
+		return BENCH_AGAIN;
+	txn = t->acc_txn[tag];
+	aedb_txn_reset(txn);
+	snprintf(key, sizeof(key), "t%u-%llu", t->tid, (unsigned long long)t->acc_n++);
+	rc = aedb_txn_accumulate(txn, bench_aedb_project, bench_aedb_scope, BENCH_ACC,
+				 (int64_t)(r % 201) - 100, key,
+				 __atomic_add_fetch(&b->acc_order, 1, __ATOMIC_RELAXED));
+	if (rc >= 0)
+		rc = aedb_txn_set_finality(txn, t->finality);
+	if (rc < 0)
+		return rc;
+	aedb_prep_commit(sqe, txn, NULL);
+	aedb_sqe_set_data64(sqe, tag);
+	return BENCH_OK;
+}
+
 static double bench_aedb_log_bytes_per_commit(void *ctx)
 {
 	struct bench_aedb *b = ctx;
@@ -658,4 +697,5 @@ const struct bench_backend bench_backend_aedb = {
 	.put_batch = bench_aedb_put_batch,
 	.transfer = bench_aedb_transfer,
 	.accumulate = bench_aedb_accumulate,
+	.prep_acc = bench_aedb_prep_acc,
 };

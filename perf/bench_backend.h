@@ -95,6 +95,9 @@ struct bench_backend {
 			const void *val, uint32_t val_len);
 	int (*prep_get)(void *tctx, uint64_t tag, const void *key, uint32_t key_len,
 			void *buf, uint32_t buf_len);
+	/** Optional: prepare an accumulator delta (tagged @tag), as
+	 *  accumulate(BENCH_ACC_ADD) does, through the submission queue. */
+	int (*prep_acc)(void *tctx, uint64_t tag, uint64_t r);
 	/** Hand prepared requests over; >= 0, or a negative error. */
 	int (*submit)(void *tctx);
 	/** Up to @max completions into @out; @wait: block for at least one if

@@ -78,6 +78,10 @@ const struct bench_workload bench_workloads[] = {
 	  .about = "accumulator deltas (exactly once, order keys), acked when visible" },
 	{ .name = "dacc", .op = BENCH_OP_ACC, .acc = BENCH_ACC_ADD, .durable = true,
 	  .about = "acc, acked when durable" },
+	{ .name = "acc-sq", .op = BENCH_OP_ACC, .acc = BENCH_ACC_ADD, .async = true,
+	  .about = "acc through the submission queue (aedb_txn_accumulate, AEDB_OP_COMMIT)" },
+	{ .name = "dacc-sq", .op = BENCH_OP_ACC, .acc = BENCH_ACC_ADD, .async = true,
+	  .durable = true, .about = "acc-sq, acked when durable" },
 	{ .name = "acc-read", .op = BENCH_OP_ACC, .acc = BENCH_ACC_READ,
 	  .about = "strong accumulator reads (reduce every shard's partial)" },
 	{ .name = "hand", .op = BENCH_OP_ACC, .acc = BENCH_ACC_HAND,
@@ -419,7 +423,9 @@ static int bench_sq_prep(struct bench_thread *th)
 		uint32_t slot = sq->prep[sq->nprep - 1];
 		uint8_t *key = bench_slot_key(th, slot), *val = bench_slot_val(th, slot);
 
-		if (th->kind == BENCH_KIND_UPDATE)
+		if (th->job->w->op == BENCH_OP_ACC)
+			rc = be->prep_acc(th->tctx, slot, bench_rng_below(&th->rng, UINT64_MAX));
+		else if (th->kind == BENCH_KIND_UPDATE)
 			rc = be->prep_put(th->tctx, slot, key, o->key_size, val, o->value_size);
 		else
 			rc = be->prep_get(th->tctx, slot, key, o->key_size, val, th->val_stride);
