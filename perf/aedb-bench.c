@@ -133,9 +133,8 @@ static void bench_usage(FILE *f)
 	fprintf(f,
 		"usage: aedb-bench [options] [WORKLOAD[,WORKLOAD...] ...]\n"
 		"workloads: put put-sq dput dput-sq ingest get get-sq scan ycsb-a ycsb-b\n"
-		"  ycsb-c ycsb-e ycsb-f xfer xfer-x dxfer dxfer-x acc dacc acc-sq dacc-sq acc-read\n"
-		"  hand recover,\n"
-		"  or all (the default);\n"
+		"  ycsb-c ycsb-e ycsb-f xfer xfer-x dxfer dxfer-x acc dacc acc-sq dacc-sq\n"
+		"  acc-read hand recover, or all (the default);\n"
 		"  --list says what each is;\n"
 		"  WORKLOAD@T[,T...] gives that workload its own thread counts (dput@1,4,32)\n"
 		"  -t, --threads LIST     client threads, comma list, one result each (1,2)\n"
