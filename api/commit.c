@@ -135,8 +135,12 @@ AEDB_API int aedb_commit(struct aedb *db, struct aedb_txn *t, struct aedb_commit
 	rc = api_txn_start(db, t, &r, &shard);
 	if (rc == 1)
 		rc = api_submit_wait(db, &r, shard);
-	else if (rc == 0)
+	else if (rc == 0) {
+		/* As api_submit_wait(): a durable wait sleeps at once. */
+		if (r.finality != AEDB_FINALITY_DURABLE)
+			r.spin = &db->spin;
 		rc = req_wait(&r);
+	}
 	/* Not completed (never queued): the result is still to fill. */
 	if (rc < 0 && __atomic_load_n(&r.wait_state, __ATOMIC_ACQUIRE) != REQ_WAIT_DONE)
 		commit_res_fail(res, rc);

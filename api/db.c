@@ -169,7 +169,7 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 	if (rc == 0)
 		rc = api_prepare_dir(db, path, cfg->shards);
 	if (rc == 0)
-		db->cfg.spin_us = core_spin_effective(db->cfg.spin_us, db->nshards);
+		core_spin_init(&db->spin, db->cfg.spin_us, db->nshards);
 	if (rc < 0) {
 		pthread_mutex_destroy(&db->readers_lock);
 		pthread_mutex_destroy(&db->seq_lock);
@@ -389,7 +389,7 @@ int api_submit_wait(struct aedb *db, struct req *r, uint32_t shard)
 	r->wait_state = REQ_WAIT_PENDING;
 	/* A durable wait lasts an fsync: spinning through it only steals
 	 * the CPU the shards need. */
-	r->spin_us = r->finality == AEDB_FINALITY_DURABLE ? 0 : db->cfg.spin_us;
+	r->spin = r->finality == AEDB_FINALITY_DURABLE ? NULL : &db->spin;
 	for (;;) {
 		if (__atomic_load_n(&db->closing, __ATOMIC_ACQUIRE))
 			return -AEDB_ECLOSED;

@@ -9,6 +9,7 @@
 
 #include "aedb.h"
 #include "api/catalog.h"
+#include "core/spin.h"
 #include "shard/watermark.h"
 
 struct shard;
@@ -29,6 +30,7 @@ struct aedb {
 	struct shard *shards;            /* [nshards], cache-line aligned */
 	struct ring_mesh *mesh;
 	struct watermark wm;
+	struct core_spin spin;           /* how shards and waiters wait */
 	ck_epoch_t epoch;
 	struct catalog *catalog;         /* atomic pointer; see api/catalog.h */
 	uint32_t closing;                /* atomic */

@@ -12,6 +12,7 @@
 #include "api/query.h"
 #include "core/assert.h"
 #include "core/clock.h"
+#include "core/spin.h"
 #include "core/hash.h"
 #include "core/tsan.h"
 #include "ring/client.h"
@@ -164,19 +165,23 @@ static void sq_sleep(struct ring_client *c)
 AEDB_API int aedb_wait_cqe(struct aedb_ring *ring, struct aedb_cqe **cqe)
 {
 	struct ring_client *c = sq_client(ring);
+	struct core_spin *sp;
 	uint64_t deadline;
 
 	if (!c || !cqe)
 		return -AEDB_EMISUSE;
 	if (!c->has_cur && c->submitted == c->seen)
 		return -AEDB_EMISUSE;
-	deadline = core_now_ns() + (uint64_t)c->db->cfg.spin_us * 1000ull;
+	sp = core_spin_enter(&c->db->spin) ? &c->db->spin : NULL;
+	deadline = sp ? core_now_ns() + (uint64_t)sp->budget_us * 1000ull : 0;
 	while (!sq_dequeue(c)) {
-		if (core_now_ns() < deadline)
-			core_cpu_relax();
+		if (sp && core_now_ns() < deadline)
+			core_spin_relax(sp);
 		else
 			sq_sleep(c);
 	}
+	if (sp)
+		core_spin_leave(sp);
 	*cqe = &c->cur;
 	return 0;
 }

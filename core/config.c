@@ -91,14 +91,3 @@ int core_config_resolve(const struct aedb_config *in, struct aedb_config *out)
 	}
 	return 0;
 }
-
-uint32_t core_spin_effective(uint32_t spin_us, uint32_t nshards)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	/* With a shard on every CPU, the shards and the application's threads
-	 * share every core: a spinning thread only delays the one that would
-	 * make progress (measured: blocking puts at 2 shards on 2 CPUs, 2x the
-	 * throughput without spinning). Spin only with a CPU to spare. */
-	return cpus > 0 && nshards >= (uint32_t)cpus ? 0 : spin_us;
-}

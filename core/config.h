@@ -8,8 +8,5 @@
 /* Validate @in and produce the effective config in @out (shards resolved
  * from the CPU count). Returns 0 or -AEDB_ECONFIG. */
 int core_config_resolve(const struct aedb_config *in, struct aedb_config *out);
-/* The spin budget an instance of @nshards shards uses: @spin_us, or 0 when
- * the shards occupy every online CPU. */
-uint32_t core_spin_effective(uint32_t spin_us, uint32_t nshards);
 
 #endif

@@ -248,10 +248,11 @@ struct aedb_config {
 	/** Most requests a shard applies in one round (1..65536). Default 512. */
 	uint32_t batch_max;
 	/** Microseconds an idle shard or a waiting client spins before it
-	 *  sleeps (0..1000000). Default 50; low-latency profile 500. Used
-	 *  only while the shards leave a CPU to spare: with a shard on every
-	 *  online CPU the shards and the application share every core, and
-	 *  the instance sleeps at once instead. */
+	 *  sleeps (0..1000000). Default 50; low-latency profile 500. While
+	 *  the shards leave a CPU to spare, spinning busy-waits; with a shard
+	 *  on every online CPU the shards and the application share every
+	 *  core, so spinning yields the core (sched_yield) and only one
+	 *  waiting client at a time spins, the others sleep at once. */
 	uint32_t spin_us;
 	/** AT_SEQ reach: versions of the last this-many commits are kept
 	 *  (and at least retain_ms worth). Default 1024. */

@@ -11,6 +11,7 @@
 
 #include "core/assert.h"
 #include "core/clock.h"
+#include "core/spin.h"
 #include "core/tsan.h"
 #include "aedb.h"
 
@@ -85,12 +86,13 @@ void req_complete(struct req *r, int32_t res)
 
 int32_t req_wait(struct req *r)
 {
-	uint64_t deadline = core_now_ns() + (uint64_t)r->spin_us * 1000ull;
+	struct core_spin *sp = r->spin && core_spin_enter(r->spin) ? r->spin : NULL;
+	uint64_t deadline = sp ? core_now_ns() + (uint64_t)sp->budget_us * 1000ull : 0;
 	uint32_t st = REQ_WAIT_PENDING;
 
 	while (__atomic_load_n(&r->wait_state, __ATOMIC_ACQUIRE) != REQ_WAIT_DONE) {
-		if (core_now_ns() < deadline) {
-			core_cpu_relax();
+		if (sp && core_now_ns() < deadline) {
+			core_spin_relax(sp);
 			continue;
 		}
 		st = REQ_WAIT_PENDING;
@@ -99,5 +101,7 @@ int32_t req_wait(struct req *r)
 		    st == REQ_WAIT_SLEEPING)
 			ring_futex_wait(&r->wait_state, REQ_WAIT_SLEEPING);
 	}
+	if (sp)
+		core_spin_leave(sp);
 	return r->res;
 }

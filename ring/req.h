@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+struct core_spin;
+
 enum req_op {
 	REQ_KV_SET = 1,
 	REQ_KV_DEL,
@@ -48,7 +50,7 @@ struct req {
 	struct ddl_op *ddl;      /* REQ_DDL payload */
 	struct req *next;        /* intrusive link for shard-local lists */
 	uint32_t slot_busy;      /* ring slot in use (client-owned slots) */
-	uint32_t spin_us;        /* waiter's spin budget */
+	struct core_spin *spin;  /* waiter's spin policy; NULL: sleep at once */
 	const struct aedb_txn *txn;      /* REQ_TXN; the caller's builder */
 	struct txn_run *run;             /* REQ_TXN_FRAG */
 	struct aedb_commit_result *txres;/* REQ_TXN: optional outcome */

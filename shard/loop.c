@@ -20,6 +20,7 @@
 #include "api/db.h"
 #include "core/assert.h"
 #include "core/clock.h"
+#include "core/spin.h"
 #include "core/tsan.h"
 #include "ring/mesh.h"
 #include "shard/ckpt.h"
@@ -272,7 +273,8 @@ static uint64_t shard_adapt_spin(uint64_t cur, uint64_t max, uint64_t slept_ns)
 static void *shard_main(void *arg)
 {
 	struct shard *s = arg;
-	uint64_t spin_max = (uint64_t)s->db->cfg.spin_us * 1000ull;
+	const struct core_spin *sp = &s->db->spin;
+	uint64_t spin_max = (uint64_t)sp->budget_us * 1000ull;
 	uint64_t spin_ns = spin_max, idle_since = 0;
 
 	shard_pin(s);
@@ -288,7 +290,7 @@ static void *shard_main(void *arg)
 		if (!idle_since)
 			idle_since = now;
 		if (now - idle_since < spin_ns) {
-			core_cpu_relax();
+			core_spin_relax(sp);
 			continue;
 		}
 		shard_sleep(s, now);

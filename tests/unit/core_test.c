@@ -5,12 +5,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "aedb.h"
 #include "core/config.h"
 #include "core/names.h"
+#include "core/spin.h"
 
 static void test_core_strerror_every_code(void **state)
 {
@@ -100,6 +102,39 @@ static void test_core_config_rejects(void **state)
 #undef REJECT
 }
 
+/* Shared CPUs: one client waiter spins at a time; a spare CPU: any number;
+ * a zero budget: none. */
+static void test_core_spin_policy(void **state)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct core_spin sp;
+
+	(void)state;
+	core_spin_init(&sp, 50, AEDB_SHARDS_MAX);
+	assert_true(sp.shared);
+	assert_true(core_spin_enter(&sp));
+	assert_false(core_spin_enter(&sp));
+	core_spin_leave(&sp);
+	assert_true(core_spin_enter(&sp));
+	core_spin_leave(&sp);
+	assert_int_equal(sp.spinning, 0);
+
+	core_spin_init(&sp, 0, AEDB_SHARDS_MAX);
+	assert_false(core_spin_enter(&sp));
+	assert_int_equal(sp.spinning, 0);
+
+	if (cpus < 2)
+		return;
+	core_spin_init(&sp, 50, (uint32_t)cpus - 1);
+	assert_false(sp.shared);
+	for (int i = 0; i < 8; i++)
+		assert_true(core_spin_enter(&sp));
+	for (int i = 0; i < 8; i++)
+		core_spin_leave(&sp);
+	core_spin_init(&sp, 50, (uint32_t)cpus);
+	assert_true(sp.shared);
+}
+
 static void test_core_names(void **state)
 {
 	char long_name[AEDB_NAME_MAX + 2];
@@ -134,6 +169,7 @@ int main(void)
 		cmocka_unit_test(test_core_version),
 		cmocka_unit_test(test_core_config_defaults_resolve),
 		cmocka_unit_test(test_core_config_rejects),
+		cmocka_unit_test(test_core_spin_policy),
 		cmocka_unit_test(test_core_names),
 	};
 
