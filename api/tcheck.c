@@ -64,7 +64,7 @@ static int tcheck_bind_ok(const struct tv_expr *e, const struct tv_colset *cs)
 int cat_checks_encode(const struct tv_schema *s, const struct aedb_check_def *checks,
 		      uint32_t n, uint8_t *buf, size_t *len)
 {
-	struct tv_colset cs;
+	struct tv_colset cs = { 0 };
 	size_t at = 1;
 	int rc;
 
@@ -158,7 +158,7 @@ static int tcheck_one(const struct tv_check *c, const struct tv_colset *cs,
 int cat_checks_validate(const struct tv_schema *s)
 {
 	struct tv_value *row;
-	struct tv_colset cs;
+	struct tv_colset cs = { 0 };
 	int rc;
 
 	if (!s->nchecks)
@@ -182,7 +182,7 @@ int cat_checks_validate(const struct tv_schema *s)
 
 int cat_checks_eval(const struct tv_schema *s, const struct tv_value *row, int32_t *failed)
 {
-	struct tv_colset cs;
+	struct tv_colset cs = { 0 };
 	int rc;
 
 	if (!s->nchecks)
