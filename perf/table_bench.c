@@ -10,6 +10,8 @@
  *   scan_limit100    SELECT * WHERE id >= ? ORDER BY id LIMIT 100
  *   join             SELECT o.id, o.amount, u.email FROM orders o JOIN users u
  *                    ON o.user_id = u.id WHERE o.id = ?  (1 row)
+ *   join_limit100    the same join, WHERE orders.id >= ? ORDER BY orders.id
+ *                    LIMIT 100 (streams: stops at the limit)
  *   agg_all          SELECT COUNT(*), SUM(amount), MAX(amount) FROM orders
  *                    (every row)
  *   agg_group        ... GROUP BY grp-of-user over orders (N/10 groups)
@@ -168,7 +170,7 @@ static int bench_load(struct aedb *db, uint64_t rows)
 }
 
 enum bench_op {
-	OP_PK_QUERY, OP_INDEX_UNIQUE, OP_INDEX_10, OP_SCAN100, OP_JOIN,
+	OP_PK_QUERY, OP_INDEX_UNIQUE, OP_INDEX_10, OP_SCAN100, OP_JOIN, OP_JOIN100,
 	OP_AGG_ALL, OP_AGG_GROUP,
 };
 
@@ -207,13 +209,23 @@ static struct aedb_query *bench_build(enum bench_op op, uint64_t rows, uint64_t 
 		rc = rc ? rc : aedb_query_limit(q, 100);
 		break;
 	case OP_JOIN:
+	case OP_JOIN100:
 		rc = rc ? rc : aedb_query_join(q, AEDB_JOIN_INNER, "users", "u",
 					       "orders.user_id", "id");
 		rc = rc ? rc : aedb_query_select(q, "orders.id");
 		rc = rc ? rc : aedb_query_select(q, "orders.amount");
 		rc = rc ? rc : aedb_query_select(q, "u.email");
-		v = bench_u64(x);
-		rc = rc ? rc : aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "orders.id", &v));
+		if (op == OP_JOIN) {
+			v = bench_u64(x);
+			rc = rc ? rc : aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "orders.id",
+									 &v));
+			break;
+		}
+		v = bench_u64(x % (rows - 100));
+		*want = 100;
+		rc = rc ? rc : aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_GE, "orders.id", &v));
+		rc = rc ? rc : aedb_query_order_by(q, "orders.id", false);
+		rc = rc ? rc : aedb_query_limit(q, 100);
 		break;
 	case OP_AGG_GROUP:
 		*want = rows / 10 + 1 < rows ? rows / 10 + 1 : 0;
@@ -271,6 +283,7 @@ static const struct {
 	{ "index_eq_10rows", OP_INDEX_10, 4 },
 	{ "scan_limit100", OP_SCAN100, 20 },
 	{ "join", OP_JOIN, 1 },
+	{ "join_limit100", OP_JOIN100, 20 },
 	{ "agg_all", OP_AGG_ALL, 400 },
 	{ "agg_group", OP_AGG_GROUP, 4000 },
 };

@@ -121,6 +121,21 @@ static bool tv_cons_const(const struct tv_cons *cons, uint32_t col)
 	return tv_cons_points(&cons[col], &v) == 1;
 }
 
+/* Joins keep the base rows' order if each base row makes at most one row
+ * (every join a point fetch on the right table's whole PK) and every ORDER
+ * BY column is the base table's: a joined row's sort key is then its base
+ * row's, and a cursor's access key still names one row. */
+static bool tv_joins_keep_order(const struct tv_plan *p)
+{
+	for (uint32_t k = 0; k < p->njoins; k++)
+		if (p->joins[k].algo != TV_JOIN_ALGO_PK)
+			return false;
+	for (uint32_t i = 0; p->njoins && i < p->norder; i++)
+		if (p->order[i] >= p->base->schema->ncols)
+			return false;
+	return true;
+}
+
 /* Rows arrive in sort-key order (ORDER BY keys, then the PK): see the
  * "Planner" section of docs/TABLES.md. Columns bound to one value are
  * constant and drop out of both orders. */
@@ -130,7 +145,7 @@ static bool tv_cand_ordered(const struct tv_plan *p, const struct tv_cons *cons,
 	const struct tv_schema *s = p->base->schema;
 	uint32_t o[TV_QUERY_ORDER_MAX], a[TV_PK_COLUMNS_MAX], no = 0, na = 0, j = 0;
 
-	if (p->agg || p->njoins)
+	if (p->agg || !tv_joins_keep_order(p))
 		return false;   /* rows are made after the scan: always sorted */
 	if (k->path == TV_PATH_EMPTY)
 		return true;
@@ -405,7 +420,7 @@ int tv_plan_access(struct tv_plan *p)
 		struct tv_cand k = { .path = TV_PATH_EMPTY };
 
 		tv_acc_take(&p->acc, &k);
-		p->acc.ordered = !p->agg && !p->njoins;
+		p->acc.ordered = !p->agg && tv_joins_keep_order(p);
 	} else {
 		rc = tv_plan_choose(p, cons);
 	}

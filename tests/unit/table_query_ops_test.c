@@ -230,6 +230,35 @@ static void test_query_joins(void **state)
 	}
 }
 
+/* A PK-lookup join ordered by the base table's key streams: it stops at
+ * the LIMIT, so a join budget below the whole join is enough; ordered by a
+ * joined column it must join everything first. */
+static void t_join_pk_streams(struct t_db *d)
+{
+	struct tv_query_opts o;
+	struct tv_query *q;
+	struct tv_result *r;
+
+	tv_query_opts_init(&o);
+	o.max_join_rows = 4;    /* the whole join has 15 rows */
+	q = t_q("orders");
+	assert_int_equal(tv_query_join(q, TV_JOIN_INNER, "users", "u", "orders.uid", "id"), 0);
+	assert_int_equal(tv_query_order_by(q, "orders.uid", false), 0);
+	assert_int_equal(tv_query_order_by(q, "orders.oid", false), 0);
+	assert_int_equal(tv_query_limit(q, 2), 0);
+	r = t_run(d, q, &o);
+	assert_true(r->plan.order_from_path);
+	assert_int_equal(r->nrows, 2);
+	assert_true(r->truncated);
+	assert_int_equal(t_i64(r, 0, "orders.uid"), 1);
+	assert_int_equal(t_i64(r, 1, "orders.uid"), 2);
+	assert_int_equal(t_i64(r, 0, "orders.oid"), t_i64(r, 1, "orders.oid"));
+	tv_result_free(r);
+	assert_int_equal(tv_query_order_by(q, "u.city", false), 0);
+	assert_int_equal(t_run_err(d, q, &o), -TV_EJOINROWS);
+	tv_query_free(q);
+}
+
 static void test_query_joins_algos(void **state)
 {
 	(void)state;
@@ -250,6 +279,7 @@ static void test_query_joins_algos(void **state)
 		assert_int_equal(r->nrows, 3);  /* orders of users 1,2,3,5,6,7,9,10 */
 		tv_result_free(r);
 		tv_query_free(q);
+		t_join_pk_streams(&d);
 		/* users -> cities on a non-key column: hash join; u64 vs integer. */
 		q = t_q("users");
 		assert_int_equal(tv_query_join(q, TV_JOIN_INNER, "cities", "c", "users.city",
