@@ -49,7 +49,7 @@
 
 #define IX_KEY_MAX 65536u
 
-static void ix_broadcast(struct shard *s, uint16_t type, const void *ptr, uint64_t seq)
+void shard_ddl_broadcast_ptr(struct shard *s, uint16_t type, const void *ptr, uint64_t seq)
 {
 	struct aedb *db = s->db;
 
@@ -156,7 +156,7 @@ void shard_ddl_index_begin(struct shard *s, struct req *r, const struct catalog 
 		__atomic_store_n(&s->ddl.ix_index->dropped, 1, __ATOMIC_SEQ_CST);
 	s->ddl.active = r;
 	shard_ddl_fencing(s);
-	ix_broadcast(s, RING_MSG_DDL_FENCE, NULL, 0);
+	shard_ddl_broadcast_ptr(s, RING_MSG_DDL_FENCE, NULL, 0);
 }
 
 /* Call @fn on every live row of @t's partition @part (newest versions; the
@@ -408,7 +408,7 @@ int shard_ddl_index_advance(struct shard *s)
 	s->ddl.ix_step = 1;
 	/* Stamp: at or below every seq still to come, above nothing a reader
 	 * could ask the index for (it is readable from the commit's seq on). */
-	ix_broadcast(s, RING_MSG_DDL_BACKFILL, s->ddl.ix_index, t->created_seq);
+	shard_ddl_broadcast_ptr(s, RING_MSG_DDL_BACKFILL, s->ddl.ix_index, t->created_seq);
 	shard_ddl_index_backfill(s, s->ddl.ix_index, t->created_seq);
 	return 1;
 }
@@ -436,7 +436,7 @@ int shard_index_rebuild(struct aedb *db, uint64_t from_seq, uint64_t stamp)
 }
 
 /* Split a table DDL key (project NUL scope NUL table). */
-static int ix_rec_names(const struct wal_rec *rec, char names[3][AEDB_NAME_MAX + 1])
+int shard_ddl_rec_names(const struct wal_rec *rec, char names[3][AEDB_NAME_MAX + 1])
 {
 	uint32_t at = 0;
 
@@ -460,7 +460,7 @@ int shard_index_ddl_replay(const struct catalog *cat, const struct wal_rec *rec,
 	char names[3][AEDB_NAME_MAX + 1], index[AEDB_NAME_MAX + 1];
 	const struct cat_scope *t, *x;
 	struct cat_idef *idef;
-	int rc = ix_rec_names(rec, names);
+	int rc = shard_ddl_rec_names(rec, names);
 
 	if (rc < 0)
 		return rc;
