@@ -98,11 +98,7 @@ AEDB_API int aedb_alter_table(struct aedb *db, const char *project, const char *
 
 	if (!db || !alt || !scope || !table)
 		return -AEDB_EMISUSE;
-	rc = core_project_name_check(project, NULL);
-	if (rc == 0)
-		rc = core_name_check(scope, NULL);
-	if (rc == 0)
-		rc = core_name_check(table, NULL);
+	rc = api_table_names_check(project, scope, table);
 	if (rc == 0)
 		rc = api_alter_encode(alt, &enc, &op.tdef_len);
 	if (rc < 0)

@@ -29,6 +29,7 @@
  * alteration: all or nothing.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,14 +142,34 @@ void shard_ddl_alter_begin(struct shard *s, struct req *r, const struct catalog 
 	shard_ddl_broadcast_ptr(s, RING_MSG_DDL_FENCE, NULL, 0);
 }
 
-/* Convert every live row of shard @part's partition of @a's table; with
- * @s set, write each at @seq into @s's own partition. Inside an epoch
- * section. 0, -AEDB_ETOOBIG (a row over @max in the new format), -ENOMEM,
- * -AEDB_ECORRUPT. */
-static int alt_each_row(const struct ddl_alter *a, uint32_t part, size_t max, struct shard *s,
-			uint64_t seq)
+/* Convert version @v from @from to @to into *@buf (grown as needed). */
+static int alt_row(const struct cat_tdef *from, const struct cat_tdef *to,
+		   const struct kv_version *v, struct tv_value *vals, uint8_t **buf, size_t *cap,
+		   size_t *len)
 {
-	const struct kvmap *m = __atomic_load_n(&a->t->parts[part], __ATOMIC_ACQUIRE);
+	int rc = cat_alter_row(from, to, v->data, v->len, vals, *buf, *cap, len);
+	uint8_t *nb;
+
+	if (rc != -AEDB_ETOOBIG)
+		return rc;
+	nb = realloc(*buf, *len);
+	if (!nb)
+		return -ENOMEM;
+	*buf = nb;
+	*cap = *len;
+	return cat_alter_row(from, to, v->data, v->len, vals, *buf, *cap, len);
+}
+
+/* Convert every live row of shard @part's partition of table @t to @to,
+ * from @from (NULL: from the definition of each row's version, skipping
+ * rows already in @to's format); with @s set, write each at @seq into @s's
+ * own partition. Inside an epoch section, or single-threaded. 0,
+ * -AEDB_ETOOBIG (a row over @max in the new format), -ENOMEM,
+ * -AEDB_ECORRUPT. */
+static int alt_rows(struct cat_scope *t, uint32_t part, const struct cat_tdef *from,
+		    const struct cat_tdef *to, size_t max, struct shard *s, uint64_t seq)
+{
+	const struct kvmap *m = __atomic_load_n(&t->parts[part], __ATOMIC_ACQUIRE);
 	struct tv_value *vals;
 	struct kvmap_iter it;
 	size_t cap = 4096, len = 0;
@@ -157,31 +178,28 @@ static int alt_each_row(const struct ddl_alter *a, uint32_t part, size_t max, st
 
 	if (!m)
 		return 0;
-	vals = malloc(cat_alter_vals(a->to, a->t->tdef) * sizeof(*vals));
+	vals = malloc(cat_alter_vals(to, from) * sizeof(*vals));
 	buf = malloc(cap);
 	if (!vals || !buf)
 		rc = -ENOMEM;
 	kvmap_iter_seek_any(&it, m, NULL, 0, false, UINT64_MAX);
 	for (; rc == 0 && kvmap_iter_valid(&it); kvmap_iter_next_any(&it)) {
+		const struct kv_version *v = it.version;
+		const struct cat_tdef *f = from ? from : cat_tdef_at(to, v->seq);
 		uint32_t klen;
 		const uint8_t *key = kvmap_iter_key(&it, &klen);
-		const struct kv_version *v = it.version;
-		uint8_t *nb;
 
-		rc = cat_alter_row(a->t->tdef, a->to, v->data, v->len, vals, buf, cap, &len);
-		if (rc == -AEDB_ETOOBIG && len <= max && (nb = realloc(buf, len))) {
-			buf = nb;
-			cap = len;
-			rc = cat_alter_row(a->t->tdef, a->to, v->data, v->len, vals, buf, cap, &len);
-		}
+		if (f == to)
+			continue;
+		rc = alt_row(f, to, v, vals, &buf, &cap, &len);
 		if (rc == 0 && len > max)
 			rc = -AEDB_ETOOBIG;
 		if (rc == 0 && s) {
-			struct wal_rec rec = { .type = WAL_REC_KV_SET, .ns = a->t->id, .seq = seq,
+			struct wal_rec rec = { .type = WAL_REC_KV_SET, .ns = t->id, .seq = seq,
 					       .key = key, .key_len = klen, .val = buf,
 					       .val_len = (uint32_t)len };
 
-			rc = shard_apply_rec(s, a->t, &rec);
+			rc = shard_apply_rec(s, t, &rec);
 		}
 	}
 	free(vals);
@@ -194,7 +212,7 @@ void shard_ddl_alter_rewrite(struct shard *s, const struct ddl_alter *a, uint64_
 	int rc;
 
 	ck_epoch_begin(&s->erec, NULL);
-	rc = alt_each_row(a, s->id, s->db->cfg.max_value_bytes, s, seq);
+	rc = alt_rows(a->t, s->id, a->t->tdef, a->to, s->db->cfg.max_value_bytes, s, seq);
 	CORE_TSAN_RELEASE(&s->db->epoch);
 	ck_epoch_end(&s->erec, NULL);
 	/* The record is logged: a shard that cannot rewrite latches (its rows
@@ -211,7 +229,7 @@ static int alt_start(struct shard *s, struct ddl_alter *a)
 
 	ck_epoch_begin(&s->erec, NULL);
 	for (uint32_t p = 0; rc == 0 && p < db->nshards; p++)
-		rc = alt_each_row(a, p, db->cfg.max_value_bytes, NULL, 0);
+		rc = alt_rows(a->t, p, a->t->tdef, a->to, db->cfg.max_value_bytes, NULL, 0);
 	CORE_TSAN_RELEASE(&db->epoch);
 	ck_epoch_end(&s->erec, NULL);
 	if (rc == 0) {
@@ -277,13 +295,10 @@ int shard_alter_ddl_replay(const struct catalog *cat, const struct wal_rec *rec,
 	const struct cat_scope *t;
 	struct cat_tdef *to = NULL;
 	uint32_t nolds = 0;
-	int rc = shard_ddl_rec_names(rec, names);
+	int rc = shard_ddl_rec_table(cat, rec, names, &t);
 
 	if (rc < 0)
 		return rc;
-	t = cat_find_table(cat, names[0], names[1], names[2]);
-	if (!t || !t->tdef)
-		return -AEDB_ECORRUPT;
 	rc = cat_alter_decode(names[2], rec->val, rec->val_len, t->tdef, rec->seq, &to);
 	if (rc < 0)
 		return rc;
@@ -294,52 +309,6 @@ int shard_alter_ddl_replay(const struct catalog *cat, const struct wal_rec *rec,
 		return -ENOMEM;
 	}
 	return 0; /* the replaced objects: freed by the caller (a twin has their id) */
-}
-
-/* Rewrite the rows of @t's partition @part older than its definition. */
-static int alt_convert_part(struct shard *s, struct cat_scope *t, uint64_t stamp)
-{
-	const struct cat_tdef *to = t->tdef;
-	struct kvmap *m = t->parts[s->id];
-	struct tv_value *vals;
-	struct kvmap_iter it;
-	size_t cap = 4096, len = 0;
-	uint8_t *buf;
-	int rc = 0;
-
-	if (!m)
-		return 0;
-	vals = malloc(cat_alter_vals(to, NULL) * sizeof(*vals));
-	buf = malloc(cap);
-	if (!vals || !buf)
-		rc = -ENOMEM;
-	kvmap_iter_seek_any(&it, m, NULL, 0, false, UINT64_MAX);
-	for (; rc == 0 && kvmap_iter_valid(&it); kvmap_iter_next_any(&it)) {
-		const struct cat_tdef *from = cat_tdef_at(to, it.version->seq);
-		const struct kv_version *v = it.version;
-		uint32_t klen;
-		const uint8_t *key = kvmap_iter_key(&it, &klen);
-		uint8_t *nb;
-
-		if (from == to)
-			continue;
-		rc = cat_alter_row(from, to, v->data, v->len, vals, buf, cap, &len);
-		if (rc == -AEDB_ETOOBIG && (nb = realloc(buf, len))) {
-			buf = nb;
-			cap = len;
-			rc = cat_alter_row(from, to, v->data, v->len, vals, buf, cap, &len);
-		}
-		if (rc == 0) {
-			struct wal_rec rec = { .type = WAL_REC_KV_SET, .ns = t->id, .seq = stamp,
-					       .key = key, .key_len = klen, .val = buf,
-					       .val_len = (uint32_t)len };
-
-			rc = shard_apply_rec(s, t, &rec);
-		}
-	}
-	free(vals);
-	free(buf);
-	return rc;
 }
 
 int shard_alter_convert(struct aedb *db, uint64_t stamp)
@@ -354,7 +323,7 @@ int shard_alter_convert(struct aedb *db, uint64_t stamp)
 		if (!t->tdef || !t->tdef->prev)
 			continue;
 		for (uint32_t j = 0; rc == 0 && j < db->nshards; j++)
-			rc = alt_convert_part(&db->shards[j], t, stamp);
+			rc = alt_rows(t, j, NULL, t->tdef, SIZE_MAX, &db->shards[j], stamp);
 	}
 	return rc;
 }

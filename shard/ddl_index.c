@@ -436,7 +436,7 @@ int shard_index_rebuild(struct aedb *db, uint64_t from_seq, uint64_t stamp)
 }
 
 /* Split a table DDL key (project NUL scope NUL table). */
-int shard_ddl_rec_names(const struct wal_rec *rec, char names[3][AEDB_NAME_MAX + 1])
+static int ix_rec_names(const struct wal_rec *rec, char names[3][AEDB_NAME_MAX + 1])
 {
 	uint32_t at = 0;
 
@@ -454,19 +454,27 @@ int shard_ddl_rec_names(const struct wal_rec *rec, char names[3][AEDB_NAME_MAX +
 	return at == rec->key_len + 1 ? 0 : -AEDB_ECORRUPT;
 }
 
+int shard_ddl_rec_table(const struct catalog *cat, const struct wal_rec *rec,
+			char names[3][AEDB_NAME_MAX + 1], const struct cat_scope **t)
+{
+	int rc = ix_rec_names(rec, names);
+
+	if (rc < 0)
+		return rc;
+	*t = cat_find_table(cat, names[0], names[1], names[2]);
+	return *t && (*t)->tdef ? 0 : -AEDB_ECORRUPT;
+}
+
 int shard_index_ddl_replay(const struct catalog *cat, const struct wal_rec *rec,
 			   uint32_t nshards, struct catalog **next)
 {
 	char names[3][AEDB_NAME_MAX + 1], index[AEDB_NAME_MAX + 1];
 	const struct cat_scope *t, *x;
 	struct cat_idef *idef;
-	int rc = shard_ddl_rec_names(rec, names);
+	int rc = shard_ddl_rec_table(cat, rec, names, &t);
 
 	if (rc < 0)
 		return rc;
-	t = cat_find_table(cat, names[0], names[1], names[2]);
-	if (!t || !t->tdef)
-		return -AEDB_ECORRUPT;
 	if (rec->flags == DDL_DROP_INDEX) {
 		if (rec->val_len == 0 || rec->val_len > AEDB_NAME_MAX)
 			return -AEDB_ECORRUPT;

@@ -221,8 +221,10 @@ void shard_ddl_publish(struct shard *s, struct req *r, struct catalog *next, uin
 		       int res);
 /* shard/ddl_index.c: send @type with @ptr and @seq to every other shard. */
 void shard_ddl_broadcast_ptr(struct shard *s, uint16_t type, const void *ptr, uint64_t seq);
-/* Split a table DDL record's key (project NUL scope NUL table). */
-int shard_ddl_rec_names(const struct wal_rec *rec, char names[3][AEDB_NAME_MAX + 1]);
+/* The table a table DDL record names (key: project NUL scope NUL table):
+ * 0 and *@t, or -AEDB_ECORRUPT. */
+int shard_ddl_rec_table(const struct catalog *cat, const struct wal_rec *rec,
+			char names[3][AEDB_NAME_MAX + 1], const struct cat_scope **t);
 /* The pin of a shard's held fragments and DDL (s->pin) recomputed. */
 void shard_pin_update(struct shard *s);
 

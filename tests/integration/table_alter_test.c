@@ -5,7 +5,8 @@
  * shards; rows rewritten (defaults filled, dropped values gone), indexes
  * and queries after, reads at a snapshot before the change, bad
  * alterations that change nothing, a transaction built before the change
- * (-AEDB_ECONFLICT), writers racing the change, and a reopen (recovery).
+ * (-AEDB_ECONFLICT), writers racing the change, a reopen (recovery) and a
+ * checkpoint between two changes.
  */
 #include "it_common.h"
 
@@ -16,38 +17,6 @@
 #define T_ROWS 120
 
 static const char *const t_pk_id[] = { "id" };
-
-static struct aedb_value t_int(int64_t x)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_INTEGER };
-
-	v.u.i64 = x;
-	return v;
-}
-
-static struct aedb_value t_u64(uint64_t x)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_U64 };
-
-	v.u.u64 = x;
-	return v;
-}
-
-static struct aedb_value t_text(const char *s)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_TEXT };
-
-	v.u.bytes = s;
-	v.len = (uint32_t)strlen(s);
-	return v;
-}
-
-static struct aedb_value t_null(void)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_NULL };
-
-	return v;
-}
 
 /* users(id integer pk, name text not null, score integer null), a unique
  * index on name, a non-unique one on score, T_ROWS rows. */
@@ -70,16 +39,16 @@ static void t_users(struct aedb *db)
 	t_assert_rc(aedb_create_index(db, T_P, T_S, "users", &by_score), 1);
 	for (int i = 0; i < T_ROWS; i++) {
 		snprintf(names[i], sizeof(names[i]), "u%03d", i);
-		rows[3 * i] = t_int(i);
-		rows[3 * i + 1] = t_text(names[i]);
-		rows[3 * i + 2] = i % 3 ? t_int(i % 10) : t_null();
+		rows[3 * i] = t_vint(i);
+		rows[3 * i + 1] = t_vtext(names[i]);
+		rows[3 * i + 2] = i % 3 ? t_vint(i % 10) : t_vnull();
 	}
 	t_assert_rc(aedb_insert_rows(db, T_P, T_S, "users", rows, T_ROWS, 3, 0, NULL), 0);
 }
 
 static struct aedb_row *t_get(struct aedb *db, int64_t id, struct aedb_at at)
 {
-	struct aedb_value pk = t_int(id);
+	struct aedb_value pk = t_vint(id);
 	struct aedb_row *r = NULL;
 
 	t_assert_rc(aedb_get_row(db, T_P, T_S, "users", &pk, 1, at, &r), 0);
@@ -137,7 +106,7 @@ static uint64_t t_seq(struct aedb *db)
 /* After add level (u64 not null default 7) and note (text null). */
 static void t_check_added(struct aedb *db, struct aedb_at at)
 {
-	struct aedb_value seven = t_u64(7);
+	struct aedb_value seven = t_vu64(7);
 
 	assert_int_equal(t_count(db, aedb_expr_cmp(AEDB_CMP_EQ, "level", &seven), at, 5),
 			 T_ROWS);
@@ -154,44 +123,13 @@ static void t_check_added(struct aedb *db, struct aedb_at at)
 	}
 }
 
-static void t_alter_run(uint32_t shards)
+/* Drop score (after its index) and rename note: the rows follow. */
+static void t_drop_rename(struct aedb *db)
 {
-	char *dir = t_tmpdir();
-	struct aedb_config cfg;
-	struct aedb *db;
-	struct aedb_value row[5], nine = t_int(9), name = t_text("u005");
+	struct aedb_value name = t_vtext("u005");
 	struct aedb_row *r;
-	uint64_t before, mid;
+	uint64_t mid;
 
-	aedb_config_init(&cfg);
-	cfg.shards = shards;
-	t_assert_rc(aedb_open(dir, &cfg, &db), 0);
-	t_assert_rc(aedb_create_project(db, T_P), 1);
-	t_users(db);
-	before = t_seq(db);
-	t_assert_rc(t_add(db, "level", AEDB_TYPE_U64, 0, t_u64(7)), 1);
-	t_assert_rc(t_add(db, "note", AEDB_TYPE_TEXT, 1, t_null()), 1);
-	t_check_added(db, AEDB_LATEST);
-	/* a snapshot from before reads the rows as they were */
-	r = t_get(db, 5, AEDB_SEQ(before));
-	assert_int_equal(r->ncols, 3);
-	assert_int_equal(r->values[2].u.i64, 5);
-	aedb_row_free(r);
-	assert_int_equal(t_count(db, NULL, AEDB_SEQ(before), 3), T_ROWS);
-	/* writes take the new width only; indexes still work */
-	row[0] = t_int(1000);
-	row[1] = t_text("new");
-	row[2] = t_int(9);
-	row[3] = t_null(); /* the default */
-	row[4] = t_text("hi");
-	t_assert_rc(aedb_insert_row(db, T_P, T_S, "users", row, 3, 0, NULL), -AEDB_EINVAL);
-	t_assert_rc(aedb_insert_row(db, T_P, T_S, "users", row, 5, 0, NULL), 0);
-	row[0] = t_int(1001);
-	t_assert_rc(aedb_insert_row(db, T_P, T_S, "users", row, 5, 0, NULL), -AEDB_EUNIQUE);
-	assert_int_equal(t_count(db, aedb_expr_cmp(AEDB_CMP_EQ, "score", &nine), AEDB_LATEST, 5),
-			 T_ROWS / 10 - T_ROWS / 30 + 1);
-	assert_int_equal(t_count(db, aedb_expr_cmp(AEDB_CMP_EQ, "name", &name), AEDB_LATEST, 5),
-			 1);
 	/* drop: refused while an index names the column, then allowed */
 	mid = t_seq(db);
 	t_assert_rc(t_alter(db, AEDB_ALTER_DROP_COLUMN, "score", NULL), -AEDB_EDEPEND);
@@ -210,6 +148,47 @@ static void t_alter_run(uint32_t shards)
 	assert_int_equal(t_count(db, aedb_expr_is_null("memo"), AEDB_LATEST, 4), T_ROWS);
 	assert_int_equal(t_count(db, aedb_expr_cmp(AEDB_CMP_EQ, "name", &name), AEDB_LATEST, 4),
 			 1);
+}
+
+static void t_alter_run(uint32_t shards)
+{
+	char *dir = t_tmpdir();
+	struct aedb_config cfg;
+	struct aedb *db;
+	struct aedb_value row[5], nine = t_vint(9), name = t_vtext("u005");
+	struct aedb_row *r;
+	uint64_t before;
+
+	aedb_config_init(&cfg);
+	cfg.shards = shards;
+	t_assert_rc(aedb_open(dir, &cfg, &db), 0);
+	t_assert_rc(aedb_create_project(db, T_P), 1);
+	t_users(db);
+	before = t_seq(db);
+	t_assert_rc(t_add(db, "level", AEDB_TYPE_U64, 0, t_vu64(7)), 1);
+	t_assert_rc(t_add(db, "note", AEDB_TYPE_TEXT, 1, t_vnull()), 1);
+	t_check_added(db, AEDB_LATEST);
+	/* a snapshot from before reads the rows as they were */
+	r = t_get(db, 5, AEDB_SEQ(before));
+	assert_int_equal(r->ncols, 3);
+	assert_int_equal(r->values[2].u.i64, 5);
+	aedb_row_free(r);
+	assert_int_equal(t_count(db, NULL, AEDB_SEQ(before), 3), T_ROWS);
+	/* writes take the new width only; indexes still work */
+	row[0] = t_vint(1000);
+	row[1] = t_vtext("new");
+	row[2] = t_vint(9);
+	row[3] = t_vnull(); /* the default */
+	row[4] = t_vtext("hi");
+	t_assert_rc(aedb_insert_row(db, T_P, T_S, "users", row, 3, 0, NULL), -AEDB_EINVAL);
+	t_assert_rc(aedb_insert_row(db, T_P, T_S, "users", row, 5, 0, NULL), 0);
+	row[0] = t_vint(1001);
+	t_assert_rc(aedb_insert_row(db, T_P, T_S, "users", row, 5, 0, NULL), -AEDB_EUNIQUE);
+	assert_int_equal(t_count(db, aedb_expr_cmp(AEDB_CMP_EQ, "score", &nine), AEDB_LATEST, 5),
+			 T_ROWS / 10 - T_ROWS / 30 + 1);
+	assert_int_equal(t_count(db, aedb_expr_cmp(AEDB_CMP_EQ, "name", &name), AEDB_LATEST, 5),
+			 1);
+	t_drop_rename(db);
 	/* recovery: the definitions and the rewritten rows come back */
 	t_assert_rc(aedb_close(db), 0);
 	t_assert_rc(aedb_open(dir, &cfg, &db), 0);
@@ -220,10 +199,10 @@ static void t_alter_run(uint32_t shards)
 	assert_int_equal(r->ncols, 4);
 	assert_int_equal(r->values[2].u.u64, 7);
 	aedb_row_free(r);
-	row[0] = t_int(1002);
-	row[1] = t_text("later");
-	row[2] = t_u64(1);
-	row[3] = t_null();
+	row[0] = t_vint(1002);
+	row[1] = t_vtext("later");
+	row[2] = t_vu64(1);
+	row[3] = t_vnull();
 	t_assert_rc(aedb_insert_row(db, T_P, T_S, "users", row, 4, 0, NULL), 0);
 	t_assert_rc(aedb_close(db), 0);
 	t_rmrf(dir);
@@ -238,31 +217,47 @@ static void test_alter_add_drop_rename(void **state)
 	t_alter_run(4);
 }
 
-/* Reopen between the alteration and the reads: the recovered rows of a
- * table altered after they were written are converted at open. */
-static void test_alter_recovery(void **state)
+/* Add level and note on a 3-shard table (with a checkpoint between the
+ * two when @ckpt), then reopen twice (a checkpoint before the second when
+ * @ckpt): the rows a reopen recovers in an older format are converted, a
+ * checkpoint holds the definition of its seq and rows in its format. */
+static void t_alter_reopen(int ckpt)
 {
 	char *dir = t_tmpdir();
 	struct aedb_config cfg;
 	struct aedb *db;
 
-	(void)state;
 	aedb_config_init(&cfg);
 	cfg.shards = 3;
 	t_assert_rc(aedb_open(dir, &cfg, &db), 0);
 	t_assert_rc(aedb_create_project(db, T_P), 1);
 	t_users(db);
-	t_assert_rc(t_add(db, "level", AEDB_TYPE_U64, 0, t_u64(7)), 1);
-	t_assert_rc(t_add(db, "note", AEDB_TYPE_TEXT, 1, t_null()), 1);
-	t_assert_rc(aedb_close(db), 0);
-	t_assert_rc(aedb_open(dir, &cfg, &db), 0);
-	t_check_added(db, AEDB_LATEST);
-	t_assert_rc(aedb_close(db), 0);
-	t_assert_rc(aedb_open(dir, &cfg, &db), 0);
-	t_check_added(db, AEDB_LATEST);
+	t_assert_rc(t_add(db, "level", AEDB_TYPE_U64, 0, t_vu64(7)), 1);
+	if (ckpt)
+		t_assert_rc(aedb_checkpoint_now(db, NULL), 0);
+	t_assert_rc(t_add(db, "note", AEDB_TYPE_TEXT, 1, t_vnull()), 1);
+	for (int i = 0; i < 2; i++) {
+		t_assert_rc(aedb_close(db), 0);
+		t_assert_rc(aedb_open(dir, &cfg, &db), 0);
+		t_check_added(db, AEDB_LATEST);
+		if (ckpt)
+			t_assert_rc(aedb_checkpoint_now(db, NULL), 0);
+	}
 	t_assert_rc(aedb_close(db), 0);
 	t_rmrf(dir);
 	free(dir);
+}
+
+static void test_alter_recovery(void **state)
+{
+	(void)state;
+	t_alter_reopen(0);
+}
+
+static void test_alter_checkpoint(void **state)
+{
+	(void)state;
+	t_alter_reopen(1);
 }
 
 /* Every refused alteration leaves the definition and the rows as they were. */
@@ -271,7 +266,7 @@ static void test_alter_bad(void **state)
 	struct aedb_config cfg;
 	struct aedb *db;
 	struct aedb_alter a = { .kind = AEDB_ALTER_DROP_COLUMN, .name = "score" };
-	struct aedb_value big = t_text("0123456789012345678901234567890123456789"
+	struct aedb_value big = t_vtext("0123456789012345678901234567890123456789"
 				       "0123456789012345678901234567890123456789");
 	struct aedb_table_info *info;
 	struct aedb_row *r;
@@ -286,11 +281,11 @@ static void test_alter_bad(void **state)
 	t_assert_rc(aedb_alter_table(db, T_P, T_S, "nope", &a), -AEDB_ENOTABLE);
 	t_assert_rc(aedb_alter_table(db, T_P, "nos", "users", &a), -AEDB_ENOSCOPE);
 	t_assert_rc(aedb_alter_table(db, T_P, T_S, "users", NULL), -AEDB_EMISUSE);
-	t_assert_rc(t_add(db, "name", AEDB_TYPE_TEXT, 1, t_null()), -AEDB_EEXIST);
-	t_assert_rc(t_add(db, "lvl", AEDB_TYPE_U64, 0, t_null()), -AEDB_ENOTNULL);
-	t_assert_rc(t_add(db, "lvl", AEDB_TYPE_U64, 0, t_int(1)), -AEDB_ETYPE);
-	t_assert_rc(t_add(db, "lvl", 99, 1, t_null()), -AEDB_EINVAL);
-	t_assert_rc(t_add(db, "bad name", AEDB_TYPE_U64, 1, t_null()), -AEDB_ENAME);
+	t_assert_rc(t_add(db, "name", AEDB_TYPE_TEXT, 1, t_vnull()), -AEDB_EEXIST);
+	t_assert_rc(t_add(db, "lvl", AEDB_TYPE_U64, 0, t_vnull()), -AEDB_ENOTNULL);
+	t_assert_rc(t_add(db, "lvl", AEDB_TYPE_U64, 0, t_vint(1)), -AEDB_ETYPE);
+	t_assert_rc(t_add(db, "lvl", 99, 1, t_vnull()), -AEDB_EINVAL);
+	t_assert_rc(t_add(db, "bad name", AEDB_TYPE_U64, 1, t_vnull()), -AEDB_ENAME);
 	t_assert_rc(t_add(db, "big", AEDB_TYPE_TEXT, 0, big), -AEDB_ETOOBIG);
 	t_assert_rc(t_alter(db, AEDB_ALTER_DROP_COLUMN, "nocol", NULL), -AEDB_ENOCOLUMN);
 	t_assert_rc(t_alter(db, AEDB_ALTER_DROP_COLUMN, "id", NULL), -AEDB_EDEPEND);
@@ -324,7 +319,7 @@ static void test_alter_check_dep(void **state)
 		{ .name = "other", .type = AEDB_TYPE_INTEGER, .nullable = 1 },
 	};
 	struct aedb_table_def d = { "acct", c, 3, 1, t_pk_id };
-	struct aedb_value zero = t_int(0), row[3] = { t_int(1), t_int(5), t_null() };
+	struct aedb_value zero = t_vint(0), row[3] = { t_vint(1), t_vint(5), t_vnull() };
 	struct aedb_check_def ck = { "bal_ok", aedb_expr_cmp(AEDB_CMP_GE, "bal", &zero) };
 	struct aedb_alter a = { .kind = AEDB_ALTER_DROP_COLUMN, .name = "bal" };
 
@@ -340,10 +335,10 @@ static void test_alter_check_dep(void **state)
 	a.name = "other";
 	t_assert_rc(aedb_alter_table(db, T_P, T_S, "acct", &a), 1);
 	/* the check still holds after the drop */
-	row[1] = t_int(-1);
+	row[1] = t_vint(-1);
 	t_assert_rc(aedb_insert_row(db, T_P, T_S, "acct", row, 2, 0, NULL), -AEDB_ECHECK);
-	row[0] = t_int(2);
-	row[1] = t_int(3);
+	row[0] = t_vint(2);
+	row[1] = t_vint(3);
 	t_assert_rc(aedb_insert_row(db, T_P, T_S, "acct", row, 2, 0, NULL), 0);
 	t_close(db);
 }
@@ -352,8 +347,8 @@ static void test_alter_check_dep(void **state)
 static void test_alter_stale_txn(void **state)
 {
 	struct aedb *db = t_open_p(2, NULL);
-	struct aedb_value row[3] = { t_int(500), t_text("stale"), t_int(1) };
-	struct aedb_value pk = t_int(500);
+	struct aedb_value row[3] = { t_vint(500), t_vtext("stale"), t_vint(1) };
+	struct aedb_value pk = t_vint(500);
 	struct aedb_txn *txn;
 	struct aedb_row *r = NULL;
 
@@ -361,7 +356,7 @@ static void test_alter_stale_txn(void **state)
 	t_users(db);
 	t_assert_rc(aedb_txn_create(db, &txn), 0);
 	t_assert_rc(aedb_txn_insert(txn, T_P, T_S, "users", row, 3), 0);
-	t_assert_rc(t_add(db, "level", AEDB_TYPE_U64, 0, t_u64(7)), 1);
+	t_assert_rc(t_add(db, "level", AEDB_TYPE_U64, 0, t_vu64(7)), 1);
 	t_assert_rc(aedb_commit(db, txn, NULL), -AEDB_ECONFLICT);
 	t_assert_rc(aedb_get_row(db, T_P, T_S, "users", &pk, 1, AEDB_LATEST, &r),
 		    -AEDB_ENOTFOUND);
@@ -384,8 +379,8 @@ static void *t_writer_main(void *arg)
 	int64_t i = 0;
 
 	while (!atomic_load(w->stop) || i < 128) {
-		struct aedb_value row[4] = { t_int(w->base + i % 64), t_text("w"), t_int(i),
-					     t_null() };
+		struct aedb_value row[4] = { t_vint(w->base + i % 64), t_vtext("w"), t_vint(i),
+					     t_vnull() };
 		int rc = aedb_upsert_row(w->db, T_P, T_S, "users", row, 4, 0, NULL);
 
 		if (rc == -AEDB_EINVAL)
@@ -420,7 +415,7 @@ static void test_alter_racing_writers(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, t_writer_main, &w[i]), 0);
 	}
 	t_sleep_ms(20);
-	t_assert_rc(t_add(db, "level", AEDB_TYPE_U64, 0, t_u64(7)), 1);
+	t_assert_rc(t_add(db, "level", AEDB_TYPE_U64, 0, t_vu64(7)), 1);
 	t_sleep_ms(20);
 	atomic_store(&stop, 1);
 	for (int i = 0; i < 2; i++)
@@ -437,6 +432,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alter_add_drop_rename),
 		cmocka_unit_test(test_alter_recovery),
+		cmocka_unit_test(test_alter_checkpoint),
 		cmocka_unit_test(test_alter_bad),
 		cmocka_unit_test(test_alter_check_dep),
 		cmocka_unit_test(test_alter_stale_txn),
