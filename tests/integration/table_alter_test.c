@@ -123,6 +123,26 @@ static void t_check_added(struct aedb *db, struct aedb_at at)
 	}
 }
 
+/* An index on the added column level: used, and it finds every row. */
+static void t_index_level(struct aedb *db)
+{
+	const char *ulevel[] = { "level" };
+	struct aedb_index_def by_level = { "by_level", ulevel, 1, 0, NULL };
+	struct aedb_value seven = t_vu64(7);
+	struct aedb_query_plan plan;
+	struct aedb_query *q;
+
+	t_assert_rc(aedb_create_index(db, T_P, T_S, "users", &by_level), 1);
+	t_assert_rc(aedb_query_create("users", &q), 0);
+	t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "level", &seven)), 0);
+	t_assert_rc(aedb_query_explain(db, T_P, T_S, q, AEDB_LATEST, &plan), 0);
+	assert_int_equal(plan.path, AEDB_PATH_INDEX);
+	assert_string_equal(plan.index, "by_level");
+	aedb_query_free(q);
+	assert_int_equal(t_count(db, aedb_expr_cmp(AEDB_CMP_EQ, "level", &seven), AEDB_LATEST, 5),
+			 T_ROWS + 1);
+}
+
 /* Drop score (after its index) and rename note: the rows follow. */
 static void t_drop_rename(struct aedb *db)
 {
@@ -130,6 +150,8 @@ static void t_drop_rename(struct aedb *db)
 	struct aedb_row *r;
 	uint64_t mid;
 
+	/* an index on an added column is built from the rewritten rows */
+	t_index_level(db);
 	/* drop: refused while an index names the column, then allowed */
 	mid = t_seq(db);
 	t_assert_rc(t_alter(db, AEDB_ALTER_DROP_COLUMN, "score", NULL), -AEDB_EDEPEND);
@@ -291,6 +313,7 @@ static void test_alter_bad(void **state)
 	t_assert_rc(t_alter(db, AEDB_ALTER_DROP_COLUMN, "id", NULL), -AEDB_EDEPEND);
 	t_assert_rc(t_alter(db, AEDB_ALTER_DROP_COLUMN, "name", NULL), -AEDB_EDEPEND);
 	t_assert_rc(t_alter(db, AEDB_ALTER_RENAME_COLUMN, "id", "key"), -AEDB_EDEPEND);
+	t_assert_rc(t_alter(db, AEDB_ALTER_RENAME_COLUMN, "name", "nm"), -AEDB_EDEPEND);
 	t_assert_rc(t_alter(db, AEDB_ALTER_RENAME_COLUMN, "score", "name"), -AEDB_EEXIST);
 	t_assert_rc(t_alter(db, AEDB_ALTER_RENAME_COLUMN, "score", NULL), -AEDB_EMISUSE);
 	t_assert_rc(t_alter(db, 42, "score", NULL), -AEDB_EINVAL);
