@@ -119,16 +119,11 @@ void shard_ddl_alter_begin(struct shard *s, struct req *r, const struct catalog 
 	const struct ddl_op *op = r->ddl;
 	struct cat_scope *t = NULL;
 	struct ddl_alter *a = NULL;
-	int rc = 0;
+	int rc;
 
 	AEDB_ASSERT(s->id == 0);
 	AEDB_ASSERT(op->kind == DDL_ALTER_TABLE);
-	if (!cat_find_project(cat, op->project))
-		rc = -AEDB_ENOPROJECT;
-	else if (!cat_find_scope(cat, op->project, op->scope))
-		rc = -AEDB_ENOSCOPE;
-	else if (!(t = cat_find_table(cat, op->project, op->scope, op->table)) || !t->tdef)
-		rc = -AEDB_ENOTABLE;
+	rc = shard_ddl_find_table(cat, op, &t);
 	if (rc == 0)
 		rc = alt_prepare(cat, t, op, &a);
 	if (rc < 0) {

@@ -86,6 +86,17 @@ static void ix_abort(struct shard *s, int rc)
 	req_complete(r, rc);
 }
 
+int shard_ddl_find_table(const struct catalog *cat, const struct ddl_op *op,
+			 struct cat_scope **t)
+{
+	if (!cat_find_project(cat, op->project))
+		return -AEDB_ENOPROJECT;
+	if (!cat_find_scope(cat, op->project, op->scope))
+		return -AEDB_ENOSCOPE;
+	*t = cat_find_table(cat, op->project, op->scope, op->table);
+	return *t && (*t)->tdef ? 0 : -AEDB_ENOTABLE;
+}
+
 /* Checks that need no fence. 1 if @r was answered. */
 static int ix_check(struct shard *s, struct req *r, const struct catalog *cat,
 		    struct cat_scope **table)
@@ -95,14 +106,8 @@ static int ix_check(struct shard *s, struct req *r, const struct catalog *cat,
 	struct cat_scope *const *ix;
 	struct cat_scope *t = NULL, *x;
 	uint32_t nix;
-	int rc = 0;
+	int rc = shard_ddl_find_table(cat, op, &t);
 
-	if (!cat_find_project(cat, op->project))
-		rc = -AEDB_ENOPROJECT;
-	else if (!cat_find_scope(cat, op->project, op->scope))
-		rc = -AEDB_ENOSCOPE;
-	else if (!(t = cat_find_table(cat, op->project, op->scope, op->table)) || !t->tdef)
-		rc = -AEDB_ENOTABLE;
 	if (rc < 0) {
 		req_complete(r, rc);
 		return 1;

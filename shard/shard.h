@@ -221,6 +221,10 @@ void shard_ddl_publish(struct shard *s, struct req *r, struct catalog *next, uin
 		       int res);
 /* shard/ddl_index.c: send @type with @ptr and @seq to every other shard. */
 void shard_ddl_broadcast_ptr(struct shard *s, uint16_t type, const void *ptr, uint64_t seq);
+/* The table @op names: 0 and *@t, -AEDB_ENOPROJECT, -AEDB_ENOSCOPE,
+ * -AEDB_ENOTABLE. */
+int shard_ddl_find_table(const struct catalog *cat, const struct ddl_op *op,
+			 struct cat_scope **t);
 /* The table a table DDL record names (key: project NUL scope NUL table):
  * 0 and *@t, or -AEDB_ECORRUPT. */
 int shard_ddl_rec_table(const struct catalog *cat, const struct wal_rec *rec,
