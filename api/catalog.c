@@ -50,7 +50,7 @@ void cat_scope_free(struct cat_scope *sc)
 {
 	if (!sc)
 		return;
-	free(sc->tdef);
+	cat_tdef_free(sc->tdef);
 	free(sc->adef);
 	cat_idef_free(sc->idef);
 	free(sc);
@@ -453,4 +453,83 @@ struct catalog *cat_without_index(const struct catalog *cat, const struct cat_sc
 	n->nscopes = w;
 	n->by_id[idx->id] = NULL;
 	return n;
+}
+
+/* ---- ALTER TABLE ---- */
+
+/* A copy of @sc (its partitions included) with @tdef or @idef instead. */
+static struct cat_scope *cat_scope_twin(const struct cat_scope *sc, uint32_t nshards,
+					struct cat_tdef *tdef, struct cat_idef *idef)
+{
+	size_t bytes = sizeof(*sc) + nshards * sizeof(sc->parts[0]);
+	struct cat_scope *n = malloc(bytes);
+
+	if (!n)
+		return NULL;
+	memcpy(n, sc, bytes);
+	memset(&n->epoch_entry, 0, sizeof(n->epoch_entry));
+	n->dropped = 0;
+	n->tdef = tdef;
+	n->idef = idef;
+	return n;
+}
+
+/* Swap @old for @n in @cat's arrays. */
+static void cat_swap_entry(struct catalog *cat, const struct cat_scope *old, struct cat_scope *n)
+{
+	for (uint32_t i = 0; i < cat->nscopes; i++)
+		if (cat->scopes[i] == old)
+			cat->scopes[i] = n;
+	cat->by_id[old->id] = n;
+}
+
+void cat_altered_free(struct cat_scope *const *olds, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (olds[i]->idef)
+			cat_idef_free(olds[i]->idef);
+		free(olds[i]); /* a table's definition lives on in its twin's history */
+	}
+}
+
+struct catalog *cat_with_altered(const struct catalog *cat, const struct cat_scope *t,
+				 struct cat_tdef *tdef, uint64_t seq, uint32_t nshards,
+				 struct cat_scope **olds, uint32_t *nolds)
+{
+	struct catalog *n = cat_clone(cat, seq);
+	struct cat_scope *const *ix;
+	struct cat_scope *twins[CAT_INDEXES_MAX + 1];
+	uint32_t nix, k = 0;
+
+	if (!n)
+		return NULL;
+	cat_table_indexes(cat, t, &ix, &nix);
+	AEDB_ASSERT(nix <= CAT_INDEXES_MAX);
+	for (uint32_t i = 0; i < nix; i++) {
+		const struct cat_idef *x = ix[i]->idef;
+		struct cat_idef *y = NULL;
+
+		if (cat_idef_decode(&tdef->schema, x->enc, x->enc_len, &y) < 0 ||
+		    !(twins[k] = cat_scope_twin(ix[i], nshards, NULL, y))) {
+			cat_idef_free(y);
+			goto fail;
+		}
+		y->table_id = x->table_id;
+		olds[k++] = ix[i];
+	}
+	twins[k] = cat_scope_twin(t, nshards, tdef, NULL);
+	if (!twins[k])
+		goto fail;
+	olds[k++] = (struct cat_scope *)t;
+	for (uint32_t i = 0; i < k; i++)
+		cat_swap_entry(n, olds[i], twins[i]);
+	*nolds = k;
+	return n;
+fail:
+	for (uint32_t i = 0; i < k; i++) {
+		cat_idef_free(twins[i]->idef);
+		free(twins[i]);
+	}
+	cat_free(n);
+	return NULL;
 }

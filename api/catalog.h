@@ -113,6 +113,19 @@ struct catalog *cat_with_index(const struct catalog *cat, const char *project,
 struct catalog *cat_without_index(const struct catalog *cat, const struct cat_scope *idx,
 				  uint64_t seq);
 
+/* ALTER TABLE: with table @t's definition replaced by @tdef (whose history
+ * holds @t's) and each of @t's indexes' definitions decoded again against
+ * it. The table and its indexes become twins of the objects (their
+ * partitions moved, not copied); the replaced objects are listed in
+ * @olds[0..*@nolds) (room for CAT_INDEXES_MAX + 1): free them with
+ * cat_altered_free() once no reader can hold them, which frees neither
+ * their partitions nor the table's definition. NULL on ENOMEM or if an
+ * index does not decode against @tdef (nothing changes). */
+struct catalog *cat_with_altered(const struct catalog *cat, const struct cat_scope *t,
+				 struct cat_tdef *tdef, uint64_t seq, uint32_t nshards,
+				 struct cat_scope **olds, uint32_t *nolds);
+void cat_altered_free(struct cat_scope *const *olds, uint32_t n);
+
 /* Give a built-but-unpublished catalog its commit seq: sets cat->seq and the
  * created_seq of objects made for it (those still at 0). */
 void cat_stamp(struct catalog *cat, uint64_t seq);

@@ -73,4 +73,8 @@ int api_resolve_scope(struct aedb *db, const char *project, const char *scope,
 /* Submit a write request and wait for it (blocking wrappers). */
 int api_submit_wait(struct aedb *db, struct req *r, uint32_t shard);
 
+/* api/ddl.c: project, scope and (unless NULL) table names: 0, -AEDB_ENAME,
+ * -AEDB_ERESERVED, -AEDB_EMISUSE. */
+int api_table_names_check(const char *project, const char *scope, const char *table);
+
 #endif

@@ -374,7 +374,7 @@ static int api_describe_fn(const struct catalog *cat, void *arg)
 	return q->info ? 0 : -ENOMEM;
 }
 
-static int api_table_names_check(const char *project, const char *scope, const char *table)
+int api_table_names_check(const char *project, const char *scope, const char *table)
 {
 	int rc = core_project_name_check(project, NULL);
 

@@ -138,6 +138,10 @@ static int api_mut_fn(const struct tv_env *env, void *arg)
 		return rc;
 	sc = api_query_table(env, m->q.table);
 	AEDB_ASSERT(sc != NULL && sc->tdef != NULL);
+	/* Read before an ALTER TABLE that is published but not yet
+	 * visible: the rows are in the old format; start over. */
+	if (cat_tdef_at(sc->tdef, m->snap) != sc->tdef)
+		return -AEDB_ECONFLICT;
 	s = &sc->tdef->schema;
 	AEDB_ASSERT(m->r->ncols == s->ncols);
 	if (m->r->nrows > AEDB_TXN_MAX_ENTRIES / 2)

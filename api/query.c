@@ -225,7 +225,9 @@ static int api_qenv_table(void *ctx, const char *name, const struct tv_table_sou
 	memset(t, 0, sizeof(*t));
 	t->env = e;
 	t->sc = sc;
-	t->src.schema = &sc->tdef->schema;
+	/* Rows visible at the snapshot are in the definition of then
+	 * (ALTER TABLE keeps the older ones as history). */
+	t->src.schema = &cat_tdef_at(sc->tdef, e->snap)->schema;
 	t->src.nshards = e->db->nshards;
 	t->src.ctx = t;
 	t->src.open = api_qtable_open;

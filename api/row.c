@@ -89,7 +89,8 @@ AEDB_API int aedb_get_row(struct aedb *db, const char *project, const char *scop
 		rc = -AEDB_ETOOBIG;
 	if (rc == 0) {
 		v = api_kv_lookup(db, sc, key, (uint32_t)klen, snap);
-		rc = v ? api_row_new(&sc->tdef->schema, v, snap, out) : -AEDB_ENOTFOUND;
+		rc = v ? api_row_new(&cat_tdef_at(sc->tdef, snap)->schema, v, snap, out)
+		       : -AEDB_ENOTFOUND;
 	}
 	api_read_end(db, rec);
 	free(key);

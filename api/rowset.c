@@ -419,6 +419,9 @@ static int api_oc_build(struct api_oc *c, struct aedb_txn *t, const char *projec
 	rc = api_resolve_table(c->db, project, scope, table, &sc);
 	if (rc == 0)
 		rc = api_snapshot(c->db, AEDB_AT_LATEST, 0, &snap);
+	/* An ALTER TABLE published but not yet visible: read again. */
+	if (rc == 0 && cat_tdef_at(sc->tdef, snap) != sc->tdef)
+		rc = -AEDB_ECONFLICT;
 	if (rc == 0 && c->ncols != sc->tdef->schema.ncols)
 		rc = -AEDB_EINVAL;
 	if (rc == 0)

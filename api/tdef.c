@@ -113,6 +113,36 @@ static size_t tdef_get_default(unsigned type, const uint8_t *p, size_t avail,
 	return n;
 }
 
+size_t cat_tdef_col_put(const struct tv_column *c, uint8_t *buf)
+{
+	size_t nl = strlen(c->name), at = 0;
+
+	if (!buf)
+		return 3 + nl + tdef_default_bytes(&c->def);
+	buf[at++] = (uint8_t)nl;
+	memcpy(buf + at, c->name, nl);
+	at += nl;
+	buf[at++] = c->type;
+	buf[at++] = (uint8_t)((c->nullable ? TDEF_F_NULLABLE : 0) |
+			      (c->def.type != TV_NULL ? TDEF_F_DEFAULT : 0));
+	if (c->def.type != TV_NULL)
+		at += tdef_put_default(&c->def, buf + at);
+	return at;
+}
+
+size_t cat_tdef_col_span(const uint8_t *enc, size_t len, size_t at)
+{
+	struct tv_value v;
+	size_t nl, used;
+
+	if (at >= len || (nl = enc[at]) == 0 || len - at < nl + 3)
+		return 0;
+	if (!(enc[at + 2 + nl] & TDEF_F_DEFAULT))
+		return nl + 3;
+	used = tdef_get_default(enc[at + 1 + nl], enc + at + 3 + nl, len - at - 3 - nl, &v);
+	return used ? nl + 3 + used : 0;
+}
+
 /* The public definition as a tv_schema over @cols (caller-allocated). */
 static int tdef_from_public(const struct aedb_table_def *def, const struct aedb_check_def *in,
 			    uint32_t nchecks, struct tv_column *cols, struct tv_check *checks,
@@ -237,7 +267,7 @@ static int tdef_parse(struct cat_tdef *t, const uint8_t *enc, size_t len, char *
 		      const char **pk_names, struct tv_check *checks)
 {
 	struct tv_schema *s = &t->schema;
-	size_t at = 4;
+	size_t at = cat_tdef_hdr_bytes(enc);
 
 	for (uint32_t i = 0; i < s->ncols; i++) {
 		struct tv_column *c = &s->cols[i];
@@ -294,7 +324,8 @@ int cat_tdef_decode(const char *name, const uint8_t *enc, uint32_t len, struct c
 	char *names;
 	int rc;
 
-	if (len < 4 || enc[0] != CAT_TDEF_VERSION)
+	if (len < 4 || (enc[0] != CAT_TDEF_VERSION && enc[0] != CAT_TDEF_VERSION_ALTERED) ||
+	    len < cat_tdef_hdr_bytes(enc))
 		return -AEDB_ECORRUPT;
 	npk = enc[1];
 	ncols = tdef_get_u16(enc + 2);
@@ -316,6 +347,15 @@ int cat_tdef_decode(const char *name, const uint8_t *enc, uint32_t len, struct c
 	names = (char *)copy + len;
 	memcpy(names, name, nlen + 1);
 	t->schema.name = names;
+	if (enc[0] == CAT_TDEF_VERSION_ALTERED) {
+		for (unsigned i = 0; i < 4; i++)
+			t->gen |= (uint32_t)enc[4 + i] << (8 * i);
+		if (t->gen == 0) {
+			free(t);
+			return -AEDB_ECORRUPT; /* canonical: never altered is version 1 */
+		}
+	}
+	t->schema.rowtag = (uint8_t)t->gen;
 	rc = tdef_parse(t, copy, len, names + nlen + 1, (const char **)(t->schema.cols + ncols),
 			checks);
 	if (rc < 0) {
@@ -324,4 +364,15 @@ int cat_tdef_decode(const char *name, const uint8_t *enc, uint32_t len, struct c
 	}
 	*out = t;
 	return 0;
+}
+
+void cat_tdef_free(struct cat_tdef *t)
+{
+	while (t) {
+		struct cat_tdef *prev = t->prev;
+
+		free(t->map);
+		free(t);
+		t = prev;
+	}
 }

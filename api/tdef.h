@@ -17,11 +17,46 @@
 #define CAT_TDEF_VERSION 1u
 #define CAT_TDEF_BYTES_MAX (1u << 20)   /* largest encoded definition */
 
+#define CAT_TDEF_VERSION_ALTERED 2u /* version 1 plus a u32 alteration count */
+#define CAT_TDEF_MAP_NEW 0xffffu      /* map: a column the alteration added */
+
 struct cat_tdef {
 	struct tv_schema schema;   /* checked; every pointer into this object */
 	uint32_t enc_len;
 	const uint8_t *enc;        /* the encoding it was decoded from */
+	uint32_t gen;              /* alterations since create (schema.rowtag) */
+	/* History (ALTER TABLE, api/talter.c): the definition this one
+	 * replaced (owned; NULL for the first), the seq from which this one
+	 * holds (0 for the first), and for each column the index of the
+	 * column of @prev it comes from (CAT_TDEF_MAP_NEW: added). */
+	struct cat_tdef *prev;
+	uint64_t since;
+	uint16_t *map;             /* schema.ncols entries when @prev; owned */
 };
+
+/* One column's entry in the encoding: written to @buf (NULL: only the
+ * size); returns its bytes. */
+size_t cat_tdef_col_put(const struct tv_column *c, uint8_t *buf);
+/* The bytes of the column entry at @enc[@at] (of @len), 0 if malformed. */
+size_t cat_tdef_col_span(const uint8_t *enc, size_t len, size_t at);
+
+/* Bytes of an encoding's header: 4, or 8 with the alteration count. */
+static inline uint32_t cat_tdef_hdr_bytes(const uint8_t *enc)
+{
+	return enc[0] == CAT_TDEF_VERSION_ALTERED ? 8u : 4u;
+}
+
+/* Free @t with its history. NULL is a no-op. */
+void cat_tdef_free(struct cat_tdef *t);
+
+/* The definition of @t that rows visible at snapshot @snap were written
+ * with (walks the history). */
+static inline const struct cat_tdef *cat_tdef_at(const struct cat_tdef *t, uint64_t snap)
+{
+	while (t->prev && t->since > snap)
+		t = t->prev;
+	return t;
+}
 
 /*
  * Validate public definition @def (tv_schema_check) and encode it into a new

@@ -43,6 +43,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_EMEMLIMIT - AEDB_ERRNO_BASE] = "query held more bytes than its memory limit",
 	[AEDB_EUNIQUE - AEDB_ERRNO_BASE] = "unique index violation",
 	[AEDB_ECHECK - AEDB_ERRNO_BASE] = "row fails a check constraint",
+	[AEDB_EDEPEND - AEDB_ERRNO_BASE] = "still used by a key, index or constraint",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -129,6 +130,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_ESCANLIMIT:
 	case AEDB_EMEMLIMIT:
 	case AEDB_ECHECK:
+	case AEDB_EDEPEND:
 	case AEDB_ECONFIG:
 	case AEDB_ENOTSUP:
 	case AEDB_ECURSOR:

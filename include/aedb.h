@@ -170,6 +170,9 @@ enum aedb_errno {
 	AEDB_EUNIQUE,
 	/** A row fails a check constraint of its table (nothing is written). */
 	AEDB_ECHECK,
+	/** The object is still in use: a column that the primary key, an
+	 *  index or a check constraint names cannot be dropped or renamed. */
+	AEDB_EDEPEND,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -787,6 +790,54 @@ AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, con
  */
 AEDB_API int aedb_drop_table(struct aedb *db, const char *project, const char *scope,
 			     const char *table);
+
+/** ALTER TABLE alterations (struct aedb_alter::kind). */
+enum aedb_alter_kind {
+	AEDB_ALTER_ADD_COLUMN = 1,  /**< add @column, after the last column */
+	AEDB_ALTER_DROP_COLUMN = 2, /**< drop column @name */
+	AEDB_ALTER_RENAME_COLUMN = 3, /**< rename column @name to @new_name */
+};
+
+/** One alteration of a table (aedb_alter_table()). */
+struct aedb_alter {
+	uint32_t kind;                 /**< enum aedb_alter_kind */
+	uint32_t pad;                  /**< 0 */
+	const char *name;              /**< drop, rename: the column */
+	const char *new_name;          /**< rename: its new name */
+	/** add: the new column, as in aedb_create_table(). NOT NULL needs a
+	 *  default: the rows already there take it (a nullable column
+	 *  without one gives them NULL). */
+	struct aedb_column_def column;
+};
+
+/**
+ * aedb_alter_table - change @table of @project/@scope by @alt, rewriting
+ * every stored row into the new format, all at one commit seq. Any thread;
+ * blocks until the change is visible (durable in FULL mode). @alt and what
+ * it points to are copied.
+ *
+ * Rows keep their values by column name; an added column holds its
+ * default, or NULL. The primary key's columns cannot be dropped or
+ * renamed, nor can a column that an index (its columns or its partial
+ * predicate) or a check constraint names (drop the index first). While
+ * the rows are rewritten, writes to @table fail with -AEDB_EBUSY
+ * (retryable); a transaction whose row entries were added before the
+ * change and commits after fails with -AEDB_ECONFLICT (build it again; the
+ * one-row calls do). A query or aedb_get_row() at a snapshot before the
+ * change reads the rows as they were, under the definition of then.
+ *
+ * Returns 1 when altered, or -AEDB_EEXIST (add or rename to a name the
+ * table has), -AEDB_ENOCOLUMN, -AEDB_EDEPEND (a key column, or one an index
+ * or check names), -AEDB_ENOTNULL (NOT NULL added without a default),
+ * -AEDB_ETYPE (a default of another type), -AEDB_ETOOBIG (over 1024
+ * columns, or a row that the new column would take over max_value_bytes:
+ * nothing changes), -AEDB_EINVAL (unknown kind, a bad type, pad set, invalid
+ * UTF-8 in a default), -AEDB_ENAME, -AEDB_ENOTABLE, -AEDB_ENOSCOPE,
+ * -AEDB_ENOPROJECT, -AEDB_EMISUSE (NULL pointers), -AEDB_ECLOSED,
+ * -AEDB_EFATAL, -ENOMEM.
+ */
+AEDB_API int aedb_alter_table(struct aedb *db, const char *project, const char *scope,
+			      const char *table, const struct aedb_alter *alt);
 
 /**
  * aedb_describe_table - the definition of @table, as a new object in *@out

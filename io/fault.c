@@ -12,6 +12,8 @@
 static const char *const io_kill_names[IO_KILL_POINTS] = {
 	[IO_KILL_TXN_PREPARED] = "txn-prepared",
 	[IO_KILL_TXN_LOGGED] = "txn-logged",
+	[IO_KILL_ALTER_REWRITTEN] = "alter-rewritten",
+	[IO_KILL_ALTER_PUBLISH] = "alter-publish",
 };
 static pthread_once_t io_kill_once = PTHREAD_ONCE_INIT;
 static int io_kill_armed = -1;      /* the armed point, or -1 */

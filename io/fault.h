@@ -21,11 +21,15 @@ enum io_fault_kind {
  * environment, the n-th time a thread passes <point> the process SIGKILLs
  * itself there. Points: "txn-prepared" (a participant voted yes, nothing of
  * the commit logged yet), "txn-logged" (one shard's TXN frame is on disk,
- * the other participants' may not be).
+ * the other participants' may not be), "alter-rewritten" (ALTER TABLE: the
+ * record is queued for the log and shard 0 rewrote its rows), "alter-publish"
+ * (every shard rewrote, the catalog is not published yet).
  */
 enum io_kill_point {
 	IO_KILL_TXN_PREPARED = 0,
 	IO_KILL_TXN_LOGGED,
+	IO_KILL_ALTER_REWRITTEN,
+	IO_KILL_ALTER_PUBLISH,
 	IO_KILL_POINTS
 };
 void io_fault_kill_point(enum io_kill_point p);

@@ -14,6 +14,7 @@ enum ring_msg_type {
 	RING_MSG_DDL_RETIRE,      /* retire your partitions of payload scopes */
 	RING_MSG_REPLY,           /* reply: cookie, res */
 	RING_MSG_DDL_BACKFILL,    /* fill your partition of the payload index */
+	RING_MSG_DDL_REWRITE,     /* ALTER TABLE: rewrite your rows at seq */
 };
 
 struct ring_msg {

@@ -67,35 +67,41 @@ static uint32_t ddl_table_key(const struct ddl_op *op, uint8_t *key)
 	return (uint32_t)(p + c + t + 2);
 }
 
-/* Take a seq, log the DDL, swap in @next at that seq, publish, and complete @r with @res. */
-static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res)
+/* Append the DDL record of @op at @seq (value @val for a table DDL). */
+static void ddl_append(struct shard *s, const struct ddl_op *op, uint64_t seq, uint32_t ns,
+		       const uint8_t *val, uint32_t val_len)
 {
-	struct aedb *db = s->db;
-	const struct ddl_op *op = r->ddl;
-	struct catalog *old = api_catalog_any(db);
-	uint64_t seq = wm_alloc(&db->wm, s->id, 1);
 	int table = op->kind == DDL_CREATE_TABLE || op->kind == DDL_DROP_TABLE ||
 		    op->kind == DDL_CREATE_ACC || op->kind == DDL_DROP_ACC ||
-		    ddl_kind_is_index(op->kind);
+		    ddl_kind_is_index(op->kind) || op->kind == DDL_ALTER_TABLE;
 	uint8_t key[3 * (AEDB_NAME_MAX + 1)];
 	struct wal_rec rec = {
-		.type = WAL_REC_DDL, .flags = (uint8_t)op->kind, .seq = seq,
-		.ns = ddl_kind_creates(op->kind) ? next->next_scope_id - 1 : 0,
+		.type = WAL_REC_DDL, .flags = (uint8_t)op->kind, .seq = seq, .ns = ns,
 		.key = table ? key : (const uint8_t *)op->project,
 		.key_len = table ? ddl_table_key(op, key) : (uint32_t)strlen(op->project),
-		.val = table ? op->tdef : (const uint8_t *)op->scope,
-		.val_len = table ? op->tdef_len : (uint32_t)strlen(op->scope),
+		.val = table ? val : (const uint8_t *)op->scope,
+		.val_len = table ? val_len : (uint32_t)strlen(op->scope),
 	};
-	uint64_t v;
 
-	cat_stamp(next, seq);
 	if (wal_batch_append(&s->batch, &rec) < 0)
 		AEDB_ASSERT(!"DDL record must fit");
-	__atomic_store_n(&db->catalog, next, __ATOMIC_RELEASE);
-	ck_epoch_call(&s->erec, &old->epoch_entry, ddl_free_catalog_cb);
+}
+
+void shard_ddl_log(struct shard *s, const struct ddl_op *op, uint64_t seq, const uint8_t *val,
+		   uint32_t val_len)
+{
+	ddl_append(s, op, seq, 0, val, val_len);
 	shard_txn_resolve(s, seq);
 	shard_log_round(s, seq, 1);
-	v = wm_publish(&db->wm, s->id, s->pin);
+}
+
+/* The catalog @next is published (and its seq logged): publish the seq,
+ * complete @r with @res. */
+static void ddl_finish(struct shard *s, struct req *r, uint64_t seq, int res)
+{
+	struct aedb *db = s->db;
+	uint64_t v = wm_publish(&db->wm, s->id, s->pin);
+
 	__atomic_store_n(&s->commits, s->commits + 1, __ATOMIC_RELAXED);
 	shard_wake_vis_waiters(s);
 	r->seq = seq;
@@ -104,6 +110,36 @@ static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int
 	r->finality = db->cfg.durability == AEDB_DURABILITY_FULL ? AEDB_FINALITY_DURABLE
 								 : AEDB_FINALITY_VISIBLE;
 	shard_finish(s, r, v);
+}
+
+static void ddl_swap(struct shard *s, struct catalog *next, uint64_t seq)
+{
+	struct catalog *old = api_catalog_any(s->db);
+
+	cat_stamp(next, seq);
+	__atomic_store_n(&s->db->catalog, next, __ATOMIC_RELEASE);
+	ck_epoch_call(&s->erec, &old->epoch_entry, ddl_free_catalog_cb);
+}
+
+/* Take a seq, log the DDL, swap in @next at that seq, publish, and complete @r with @res. */
+static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res)
+{
+	const struct ddl_op *op = r->ddl;
+	uint64_t seq = wm_alloc(&s->db->wm, s->id, 1);
+
+	ddl_append(s, op, seq, ddl_kind_creates(op->kind) ? next->next_scope_id - 1 : 0,
+		   op->tdef, op->tdef_len);
+	ddl_swap(s, next, seq);
+	shard_txn_resolve(s, seq);
+	shard_log_round(s, seq, 1);
+	ddl_finish(s, r, seq, res);
+}
+
+void shard_ddl_publish(struct shard *s, struct req *r, struct catalog *next, uint64_t seq,
+		       int res)
+{
+	ddl_swap(s, next, seq);
+	ddl_finish(s, r, seq, res);
 }
 
 /* Create table: 0 if an identical definition exists, -AEDB_EEXIST if
@@ -357,6 +393,8 @@ static int ddl_advance(struct shard *s)
 		return 0;
 	if (s->ddl.phase == DDL_FENCING && ddl_kind_is_index(s->ddl.active->ddl->kind))
 		return shard_ddl_index_advance(s);
+	if (s->ddl.phase == DDL_FENCING && s->ddl.active->ddl->kind == DDL_ALTER_TABLE)
+		return shard_ddl_alter_advance(s);
 	if (s->ddl.phase == DDL_FENCING)
 		ddl_drop_commit(s);
 	if (s->ddl.phase == DDL_RETIRING && s->ddl.acks == 0)
@@ -382,6 +420,8 @@ int shard_ddl_step(struct shard *s)
 	cat = api_catalog_any(s->db);
 	if (ddl_kind_is_index(r->ddl->kind))
 		shard_ddl_index_begin(s, r, cat);
+	else if (r->ddl->kind == DDL_ALTER_TABLE)
+		shard_ddl_alter_begin(s, r, cat);
 	else if (ddl_kind_creates(r->ddl->kind))
 		ddl_create(s, r, cat);
 	else
@@ -419,6 +459,10 @@ void shard_ddl_on_msg(struct shard *s, const struct ring_msg *m)
 		break;
 	case RING_MSG_DDL_BACKFILL:
 		shard_ddl_index_backfill(s, (struct cat_scope *)m->payload.ptr, m->seq);
+		shard_ddl_fence_reply(s, m);
+		break;
+	case RING_MSG_DDL_REWRITE:
+		shard_ddl_alter_rewrite(s, m->payload.ptr, m->seq);
 		shard_ddl_fence_reply(s, m);
 		break;
 	case RING_MSG_DDL_RETIRE:

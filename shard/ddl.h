@@ -16,6 +16,7 @@ enum ddl_kind {
 	DDL_DROP_ACC,
 	DDL_CREATE_INDEX,   /* indexes: the table record layout (below) */
 	DDL_DROP_INDEX,
+	DDL_ALTER_TABLE,    /* the table record layout; value: api/talter.h */
 };
 
 static inline int ddl_kind_creates(uint32_t kind)

@@ -49,7 +49,7 @@
 
 #define IX_KEY_MAX 65536u
 
-static void ix_broadcast(struct shard *s, uint16_t type, const void *ptr, uint64_t seq)
+void shard_ddl_broadcast_ptr(struct shard *s, uint16_t type, const void *ptr, uint64_t seq)
 {
 	struct aedb *db = s->db;
 
@@ -86,6 +86,17 @@ static void ix_abort(struct shard *s, int rc)
 	req_complete(r, rc);
 }
 
+int shard_ddl_find_table(const struct catalog *cat, const struct ddl_op *op,
+			 struct cat_scope **t)
+{
+	if (!cat_find_project(cat, op->project))
+		return -AEDB_ENOPROJECT;
+	if (!cat_find_scope(cat, op->project, op->scope))
+		return -AEDB_ENOSCOPE;
+	*t = cat_find_table(cat, op->project, op->scope, op->table);
+	return *t && (*t)->tdef ? 0 : -AEDB_ENOTABLE;
+}
+
 /* Checks that need no fence. 1 if @r was answered. */
 static int ix_check(struct shard *s, struct req *r, const struct catalog *cat,
 		    struct cat_scope **table)
@@ -95,14 +106,8 @@ static int ix_check(struct shard *s, struct req *r, const struct catalog *cat,
 	struct cat_scope *const *ix;
 	struct cat_scope *t = NULL, *x;
 	uint32_t nix;
-	int rc = 0;
+	int rc = shard_ddl_find_table(cat, op, &t);
 
-	if (!cat_find_project(cat, op->project))
-		rc = -AEDB_ENOPROJECT;
-	else if (!cat_find_scope(cat, op->project, op->scope))
-		rc = -AEDB_ENOSCOPE;
-	else if (!(t = cat_find_table(cat, op->project, op->scope, op->table)) || !t->tdef)
-		rc = -AEDB_ENOTABLE;
 	if (rc < 0) {
 		req_complete(r, rc);
 		return 1;
@@ -156,7 +161,7 @@ void shard_ddl_index_begin(struct shard *s, struct req *r, const struct catalog 
 		__atomic_store_n(&s->ddl.ix_index->dropped, 1, __ATOMIC_SEQ_CST);
 	s->ddl.active = r;
 	shard_ddl_fencing(s);
-	ix_broadcast(s, RING_MSG_DDL_FENCE, NULL, 0);
+	shard_ddl_broadcast_ptr(s, RING_MSG_DDL_FENCE, NULL, 0);
 }
 
 /* Call @fn on every live row of @t's partition @part (newest versions; the
@@ -408,7 +413,7 @@ int shard_ddl_index_advance(struct shard *s)
 	s->ddl.ix_step = 1;
 	/* Stamp: at or below every seq still to come, above nothing a reader
 	 * could ask the index for (it is readable from the commit's seq on). */
-	ix_broadcast(s, RING_MSG_DDL_BACKFILL, s->ddl.ix_index, t->created_seq);
+	shard_ddl_broadcast_ptr(s, RING_MSG_DDL_BACKFILL, s->ddl.ix_index, t->created_seq);
 	shard_ddl_index_backfill(s, s->ddl.ix_index, t->created_seq);
 	return 1;
 }
@@ -454,19 +459,27 @@ static int ix_rec_names(const struct wal_rec *rec, char names[3][AEDB_NAME_MAX +
 	return at == rec->key_len + 1 ? 0 : -AEDB_ECORRUPT;
 }
 
+int shard_ddl_rec_table(const struct catalog *cat, const struct wal_rec *rec,
+			char names[3][AEDB_NAME_MAX + 1], const struct cat_scope **t)
+{
+	int rc = ix_rec_names(rec, names);
+
+	if (rc < 0)
+		return rc;
+	*t = cat_find_table(cat, names[0], names[1], names[2]);
+	return *t && (*t)->tdef ? 0 : -AEDB_ECORRUPT;
+}
+
 int shard_index_ddl_replay(const struct catalog *cat, const struct wal_rec *rec,
 			   uint32_t nshards, struct catalog **next)
 {
 	char names[3][AEDB_NAME_MAX + 1], index[AEDB_NAME_MAX + 1];
 	const struct cat_scope *t, *x;
 	struct cat_idef *idef;
-	int rc = ix_rec_names(rec, names);
+	int rc = shard_ddl_rec_table(cat, rec, names, &t);
 
 	if (rc < 0)
 		return rc;
-	t = cat_find_table(cat, names[0], names[1], names[2]);
-	if (!t || !t->tdef)
-		return -AEDB_ECORRUPT;
 	if (rec->flags == DDL_DROP_INDEX) {
 		if (rec->val_len == 0 || rec->val_len > AEDB_NAME_MAX)
 			return -AEDB_ECORRUPT;

@@ -27,6 +27,8 @@ struct cat_scope;
 struct catalog;
 struct txn_frag;
 struct txn_run;
+struct ddl_alter;
+struct ddl_op;
 
 /* Key locks of one shard (shard/txn.c): lock hash -> holders. Held by
  * prepared cross-shard fragments and by requests waiting behind them. */
@@ -55,6 +57,10 @@ struct ddl_state {
 	struct cat_scope *ix_table;          /* marked CAT_BUSY meanwhile */
 	struct cat_scope *ix_index;          /* the index created or dropped */
 	struct cat_idef *ix_idef;            /* create: not yet in a catalog */
+	/* ALTER TABLE (shard/ddl_alter.c) */
+	struct ddl_alter *alt;               /* in progress, or NULL */
+	uint64_t pin;                        /* its seq while the shards rewrite
+					      * (V and D stay below it), or 0 */
 };
 
 struct shard {
@@ -198,6 +204,34 @@ int shard_ddl_index_backfill(struct shard *s, struct cat_scope *idx, uint64_t se
 int shard_index_ddl_replay(const struct catalog *cat, const struct wal_rec *rec,
 			   uint32_t nshards, struct catalog **next);
 int shard_index_rebuild(struct aedb *db, uint64_t from_seq, uint64_t stamp);
+/* shard/ddl_alter.c: ALTER TABLE (shard 0), the rewrite of a shard's rows
+ * (every shard), and recovery (the record's catalog change; converting
+ * the rows replay left in an older definition, stamped @stamp). */
+void shard_ddl_alter_begin(struct shard *s, struct req *r, const struct catalog *cat);
+int shard_ddl_alter_advance(struct shard *s);
+void shard_ddl_alter_rewrite(struct shard *s, const struct ddl_alter *a, uint64_t seq);
+int shard_alter_ddl_replay(const struct catalog *cat, const struct wal_rec *rec,
+			   uint32_t nshards, struct catalog **next);
+int shard_alter_convert(struct aedb *db, uint64_t stamp);
+/* Hooks of shard/ddl.c for shard/ddl_alter.c: log a table DDL record
+ * (value @val) at @seq in this round; publish @next at @seq. */
+void shard_ddl_log(struct shard *s, const struct ddl_op *op, uint64_t seq, const uint8_t *val,
+		   uint32_t val_len);
+void shard_ddl_publish(struct shard *s, struct req *r, struct catalog *next, uint64_t seq,
+		       int res);
+/* shard/ddl_index.c: send @type with @ptr and @seq to every other shard. */
+void shard_ddl_broadcast_ptr(struct shard *s, uint16_t type, const void *ptr, uint64_t seq);
+/* The table @op names: 0 and *@t, -AEDB_ENOPROJECT, -AEDB_ENOSCOPE,
+ * -AEDB_ENOTABLE. */
+int shard_ddl_find_table(const struct catalog *cat, const struct ddl_op *op,
+			 struct cat_scope **t);
+/* The table a table DDL record names (key: project NUL scope NUL table):
+ * 0 and *@t, or -AEDB_ECORRUPT. */
+int shard_ddl_rec_table(const struct catalog *cat, const struct wal_rec *rec,
+			char names[3][AEDB_NAME_MAX + 1], const struct cat_scope **t);
+/* The pin of a shard's held fragments and DDL (s->pin) recomputed. */
+void shard_pin_update(struct shard *s);
+
 /* Reply to a DDL message from shard 0 (fences and retires). */
 void shard_ddl_fence_reply(struct shard *s, const struct ring_msg *m);
 /* A prepared fragment here writes a scope being dropped. */

@@ -797,15 +797,17 @@ uint32_t shard_txn_resolve(struct shard *s, uint64_t below)
 		txn_frag_finish(s, best_pp, *best_pp, best);
 		n++;
 	}
-	if (n) {
-		struct txn_frag *f;
-
-		s->pin = UINT64_MAX;
-		for (f = s->held; f; f = f->next)
-			if (f->pin < s->pin)
-				s->pin = f->pin;
-	}
+	if (n)
+		shard_pin_update(s);
 	return n;
+}
+
+void shard_pin_update(struct shard *s)
+{
+	s->pin = s->ddl.pin ? s->ddl.pin : UINT64_MAX;
+	for (const struct txn_frag *f = s->held; f; f = f->next)
+		if (f->pin < s->pin)
+			s->pin = f->pin;
 }
 
 int shard_txn_has_work(const struct shard *s)

@@ -112,6 +112,7 @@ int tv_row_encode(const struct tv_schema *s, const struct tv_value *vals, uint8_
 	/* Zero the header, bitmap and fixed area: NULL fields and padding. */
 	memset(buf, 0, ends_at);
 	buf[0] = TV_ROW_VERSION;
+	buf[1] = s->rowtag;
 	tv_put_le(buf + 2, s->ncols, 2);
 	for (uint32_t i = 0; i < s->ncols; i++) {
 		const struct tv_value *v = &vals[i];
@@ -143,7 +144,7 @@ static int tv_row_open(const struct tv_schema *s, const uint8_t *row, size_t len
 	AEDB_ASSERT(s->checked);
 	if (len < data_at)
 		return -AEDB_ECORRUPT;
-	if (row[0] != TV_ROW_VERSION || row[1] != 0)
+	if (row[0] != TV_ROW_VERSION || row[1] != s->rowtag)
 		return -AEDB_ECORRUPT;
 	if (tv_get_le(row + 2, 2) != s->ncols)
 		return -AEDB_ECORRUPT;

@@ -5,7 +5,7 @@
  * little-endian, no alignment (every access goes through memcpy):
  *
  *   0  u8   version (TV_ROW_VERSION)
- *   1  u8   flags (0; reserved)
+ *   1  u8   tag (schema.rowtag: the table's alteration count, low byte)
  *   2  u16  ncols (must equal the schema's)
  *   4  null bitmap, (ncols + 7) / 8 bytes; bit i (byte i/8, bit i%8) set =
  *      column i is NULL; the padding bits are 0

@@ -53,6 +53,10 @@ struct tv_schema {
 	uint32_t npk;
 	const struct tv_check *checks;   /* nchecks, may be NULL if 0 */
 	uint32_t nchecks;
+	/* The row header's tag byte (row.h): the low byte of the table's
+	 * alteration count, so a row encoded for another definition of the
+	 * table is refused instead of misread. 0 for a table never altered. */
+	uint8_t rowtag;
 
 	/* Computed by tv_schema_check(): */
 	bool checked;

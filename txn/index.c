@@ -209,6 +209,15 @@ static int ix_entries(struct aedb_txn *t, uint32_t pos, struct ix_ctx *c, const 
 	return rc;
 }
 
+/* A row value written for another definition of its table than @tsc's
+ * (an ALTER TABLE came between): its tag byte (table/row.h) differs. */
+static int ix_stale_row(const struct aedb_txn *t, const struct txn_item *it,
+			const struct cat_scope *tsc)
+{
+	return it->kind != TXN_ROW_DEL && it->val_len >= 2 &&
+	       txn_val(t, it)[1] != tsc->tdef->schema.rowtag;
+}
+
 int txn_ix_add(struct aedb_txn *t, uint32_t pos)
 {
 	struct aedb *db = t->db;
@@ -225,6 +234,10 @@ int txn_ix_add(struct aedb_txn *t, uint32_t pos)
 		return -ENOMEM;
 	api_read_begin(rec);
 	tsc = cat_scope_by_id(api_catalog_any(db), t->items[pos].ns);
+	if (tsc && tsc->tdef && ix_stale_row(t, &t->items[pos], tsc)) {
+		api_read_end(db, rec);
+		return -AEDB_ECONFLICT;
+	}
 	if (!tsc || !tsc->tdef || !__atomic_load_n(&tsc->ixever, __ATOMIC_ACQUIRE)) {
 		api_read_end(db, rec);
 		t->items[pos].version = 0;
@@ -258,6 +271,8 @@ int txn_ix_check(const struct aedb_txn *t, const struct catalog *cat, const stru
 
 	if (!tsc || !tsc->tdef)
 		return 0; /* the namespace check reports it */
+	if (ix_stale_row(t, it, tsc))
+		return -AEDB_ECONFLICT;
 	if (it->version == 0 && !__atomic_load_n(&tsc->ixever, __ATOMIC_ACQUIRE))
 		return 0;
 	rc = ix_ctx_init(&c, tsc, cat, key_cap);

@@ -432,9 +432,15 @@ struct rv_cat {
 
 static void rv_free_dropped(const struct catalog *old, const struct catalog *next)
 {
-	for (uint32_t i = 0; i < old->nscopes; i++)
-		if (!cat_scope_by_id(next, old->scopes[i]->id))
-			cat_scope_free(old->scopes[i]);
+	for (uint32_t i = 0; i < old->nscopes; i++) {
+		struct cat_scope *o = old->scopes[i];
+		const struct cat_scope *n = cat_scope_by_id(next, o->id);
+
+		if (!n)
+			cat_scope_free(o);
+		else if (n != o)
+			cat_altered_free(&o, 1); /* ALTER TABLE: replaced by a twin */
+	}
 	for (uint32_t i = 0; i < old->nprojects; i++)
 		if (!cat_find_project(next, old->projects[i]->name))
 			free(old->projects[i]);
@@ -525,8 +531,10 @@ static int rv_ddl(void *arg, const struct wal_rec *rec)
 
 	if (rec->type != WAL_REC_DDL)
 		return 0;
-	if (ddl_kind_is_index(rec->flags)) {
-		err = shard_index_ddl_replay(rc->cat, rec, rc->nshards, &next);
+	if (ddl_kind_is_index(rec->flags) || rec->flags == DDL_ALTER_TABLE) {
+		err = rec->flags == DDL_ALTER_TABLE
+			      ? shard_alter_ddl_replay(rc->cat, rec, rc->nshards, &next)
+			      : shard_index_ddl_replay(rc->cat, rec, rc->nshards, &next);
 		if (err < 0)
 			return err;
 		goto swap;
@@ -940,6 +948,9 @@ static int rv_replay(struct rv_ctx *c)
 		c->rep->records_replayed += rp[i].records;
 		c->rep->frames_replayed += c->shards[i].keep;
 	}
+	/* Rows older than their table's last ALTER, in an older format. */
+	if (rc == 0)
+		rc = shard_alter_convert(c->db, c->s);
 	/* Index entries nobody logged: those of rows older than their index. */
 	if (rc == 0)
 		rc = shard_index_rebuild(c->db, 0, c->s);

@@ -140,3 +140,35 @@ int t_u64_cmp(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+struct aedb_value t_vint(int64_t x)
+{
+	struct aedb_value v = { .type = AEDB_TYPE_INTEGER };
+
+	v.u.i64 = x;
+	return v;
+}
+
+struct aedb_value t_vu64(uint64_t x)
+{
+	struct aedb_value v = { .type = AEDB_TYPE_U64 };
+
+	v.u.u64 = x;
+	return v;
+}
+
+struct aedb_value t_vtext(const char *s)
+{
+	struct aedb_value v = { .type = AEDB_TYPE_TEXT };
+
+	v.u.bytes = s;
+	v.len = (uint32_t)strlen(s);
+	return v;
+}
+
+struct aedb_value t_vnull(void)
+{
+	struct aedb_value v = { .type = AEDB_TYPE_NULL };
+
+	return v;
+}

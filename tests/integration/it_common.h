@@ -87,6 +87,12 @@ extern atomic_int t_thread_fail;
 				 aedb_strerror(t_want_));                      \
 	} while (0)
 
+/* Row values: integer, u64, text (pointing at @s, NUL-terminated), NULL. */
+struct aedb_value t_vint(int64_t x);
+struct aedb_value t_vu64(uint64_t x);
+struct aedb_value t_vtext(const char *s);
+struct aedb_value t_vnull(void);
+
 /* qsort comparator for uint64_t. */
 int t_u64_cmp(const void *a, const void *b);
 
