@@ -43,6 +43,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_EMEMLIMIT - AEDB_ERRNO_BASE] = "query held more bytes than its memory limit",
 	[AEDB_EUNIQUE - AEDB_ERRNO_BASE] = "unique index violation",
 	[AEDB_ECHECK - AEDB_ERRNO_BASE] = "row fails a check constraint",
+	[AEDB_EREADONLY - AEDB_ERRNO_BASE] = "instance is read-only",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -108,6 +109,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_EFATAL:
 	case AEDB_ECLOSED:
 	case AEDB_ELOCKED:
+	case AEDB_EREADONLY:
 		return AEDB_CLASS_UNAVAILABLE;
 	case AEDB_EINCOMPAT:
 	case AEDB_ETYPE:
