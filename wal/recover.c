@@ -902,19 +902,22 @@ static int rv_replay(struct rv_ctx *c)
 	struct rv_replay *rp = calloc(n, sizeof(*rp));
 	pthread_t *th = calloc(n, sizeof(*th));
 	uint64_t ignore_b = 0, ignore_r = 0;
-	int rc = rp && th ? 0 : -ENOMEM;
+	int rc = rp && th ? 0 : -ENOMEM, started;
 
 	if (rc == 0)
 		rc = rv_each_record(&c->shards[0], rv_ddl, &cat, &ignore_b, &ignore_r);
 	c->db->catalog = cat.cat;
-	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+	started = rc == 0;
+	for (uint32_t i = 0; started && i < n; i++) {
 		rp[i] = (struct rv_replay){ .c = c, .sh = &c->shards[i] };
 		if (pthread_create(&th[i], NULL, rv_replay_main, &rp[i]) != 0) {
 			rv_replay_main(&rp[i]);
 			th[i] = 0;
 		}
 	}
-	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+	/* Join every thread, also after one failed: they read the mapped
+	 * segments that the caller unmaps next. */
+	for (uint32_t i = 0; started && i < n; i++) {
 		if (th[i])
 			pthread_join(th[i], NULL);
 		if (rp[i].rc < 0 && rc == 0)
