@@ -22,6 +22,8 @@
 #include "wal/frame.h"
 #include "wal/manifest.h"
 
+#define VF_ATTEMPTS 4
+
 static void vf_damage(struct tool_verify *v, const char *file, uint64_t off, const char *what)
 {
 	if (v->damaged++)
@@ -210,7 +212,7 @@ static int vf_wal(struct tool_verify *v, const char *dir)
 	return rc;
 }
 
-int tool_verify_files(struct tool_verify *v, const char *dir)
+static int vf_files(struct tool_verify *v, const char *dir)
 {
 	uint32_t version = 0;
 	int rc;
@@ -226,6 +228,38 @@ int tool_verify_files(struct tool_verify *v, const char *dir)
 		return rc;
 	rc = vf_checkpoint(v, dir);
 	return rc < 0 ? rc : vf_wal(v, dir);
+}
+
+/* The manifest's identity: a checkpoint replaces it (rename). */
+static uint64_t vf_manifest_id(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/checkpoint/MANIFEST", dir);
+	return stat(path, &st) < 0 ? 0 : (uint64_t)st.st_ino ^ (uint64_t)st.st_mtim.tv_nsec;
+}
+
+/*
+ * A writer in another process may complete a checkpoint during the walk:
+ * files named by the old manifest and segments below the new one vanish,
+ * which would read as damage. The walk is then retried; damage that is
+ * really there is found every time.
+ */
+int tool_verify_files(struct tool_verify *v, const char *dir)
+{
+	int rc = 0;
+
+	for (int i = 0; i < VF_ATTEMPTS; i++) {
+		uint64_t id = vf_manifest_id(dir);
+
+		rc = vf_files(v, dir);
+		if (vf_manifest_id(dir) == id && rc != -ENOENT)
+			break;
+		if (rc == -ENOENT && access(dir, F_OK) < 0)
+			break;
+	}
+	return rc;
 }
 
 static void vf_print(const struct tool_verify *v, const struct aedb_open_report *rep, int ok_open,

@@ -51,6 +51,8 @@ void t_cli_run(struct t_cli *r, const char *const *args)
 	assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st))
+		fprintf(stderr, "aedb %s: killed by signal %d\n", args[0], WTERMSIG(st));
 	assert_true(WIFEXITED(st));
 	r->status = WEXITSTATUS(st);
 	r->out = t_cli_slurp(fo);
