@@ -30,61 +30,67 @@ static int ex_err(int rc, const char *what)
 	return tool_fail(tool_code(rc), "%s: %s", what, aedb_strerror(rc));
 }
 
+/* Scopes of project @name. */
+static uint32_t ex_nscopes(struct ex_ctx *c, const char *name)
+{
+	struct aedb_names *sc;
+	uint32_t n = 0;
+
+	if (aedb_list_scopes(c->db, name, &sc) == 0) {
+		n = sc->count;
+		aedb_names_free(sc);
+	}
+	return n;
+}
+
+/* Tables of scope @name of the project on the command line. */
+static uint32_t ex_ntables(struct ex_ctx *c, const char *name)
+{
+	struct aedb_names *ts;
+	uint32_t n = 0;
+
+	if (aedb_list_tables(c->db, c->a->argv[2], name, &ts) == 0) {
+		n = ts->count;
+		aedb_names_free(ts);
+	}
+	return n;
+}
+
+/* One row per name of @ns (consumed) with its count of @what. */
+static int ex_counted(struct ex_ctx *c, struct aedb_names *ns, const char *head,
+		      const char *what, uint32_t (*count)(struct ex_ctx *, const char *))
+{
+	if (!c->a->json)
+		printf("%s\t%s\n", head, what);
+	for (uint32_t i = 0; i < ns->count; i++) {
+		uint32_t n = count(c, ns->names[i]);
+
+		if (c->a->json)
+			json_array_append_new(c->items, json_pack("{s:s,s:I}", "name",
+								  ns->names[i], what,
+								  (json_int_t)n));
+		else
+			printf("%s\t%u\n", ns->names[i], n);
+	}
+	aedb_names_free(ns);
+	return TOOL_OK;
+}
+
 static int ex_projects(struct ex_ctx *c)
 {
 	struct aedb_names *ps;
 	int rc = aedb_list_projects(c->db, &ps);
 
-	if (rc < 0)
-		return ex_err(rc, "projects");
-	if (!c->a->json)
-		printf("project\tscopes\n");
-	for (uint32_t i = 0; i < ps->count; i++) {
-		struct aedb_names *sc;
-		uint32_t n = 0;
-
-		if (aedb_list_scopes(c->db, ps->names[i], &sc) == 0) {
-			n = sc->count;
-			aedb_names_free(sc);
-		}
-		if (c->a->json)
-			json_array_append_new(c->items, json_pack("{s:s,s:I}", "name",
-								  ps->names[i], "scopes",
-								  (json_int_t)n));
-		else
-			printf("%s\t%u\n", ps->names[i], n);
-	}
-	aedb_names_free(ps);
-	return TOOL_OK;
+	return rc < 0 ? ex_err(rc, "projects") : ex_counted(c, ps, "project", "scopes", ex_nscopes);
 }
 
 static int ex_scopes(struct ex_ctx *c)
 {
-	const char *p = c->a->argv[2];
 	struct aedb_names *sc;
-	int rc = aedb_list_scopes(c->db, p, &sc);
+	int rc = aedb_list_scopes(c->db, c->a->argv[2], &sc);
 
-	if (rc < 0)
-		return ex_err(rc, p);
-	if (!c->a->json)
-		printf("scope\ttables\n");
-	for (uint32_t i = 0; i < sc->count; i++) {
-		struct aedb_names *ts;
-		uint32_t n = 0;
-
-		if (aedb_list_tables(c->db, p, sc->names[i], &ts) == 0) {
-			n = ts->count;
-			aedb_names_free(ts);
-		}
-		if (c->a->json)
-			json_array_append_new(c->items, json_pack("{s:s,s:I}", "name",
-								  sc->names[i], "tables",
-								  (json_int_t)n));
-		else
-			printf("%s\t%u\n", sc->names[i], n);
-	}
-	aedb_names_free(sc);
-	return TOOL_OK;
+	return rc < 0 ? ex_err(rc, c->a->argv[2]) : ex_counted(c, sc, "scope", "tables",
+								  ex_ntables);
 }
 
 static int ex_tables(struct ex_ctx *c)

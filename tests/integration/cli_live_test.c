@@ -135,6 +135,30 @@ static void live_run_all(const char *dir, const char *dump)
 	unlink(dump);
 }
 
+/* Dump @src, restore backup @bk into @tgt: the dump's parity with @tgt is
+ * clean and its invariants hold. Removes @bk, @tgt and @dump. */
+static void live_restore_parity(const char *src, const char *bk, const char *tgt,
+				const char *dump)
+{
+	const char *const *cmds[] = {
+		T_CLI("dump", "export", src, dump),
+		T_CLI("restore", bk, tgt),
+		T_CLI("dump", "parity", dump, tgt),
+		T_CLI("check", "invariants", tgt),
+	};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		json_t *j = t_cli_json(0, cmds[i]);
+
+		if (i == 2)
+			assert_true(json_is_true(json_object_get(j, "equal")));
+		json_decref(j);
+	}
+	unlink(dump);
+	t_rmrf(bk);
+	t_rmrf(tgt);
+}
+
 static void test_cli_live(void **state)
 {
 	char *dir = t_tmpdir(), dump[4352], bk[4352], tgt[4352], *before, *after;
@@ -163,31 +187,11 @@ static void test_cli_live(void **state)
 	assert_true(json_integer_value(json_object_get(j, "files")) > 2);
 	json_decref(j);
 	live_cmd(&l, 'q');
-	j = t_cli_json(0, T_CLI("dump", "export", bk, dump));
-	json_decref(j);
-	j = t_cli_json(0, T_CLI("restore", bk, tgt));
-	json_decref(j);
-	j = t_cli_json(0, T_CLI("dump", "parity", dump, tgt));
-	assert_true(json_is_true(json_object_get(j, "equal")));
-	json_decref(j);
-	j = t_cli_json(0, T_CLI("check", "invariants", tgt));
-	json_decref(j);
-	unlink(dump);
-	t_rmrf(bk);
-	t_rmrf(tgt);
+	live_restore_parity(bk, bk, tgt, dump);
 	/* The writer gone: the hot path (the directory opened as a writer). */
 	j = t_cli_json(0, T_CLI("backup", dir, bk));
 	json_decref(j);
-	j = t_cli_json(0, T_CLI("dump", "export", dir, dump));
-	json_decref(j);
-	j = t_cli_json(0, T_CLI("restore", bk, tgt));
-	json_decref(j);
-	j = t_cli_json(0, T_CLI("dump", "parity", dump, tgt));
-	assert_true(json_is_true(json_object_get(j, "equal")));
-	json_decref(j);
-	unlink(dump);
-	t_rmrf(bk);
-	t_rmrf(tgt);
+	live_restore_parity(dir, bk, tgt, dump);
 	t_rmrf(dir);
 	free(dir);
 }

@@ -14,6 +14,16 @@
 
 #include "it_common.h"
 
+/* @dir's digest still equals @before (which is freed). */
+static void ro_same(char *before, const char *dir)
+{
+	char *after = t_dir_digest(dir);
+
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
 static struct aedb_config ro_cfg(uint32_t shards)
 {
 	struct aedb_config c;
@@ -69,7 +79,7 @@ static uint64_t ro_fill(const char *dir, uint32_t shards)
 
 static void test_readonly_state_and_refusals(void **state)
 {
-	char *dir = t_tmpdir(), *before, *after;
+	char *dir = t_tmpdir(), *before;
 	struct aedb_open_report rep;
 	struct aedb_commit_result res;
 	struct aedb_value row[2] = { { .type = AEDB_TYPE_U64, .u.u64 = 99 },
@@ -123,17 +133,14 @@ static void test_readonly_state_and_refusals(void **state)
 		aedb_ring_exit(&ring);
 	}
 	t_assert_rc(aedb_close(db), 0);
-	after = t_dir_digest(dir);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	ro_same(before, dir);
 	t_rmrf(dir);
 	free(dir);
 }
 
 static void test_readonly_never_creates(void **state)
 {
-	char *dir = t_tmpdir(), missing[4352], *before, *after;
+	char *dir = t_tmpdir(), missing[4352], *before;
 	struct aedb *db = NULL;
 	struct aedb_config c = ro_cfg(0);
 
@@ -143,10 +150,7 @@ static void test_readonly_never_creates(void **state)
 	assert_int_equal(access(missing, F_OK), -1);
 	before = t_dir_digest(dir);
 	t_assert_rc(aedb_open_readonly(dir, NULL, &db, NULL), -ENOENT); /* empty dir */
-	after = t_dir_digest(dir);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	ro_same(before, dir);
 	c.shards = 3;
 	ro_fill(missing, 2);
 	before = t_dir_digest(missing);
@@ -154,10 +158,7 @@ static void test_readonly_never_creates(void **state)
 	t_assert_rc(aedb_open_readonly(NULL, NULL, &db, NULL), -AEDB_EMISUSE);
 	t_assert_rc(aedb_open_readonly(missing, NULL, NULL, NULL), -AEDB_EMISUSE);
 	assert_null(db);
-	after = t_dir_digest(missing);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	ro_same(before, missing);
 	t_rmrf(dir);
 	free(dir);
 }
@@ -165,7 +166,7 @@ static void test_readonly_never_creates(void **state)
 /* A torn tail is read past, not cut. */
 static void test_readonly_torn_tail_kept(void **state)
 {
-	char *dir = t_tmpdir(), seg[4352], *before, *after;
+	char *dir = t_tmpdir(), seg[4352], *before;
 	struct aedb_open_report rep;
 	struct aedb *db;
 	uint64_t seq = ro_fill(dir, 1);
@@ -214,10 +215,7 @@ static void test_readonly_torn_tail_kept(void **state)
 	assert_int_equal(rep.recovered_seq, seq);
 	assert_int_equal(rep.torn_tails, 1);
 	t_assert_rc(aedb_close(db), 0);
-	after = t_dir_digest(dir);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	ro_same(before, dir);
 	t_rmrf(dir);
 	free(dir);
 }
