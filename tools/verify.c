@@ -220,6 +220,15 @@ static int vf_files(struct tool_verify *v, const char *dir)
 	memset(v, 0, sizeof(*v));
 	rc = api_meta_read(dir, &v->nshards, v->db_id, &version);
 	v->format = version;
+	if (rc == -ENOENT) {
+		char wal[4096];
+
+		snprintf(wal, sizeof(wal), "%s/wal", dir);
+		if (access(wal, F_OK) == 0) {
+			vf_damage(v, "aedb.meta", 0, "missing beside a WAL");
+			return 0;
+		}
+	}
 	if (rc == -AEDB_ECORRUPT || rc == -AEDB_EINCOMPAT) {
 		vf_damage(v, "aedb.meta", 0, aedb_strerror(rc));
 		return 0;

@@ -319,6 +319,9 @@ static void test_cli_corrupt(void **state)
 	snprintf(path, sizeof(path), "%s/aedb.meta", dir);
 	cli_flip(path, 20);
 	cli_expect(1, T_CLI("verify", dir), "aedb.meta");
+	assert_int_equal(unlink(path), 0);
+	cli_expect(1, T_CLI("verify", dir), "aedb.meta");
+	cli_expect(1, T_CLI("info", dir), "corrupt");
 	t_rmrf(dir);
 	free(dir);
 }
