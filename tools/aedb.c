@@ -62,6 +62,15 @@ int tool_code(int err)
 	}
 }
 
+void tool_trim_report(char *message)
+{
+	size_t len = strlen(message);
+
+	/* The report lists its notes as "...; ...; ": drop the last "; ". */
+	if (len >= 2 && strcmp(message + len - 2, "; ") == 0)
+		message[len - 2] = '\0';
+}
+
 int tool_open(const char *dir, struct aedb **db, struct aedb_open_report *rep)
 {
 	struct aedb_config cfg;
@@ -74,6 +83,7 @@ int tool_open(const char *dir, struct aedb **db, struct aedb_open_report *rep)
 		return TOOL_OK;
 	if (rc == -ENOENT)
 		return tool_fail(TOOL_IO, "%s: not a data directory (no aedb.meta)", dir);
+	tool_trim_report(rep->message);
 	return tool_fail(tool_code(rc), "%s: %s%s%s", dir, aedb_strerror(rc),
 			 rep->message[0] ? ": " : "", rep->message);
 }

@@ -35,6 +35,8 @@ struct tool_args {
 int tool_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The exit code for engine/OS error @err (< 0). */
 int tool_code(int err);
+/* Drop the trailing "; " of an open report's message. */
+void tool_trim_report(char *message);
 /* aedb_open_readonly() with the tools' settings; on failure prints the
  * reason (with the recovery report's message) and returns the exit code. */
 int tool_open(const char *dir, struct aedb **db, struct aedb_open_report *rep);

@@ -301,7 +301,7 @@ static void vf_print(const struct tool_verify *v, const struct aedb_open_report 
 
 int tool_cmd_verify(const struct tool_args *a)
 {
-	struct aedb_open_report rep;
+	struct aedb_open_report rep = { 0 };
 	struct tool_verify v;
 	struct aedb_config cfg;
 	struct aedb *db = NULL;
@@ -319,6 +319,7 @@ int tool_cmd_verify(const struct tool_args *a)
 	rc = v.damaged ? 0 : aedb_open_readonly(a->argv[0], &cfg, &db, &rep);
 	if (rc < 0 && rc != -AEDB_ECORRUPT && rc != -AEDB_EINCOMPAT)
 		return tool_fail(TOOL_IO, "%s: %s", a->argv[0], aedb_strerror(rc));
+	tool_trim_report(rep.message);
 	if (rc < 0)
 		vf_damage(&v, "(recovery)", 0, rep.message[0] ? rep.message : aedb_strerror(rc));
 	vf_print(&v, &rep, db != NULL, a->json);
