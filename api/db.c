@@ -246,9 +246,14 @@ AEDB_API int aedb_open_readonly(const char *path, const struct aedb_config *cfg,
 	if (!path || !dbp || !*path)
 		return -AEDB_EMISUSE;
 	for (int i = 0; i < API_RO_ATTEMPTS; i++) {
+		char meta[4096];
+
 		rc = api_open(path, cfg, dbp, report, 1);
+		snprintf(meta, sizeof(meta), "%s/aedb.meta", path);
 		if (rc != -AEDB_ECORRUPT && rc != -ENOENT)
 			break;
+		if (rc == -ENOENT && access(meta, F_OK) < 0)
+			break; /* not a data directory: nothing to wait for */
 		if (i + 1 < API_RO_ATTEMPTS)
 			usleep(20000u << i);
 	}
