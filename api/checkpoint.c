@@ -625,6 +625,8 @@ AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result 
 
 	if (!db || !db->ckpt)
 		return -AEDB_EMISUSE;
+	if (db->readonly)
+		return -AEDB_EREADONLY;
 	if (__atomic_load_n(&db->closing, __ATOMIC_ACQUIRE))
 		return -AEDB_ECLOSED;
 	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
@@ -644,6 +646,8 @@ int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res
 
 	if (!db->ckpt)
 		return -AEDB_EMISUSE;
+	if (db->readonly)
+		return -AEDB_EREADONLY;
 	if (__atomic_load_n(&db->closing, __ATOMIC_ACQUIRE))
 		return -AEDB_ECLOSED;
 	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
@@ -758,6 +762,8 @@ int api_ckpt_open(struct aedb *db, uint64_t seq)
 		__atomic_store_n(&db->ckpt_read, seq, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&db->ckpt_pin, seq, __ATOMIC_SEQ_CST);
 	}
+	if (db->readonly)
+		return 0; /* no cleanup, no automatic checkpoints */
 	ckfd = ck_open_ckdir(db);
 	if (ckfd < 0)
 		return ckfd;

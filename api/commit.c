@@ -85,6 +85,8 @@ int api_txn_start(struct aedb *db, const struct aedb_txn *t, struct req *r, uint
 	uint32_t nparts = (uint32_t)__builtin_popcountll(mask);
 	struct txn_run *run;
 
+	if (db->readonly)
+		return -AEDB_EREADONLY;
 	r->op = REQ_TXN;
 	r->txn = t;
 	r->finality = (uint8_t)t->finality;

@@ -94,7 +94,7 @@ static int api_start(struct aedb *db, struct aedb_open_report *rep)
 	rc = wal_recover(db, rep);
 	if (rc < 0)
 		return rc;
-	for (uint32_t i = 0; i < db->nshards; i++) {
+	for (uint32_t i = 0; !db->readonly && i < db->nshards; i++) {
 		rc = shard_start(&db->shards[i]);
 		if (rc < 0)
 			return rc;
@@ -102,11 +102,27 @@ static int api_start(struct aedb *db, struct aedb_open_report *rep)
 	return 0;
 }
 
-/* Directory, lock and identity; fixes db->nshards. */
+/* Directory, lock and identity; fixes db->nshards. Read-only: identity
+ * only, nothing created or locked. */
 static int api_prepare_dir(struct aedb *db, const char *path, uint32_t requested)
 {
 	char wal[4096];
-	int rc = api_mkdir(path);
+	struct stat st;
+	int rc;
+
+	if (db->readonly) {
+		if (stat(path, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		rc = api_meta_read(path, &requested, db->db_id, NULL);
+		snprintf(wal, sizeof(wal), "%s/wal", path);
+		if (rc == -ENOENT && stat(wal, &st) == 0)
+			rc = -AEDB_ECORRUPT; /* logs without their identity */
+		db->nshards = db->cfg.shards = requested;
+		return rc;
+	}
+	rc = api_mkdir(path);
 
 	if (rc < 0)
 		return rc;
@@ -142,19 +158,14 @@ static void api_quiesce(struct aedb *db)
 			io_shard_ring_any(&db->shards[i].io);
 }
 
-AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struct aedb **dbp,
-			  struct aedb_open_report *report)
+static int api_open(const char *path, const struct aedb_config *cfg, struct aedb **dbp,
+		    struct aedb_open_report *report, uint32_t readonly)
 {
-	struct aedb_open_report scratch;
 	struct aedb_config def;
 	struct aedb *db;
 	int rc;
 
-	if (!report)
-		report = &scratch;
 	memset(report, 0, sizeof(*report));
-	if (!path || !dbp || !*path)
-		return -AEDB_EMISUSE;
 	if (!cfg) {
 		aedb_config_init(&def);
 		cfg = &def;
@@ -162,6 +173,7 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
+	db->readonly = readonly;
 	db->lock_fd = -1;
 	pthread_mutex_init(&db->readers_lock, NULL);
 	pthread_mutex_init(&db->seq_lock, NULL);
@@ -199,6 +211,53 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 	}
 	*dbp = db;
 	return 0;
+}
+
+AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struct aedb **dbp,
+			  struct aedb_open_report *report)
+{
+	struct aedb_open_report scratch;
+
+	if (!report)
+		report = &scratch;
+	memset(report, 0, sizeof(*report));
+	if (!path || !dbp || !*path)
+		return -AEDB_EMISUSE;
+	return api_open(path, cfg, dbp, report, 0);
+}
+
+#define API_RO_ATTEMPTS 4
+
+/*
+ * A writer in another process may, while we read, complete a checkpoint
+ * (the old checkpoint's files and the segments below the new one vanish)
+ * or rotate a segment: the open then sees a file missing or a chain broken.
+ * Such an open is retried; damage that is really there fails every time.
+ */
+AEDB_API int aedb_open_readonly(const char *path, const struct aedb_config *cfg,
+				struct aedb **dbp, struct aedb_open_report *report)
+{
+	struct aedb_open_report scratch;
+	int rc = -AEDB_EMISUSE;
+
+	if (!report)
+		report = &scratch;
+	memset(report, 0, sizeof(*report));
+	if (!path || !dbp || !*path)
+		return -AEDB_EMISUSE;
+	for (int i = 0; i < API_RO_ATTEMPTS; i++) {
+		char meta[4096];
+
+		rc = api_open(path, cfg, dbp, report, 1);
+		snprintf(meta, sizeof(meta), "%s/aedb.meta", path);
+		if (rc != -AEDB_ECORRUPT && rc != -ENOENT)
+			break;
+		if (rc == -ENOENT && access(meta, F_OK) < 0)
+			break; /* not a data directory: nothing to wait for */
+		if (i + 1 < API_RO_ATTEMPTS)
+			usleep(20000u << i);
+	}
+	return rc;
 }
 
 AEDB_API int aedb_open(const char *path, const struct aedb_config *cfg, struct aedb **dbp)
@@ -242,6 +301,8 @@ AEDB_API int aedb_wait_durable(struct aedb *db, uint64_t seq)
 		return -AEDB_EMISUSE;
 	if (seq >= __atomic_load_n(&db->wm.next_seq, __ATOMIC_ACQUIRE))
 		return -AEDB_EINVAL;
+	if (db->readonly)
+		return 0; /* everything loaded came from disk */
 	shard_request_sync_any(db, seq);
 	for (;;) {
 		uint32_t gen = __atomic_load_n(&db->wm.dur_futex, __ATOMIC_ACQUIRE);
@@ -385,6 +446,8 @@ int api_submit_wait(struct aedb *db, struct req *r, uint32_t shard)
 	uint64_t deadline = 0;
 
 	AEDB_ASSERT(shard < db->nshards);
+	if (db->readonly)
+		return -AEDB_EREADONLY;
 	r->client = NULL;
 	r->wait_state = REQ_WAIT_PENDING;
 	/* A durable wait lasts an fsync: spinning through it only steals

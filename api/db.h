@@ -39,6 +39,9 @@ struct aedb {
 	int32_t fatal_err;               /* the I/O error that latched it */
 	uint8_t db_id[16];               /* from the directory's meta file */
 	int lock_fd;                     /* holds the directory lock */
+	/* aedb_open_readonly(): nothing in the directory is written, no shard
+	 * thread runs, and every write path returns -AEDB_EREADONLY. */
+	uint32_t readonly;
 	uint32_t exit_now;               /* atomic: every shard quiesced; exit */
 	pthread_mutex_t seq_lock;        /* the cross-shard sequencer */
 	uint64_t seq_pos;                /* sequencer positions handed out */

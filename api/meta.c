@@ -86,7 +86,7 @@ static int meta_has_wal(const char *path)
 	return stat(p, &st) == 0;
 }
 
-int api_meta_load(const char *path, uint32_t *nshards, uint32_t dflt, uint8_t db_id[16])
+int api_meta_read(const char *path, uint32_t *nshards, uint8_t db_id[16], uint32_t *version)
 {
 	struct meta_file m;
 	char p[4096];
@@ -95,21 +95,6 @@ int api_meta_load(const char *path, uint32_t *nshards, uint32_t dflt, uint8_t db
 
 	snprintf(p, sizeof(p), "%s/aedb.meta", path);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		if (meta_has_wal(path))
-			return -AEDB_ECORRUPT; /* logs without their identity */
-		memset(&m, 0, sizeof(m));
-		m.magic = META_MAGIC;
-		m.version = META_VERSION;
-		m.nshards = *nshards ? *nshards : dflt;
-		*nshards = m.nshards;
-		if (sodium_init() < 0)
-			return -EIO;
-		randombytes_buf(m.db_id, sizeof(m.db_id));
-		m.crc = core_crc32c(0, &m, offsetof(struct meta_file, crc));
-		memcpy(db_id, m.db_id, 16);
-		return meta_write(path, &m);
-	}
 	if (fd < 0)
 		return -errno;
 	n = read(fd, &m, sizeof(m));
@@ -117,6 +102,8 @@ int api_meta_load(const char *path, uint32_t *nshards, uint32_t dflt, uint8_t db
 	if (n != (ssize_t)sizeof(m) || m.magic != META_MAGIC ||
 	    m.crc != core_crc32c(0, &m, offsetof(struct meta_file, crc)))
 		return -AEDB_ECORRUPT;
+	if (version)
+		*version = m.version;
 	if (m.version != META_VERSION || m.nshards == 0 || m.nshards > AEDB_SHARDS_MAX)
 		return -AEDB_EINCOMPAT;
 	if (*nshards && *nshards != m.nshards)
@@ -124,4 +111,26 @@ int api_meta_load(const char *path, uint32_t *nshards, uint32_t dflt, uint8_t db
 	*nshards = m.nshards;
 	memcpy(db_id, m.db_id, 16);
 	return 0;
+}
+
+int api_meta_load(const char *path, uint32_t *nshards, uint32_t dflt, uint8_t db_id[16])
+{
+	struct meta_file m;
+	int rc = api_meta_read(path, nshards, db_id, NULL);
+
+	if (rc != -ENOENT)
+		return rc;
+	if (meta_has_wal(path))
+		return -AEDB_ECORRUPT; /* logs without their identity */
+	memset(&m, 0, sizeof(m));
+	m.magic = META_MAGIC;
+	m.version = META_VERSION;
+	m.nshards = *nshards ? *nshards : dflt;
+	*nshards = m.nshards;
+	if (sodium_init() < 0)
+		return -EIO;
+	randombytes_buf(m.db_id, sizeof(m.db_id));
+	m.crc = core_crc32c(0, &m, offsetof(struct meta_file, crc));
+	memcpy(db_id, m.db_id, 16);
+	return meta_write(path, &m);
 }

@@ -15,4 +15,9 @@ int api_lock_dir(const char *path, int *fd_out);
  * count to use. 0, -AEDB_EINCOMPAT, -AEDB_ECORRUPT or -errno. */
 int api_meta_load(const char *path, uint32_t *nshards, uint32_t dflt, uint8_t db_id[16]);
 
+/* Read aedb.meta only (read-only opens, tools): as api_meta_load() but
+ * -ENOENT when it is missing; *@version (may be NULL) gets the file's format
+ * version whenever the file is intact. */
+int api_meta_read(const char *path, uint32_t *nshards, uint8_t db_id[16], uint32_t *version);
+
 #endif

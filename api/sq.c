@@ -286,6 +286,8 @@ static int sq_write(struct ring_client *c, const struct aedb_sqe *sqe)
 	struct req *r;
 	int rc;
 
+	if (db->readonly)
+		return -AEDB_EREADONLY;
 	rc = api_kv_write_check(db, sqe->key, sqe->key_len, sqe->val,
 				sqe->opcode == AEDB_OP_KV_SET ? sqe->val_len : 0, sqe->finality);
 	if (rc < 0)

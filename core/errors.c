@@ -44,6 +44,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_EUNIQUE - AEDB_ERRNO_BASE] = "unique index violation",
 	[AEDB_ECHECK - AEDB_ERRNO_BASE] = "row fails a check constraint",
 	[AEDB_EDEPEND - AEDB_ERRNO_BASE] = "still used by a key, index or constraint",
+	[AEDB_EREADONLY - AEDB_ERRNO_BASE] = "instance is read-only",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -109,6 +110,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_EFATAL:
 	case AEDB_ECLOSED:
 	case AEDB_ELOCKED:
+	case AEDB_EREADONLY:
 		return AEDB_CLASS_UNAVAILABLE;
 	case AEDB_EINCOMPAT:
 	case AEDB_ETYPE:

@@ -173,6 +173,9 @@ enum aedb_errno {
 	/** The object is still in use: a column that the primary key, an
 	 *  index or a check constraint names cannot be dropped or renamed. */
 	AEDB_EDEPEND,
+	/** The instance was opened read-only (aedb_open_readonly()): writes,
+	 *  DDL, checkpoints and backups are refused; nothing changed. */
+	AEDB_EREADONLY,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -368,6 +371,36 @@ struct aedb_open_report {
  */
 AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struct aedb **dbp,
 			  struct aedb_open_report *report);
+
+/**
+ * aedb_open_readonly - open the existing data directory @path for reading
+ * only, for tools and inspection (the `aedb` CLI and explorer use it).
+ * @path: an existing data directory (never created). Copied.
+ * @cfg:  settings, or NULL for the defaults (cfg->shards must be 0 or the
+ *        directory's count; cfg->recovery picks strict or permissive).
+ * @dbp:  receives the instance on success; untouched on failure.
+ * @report: what recovery found (caller-owned; may be NULL), as for
+ *        aedb_open_ex().
+ *
+ * Strictly read-only: it loads the checkpoint and replays the WAL into
+ * memory exactly as aedb_open() would, but writes, creates, truncates,
+ * deletes and locks nothing in @path (no LOCK file, no torn-tail cut, no
+ * segment, no checkpoint), and starts no shard thread. It works while
+ * another process has the directory open and is writing: it reads a
+ * consistent prefix of the commits on disk at the moment of the open (a
+ * checkpoint or segment rotation racing the open makes it retry, up to four
+ * times). Every read, query and scan works as usual on that frozen state;
+ * every write, DDL, aedb_checkpoint_now() and aedb_backup() returns
+ * -AEDB_EREADONLY; aedb_wait_durable() and aedb_force_fsync() succeed at once
+ * (everything loaded is on disk). Close with aedb_close().
+ *
+ * Any thread. Returns 0, -AEDB_EMISUSE, -AEDB_ECONFIG, -ENOENT (@path or
+ * its aedb.meta missing: not a data directory), -AEDB_EINCOMPAT,
+ * -AEDB_ECORRUPT (damage; report->message names the file and offset),
+ * -ENOMEM, or -errno from the file system.
+ */
+AEDB_API int aedb_open_readonly(const char *path, const struct aedb_config *cfg,
+				struct aedb **dbp, struct aedb_open_report *report);
 
 /**
  * aedb_close - stop the shards and free the instance.

@@ -43,10 +43,14 @@ int shard_init(struct shard *s, struct aedb *db, uint32_t id)
 	s->round = calloc(db->cfg.batch_max, sizeof(*s->round));
 	if (!s->round || shard_inbox_init(&s->inbox, n) < 0)
 		return -ENOMEM;
-	rc = io_shard_init(&s->io, SHARD_IO_ENTRIES);
+	/* Read-only (aedb_open_readonly): no thread will run, so no ring and
+	 * no log; nothing in the directory is opened for writing. */
+	s->io.efd = -1;
+	rc = db->readonly ? 0 : io_shard_init(&s->io, SHARD_IO_ENTRIES);
 	if (rc < 0)
 		return rc;
-	rc = wal_log_open(&s->wal, db->path, id, db->nshards, db->db_id, &db->cfg);
+	rc = db->readonly ? 0 : wal_log_open(&s->wal, db->path, id, db->nshards, db->db_id,
+					     &db->cfg);
 	if (rc < 0)
 		return rc;
 	ck_epoch_register(&db->epoch, &s->erec, NULL);

@@ -113,3 +113,22 @@ int wal_frame_decode(const struct wal_frame_hdr *h, const uint8_t *payload, uint
 	n = LZ4_decompress_safe((const char *)payload, (char *)raw, (int)h->len, (int)h->raw_len);
 	return n == (int)h->raw_len ? 0 : -AEDB_ECORRUPT;
 }
+
+int wal_frame_synced_past(const uint8_t *seg, size_t size, size_t bad)
+{
+	const uint32_t magic = WAL_FRAME_MAGIC;
+	size_t q = bad + 1;
+
+	while (q + WAL_FRAME_HDR_BYTES <= size) {
+		const uint8_t *hit = memmem(seg + q, size - q, &magic, sizeof(magic));
+		struct wal_frame_hdr h;
+
+		if (!hit)
+			break;
+		q = (size_t)(hit - seg);
+		if (wal_frame_check(hit, size - q, &h) == WAL_FRAME_OK && h.sync_mark > bad)
+			return 1;
+		q++;
+	}
+	return 0;
+}

@@ -93,4 +93,9 @@ size_t wal_frame_bound(uint32_t raw_len);
  * Returns 0 or -AEDB_ECORRUPT. */
 int wal_frame_decode(const struct wal_frame_hdr *h, const uint8_t *payload, uint8_t *raw);
 
+/* Is there a valid frame after offset @bad of segment @seg (@size bytes)
+ * whose sync mark covers @bad? Then the bytes at @bad had been fsynced: a
+ * bad frame there is damage, not a torn write (recovery, `aedb verify`). */
+int wal_frame_synced_past(const uint8_t *seg, size_t size, size_t bad);
+
 #endif

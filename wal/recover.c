@@ -119,7 +119,8 @@ static int rv_list(struct aedb *db, struct rv_shard *sh)
 		memset(g, 0, sizeof(*g));
 		snprintf(g->name, sizeof(g->name), "%s", de->d_name);
 		g->first_seq = v;
-		g->fd = openat(sh->dirfd, g->name, O_RDWR | O_CLOEXEC);
+		g->fd = openat(sh->dirfd, g->name,
+			       (db->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (g->fd < 0 || fstat(g->fd, &st) < 0) {
 			closedir(d);
 			return -errno;
@@ -157,25 +158,9 @@ static int rv_push(struct rv_shard *sh, const struct wal_frame_hdr *h, uint32_t 
 	return 0;
 }
 
-/* Is there a valid frame after @bad in @g whose sync mark covers @bad? Then
- * the bytes at @bad had been fsynced: damage, not a torn write. */
 static int rv_synced_past(const struct rv_seg *g, size_t bad)
 {
-	const uint32_t magic = WAL_FRAME_MAGIC;
-	size_t q = bad + 1;
-
-	while (q + WAL_FRAME_HDR_BYTES <= g->size) {
-		const uint8_t *hit = memmem(g->map + q, g->size - q, &magic, sizeof(magic));
-		struct wal_frame_hdr h;
-
-		if (!hit)
-			break;
-		q = (size_t)(hit - g->map);
-		if (wal_frame_check(hit, g->size - q, &h) == WAL_FRAME_OK && h.sync_mark > bad)
-			return 1;
-		q++;
-	}
-	return 0;
+	return wal_frame_synced_past(g->map, g->size, bad);
 }
 
 enum { RV_NEXT = 0, RV_STOP = 1 };
@@ -874,6 +859,8 @@ static int rv_cut(struct rv_ctx *c, struct rv_shard *sh)
 		if (need < sh->keep_segs)
 			sh->keep_segs = need;
 	}
+	if (c->db->readonly)
+		return 0; /* the state in memory is cut; the directory is not */
 	for (uint32_t k = 0; k < sh->nstale; k++) {
 		if (unlinkat(sh->dirfd, sh->stale[k], 0) < 0 && errno != ENOENT)
 			return -errno;
@@ -923,19 +910,22 @@ static int rv_replay(struct rv_ctx *c)
 	struct rv_replay *rp = calloc(n, sizeof(*rp));
 	pthread_t *th = calloc(n, sizeof(*th));
 	uint64_t ignore_b = 0, ignore_r = 0;
-	int rc = rp && th ? 0 : -ENOMEM;
+	int rc = rp && th ? 0 : -ENOMEM, started;
 
 	if (rc == 0)
 		rc = rv_each_record(&c->shards[0], rv_ddl, &cat, &ignore_b, &ignore_r);
 	c->db->catalog = cat.cat;
-	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+	started = rc == 0;
+	for (uint32_t i = 0; started && i < n; i++) {
 		rp[i] = (struct rv_replay){ .c = c, .sh = &c->shards[i] };
 		if (pthread_create(&th[i], NULL, rv_replay_main, &rp[i]) != 0) {
 			rv_replay_main(&rp[i]);
 			th[i] = 0;
 		}
 	}
-	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+	/* Join every thread, also after one failed: they read the mapped
+	 * segments that the caller unmaps next. */
+	for (uint32_t i = 0; started && i < n; i++) {
 		if (th[i])
 			pthread_join(th[i], NULL);
 		if (rp[i].rc < 0 && rc == 0)

@@ -2,6 +2,7 @@
 #include "t_helpers.h"
 
 #include <ftw.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +113,61 @@ uint64_t t_rand(uint64_t *state)
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
 	return z ^ (z >> 31);
+}
+
+/* ---- directory digests ---- */
+
+static char *t_digest_buf;
+static size_t t_digest_len;
+static const char *t_digest_root;
+
+static int t_digest_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	unsigned char *bytes = NULL;
+	char line[4352];
+	FILE *f;
+	int n;
+
+	(void)ftw;
+	if (flag == FTW_D || flag == FTW_DP) {
+		n = snprintf(line, sizeof(line), "d %s %o %lld.%09ld\n",
+			     path + strlen(t_digest_root), (unsigned)st->st_mode,
+			     (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	} else {
+		bytes = malloc(st->st_size ? (size_t)st->st_size : 1);
+		f = fopen(path, "rb");
+		if (!bytes || !f || fread(bytes, 1, (size_t)st->st_size, f) != (size_t)st->st_size)
+			abort();
+		fclose(f);
+		crypto_hash_sha256(h, bytes, (unsigned long long)st->st_size);
+		free(bytes);
+		n = snprintf(line, sizeof(line), "f %s %lld %lld.%09ld %o ",
+			     path + strlen(t_digest_root), (long long)st->st_size,
+			     (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+			     (unsigned)st->st_mode);
+		for (size_t i = 0; i < sizeof(h); i++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, "%02x", h[i]);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "\n");
+	}
+	t_digest_buf = realloc(t_digest_buf, t_digest_len + (size_t)n + 1);
+	if (!t_digest_buf)
+		abort();
+	memcpy(t_digest_buf + t_digest_len, line, (size_t)n + 1);
+	t_digest_len += (size_t)n;
+	return 0;
+}
+
+char *t_dir_digest(const char *dir)
+{
+	char *out;
+
+	t_digest_buf = NULL;
+	t_digest_len = 0;
+	t_digest_root = dir;
+	if (sodium_init() < 0 || nftw(dir, t_digest_one, 16, FTW_PHYS) != 0)
+		abort();
+	out = t_digest_buf ? t_digest_buf : strdup("");
+	t_digest_buf = NULL;
+	return out;
 }

@@ -19,6 +19,11 @@ struct aedb *t_open(uint32_t shards, const struct aedb_config *cfg);
 /* Close an instance from t_open() and remove its directory. */
 void t_close(struct aedb *db);
 
+/* Every file and directory under @dir, one line each in walk order: its
+ * path, size, mtime, mode and SHA-256 (files). Two equal digests mean
+ * nothing was written, created, removed or touched. The caller frees it. */
+char *t_dir_digest(const char *dir);
+
 /* Monotonic clock, nanoseconds. */
 uint64_t t_now_ns(void);
 
