@@ -165,7 +165,8 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 	db->lock_fd = -1;
 	pthread_mutex_init(&db->readers_lock, NULL);
 	pthread_mutex_init(&db->seq_lock, NULL);
-	rc = core_config_resolve(cfg, &db->cfg);
+	/* Before anything touches the disk: a bad config creates nothing. */
+	rc = core_config_resolve(cfg, &db->cfg, report->message, sizeof(report->message));
 	if (rc == 0)
 		rc = api_prepare_dir(db, path, cfg->shards);
 	if (rc == 0)
@@ -197,6 +198,9 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
 		api_teardown(db);
 		return rc;
 	}
+	db->recovery_ns = report->recovery_ns;
+	db->recovered_seq = report->recovered_seq;
+	db->open_ns = core_now_ns();
 	*dbp = db;
 	return 0;
 }
@@ -385,6 +389,8 @@ int api_submit_wait(struct aedb *db, struct req *r, uint32_t shard)
 	uint64_t deadline = 0;
 
 	AEDB_ASSERT(shard < db->nshards);
+	if (!r->t_ns)
+		r->t_ns = core_now_ns(); /* the latency metrics' start */
 	r->client = NULL;
 	r->wait_state = REQ_WAIT_PENDING;
 	/* A durable wait lasts an fsync: spinning through it only steals

@@ -304,6 +304,43 @@ AEDB_API void aedb_config_init(struct aedb_config *cfg);
  */
 AEDB_API void aedb_config_low_latency(struct aedb_config *cfg);
 
+/**
+ * aedb_config_profile - fill @cfg with the named profile (every field
+ * reset; change fields after it). Any thread. The profiles:
+ *
+ *  - "default": aedb_config_init(). FULL durability (an fsync per group
+ *    commit before DURABLE acks), strict recovery, a checkpoint every
+ *    256 MiB of WAL.
+ *  - "low-latency": aedb_config_low_latency(): defaults, but shards and
+ *    waiting clients spin 500 us before sleeping and apply rounds hold at
+ *    most 64 requests. Durability stays FULL (unlike the original engine's
+ *    profile of that name, which used BATCH): DURABLE waits already force
+ *    their own fsync, so BATCH would only widen the loss window.
+ *  - "production": defaults (FULL, strict), plus shard threads pinned to
+ *    CPUs (pin_threads 1), 16384-slot inboxes to absorb bursts, and a
+ *    checkpoint at least every 5 minutes (checkpoint_interval_ms 300000)
+ *    on top of every 256 MiB of WAL, which bounds recovery time.
+ *  - "development": OS durability (nothing fsynced unless asked: a crash
+ *    can lose recent commits, never consistency), permissive recovery,
+ *    4 MiB WAL segments and a checkpoint every 64 MiB of WAL, to keep
+ *    test directories small. Not for data you want to keep.
+ *
+ * Returns 0, -AEDB_ECONFIG (unknown @name: @cfg is left unchanged) or
+ * -AEDB_EMISUSE (NULL argument).
+ */
+AEDB_API int aedb_config_profile(struct aedb_config *cfg, const char *name);
+
+/**
+ * aedb_config_validate - the checks aedb_open() runs on @cfg, without
+ * opening anything: every field in its documented range (and a power of
+ * two where so documented), reserved fields zero. On failure @msg
+ * (caller-owned, @msg_len bytes, may be NULL) receives one line naming the
+ * first bad field, its value and the allowed range, e.g.
+ * "config.batch_max = 0: must be 1..65536"; on success it is set to "".
+ * Any thread. Returns 0, -AEDB_ECONFIG, or -AEDB_EMISUSE (NULL @cfg).
+ */
+AEDB_API int aedb_config_validate(const struct aedb_config *cfg, char *msg, size_t msg_len);
+
 /* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -360,8 +397,10 @@ struct aedb_open_report {
 /**
  * aedb_open_ex - aedb_open(), plus a report of what recovery did in @report
  * (caller-owned; may be NULL). On -AEDB_ECORRUPT, report->message names the
- * damaged file and offset. Also returns -AEDB_ELOCKED (directory in use),
- * -AEDB_EINCOMPAT (other shard count or format).
+ * damaged file and offset; on -AEDB_ECONFIG it names the bad field (as
+ * aedb_config_validate() does), and nothing was created on disk. Also
+ * returns -AEDB_ELOCKED (directory in use), -AEDB_EINCOMPAT (other shard
+ * count or format).
  */
 AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struct aedb **dbp,
 			  struct aedb_open_report *report);
@@ -504,6 +543,104 @@ struct aedb_stats {
  * instants. Returns 0 or -AEDB_EMISUSE (NULL argument).
  */
 AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out);
+
+/** One shard's part of struct aedb_operational_metrics. */
+struct aedb_shard_metrics {
+	uint64_t commits;          /**< seqs this shard allocated (its commits) */
+	/** Write requests this shard completed after they reached its apply
+	 *  round: applied, duplicates, and ones refused there (a request
+	 *  refused before it reached a shard is not counted). Each is one
+	 *  latency sample. */
+	uint64_t completed;
+	uint64_t errors;           /**< ... of which failed */
+	uint64_t latency_ns_p50;   /**< submit to completion, over its samples */
+	uint64_t latency_ns_p99;
+	uint64_t latency_ns_p999;
+	uint64_t latency_ns_max;
+	uint64_t inbox_depth;      /**< requests queued, not yet taken */
+	uint64_t parked;           /**< applied, waiting for V (or D) to reach them */
+	uint64_t wal_bytes;        /**< WAL bytes written since open */
+	uint64_t wal_writes;       /**< WAL writes (group commits) since open */
+	uint64_t wal_segments;     /**< segment files in wal/<shard>/ now */
+	uint64_t wal_disk_bytes;   /**< their size on disk (preallocated) */
+	uint64_t memory_bytes;     /**< what the shard's allocator holds from
+	                                the OS (chunks and large blocks) */
+	uint64_t memory_used_bytes;/**< ... of which handed out */
+	uint64_t keys;             /**< keys held (live or tombstoned) */
+	uint64_t versions;         /**< versions held */
+	uint64_t gc_backlog;       /**< superseded versions waiting for GC */
+	uint64_t reserved[6];
+};
+
+/**
+ * struct aedb_operational_metrics - the state of an instance for operators
+ * (aedb_operational_metrics()). Counters are totals since open; latency
+ * quantiles come from per-shard log-linear histograms (each bucket at most
+ * 1/8 wide, so a quantile reads at most 12.5% high). Large (about 14 KiB):
+ * allocate it, or keep one.
+ */
+struct aedb_operational_metrics {
+	uint32_t nshards;          /**< entries of shards[] that are filled */
+	uint32_t pad;
+	uint64_t uptime_ms;        /**< since aedb_open() returned */
+	uint64_t recovery_ns;      /**< what recovery took at open */
+	uint64_t recovered_seq;    /**< the seq recovery reached */
+	/* Commits, summed over shards. */
+	uint64_t commits;          /**< seqs allocated since open */
+	uint64_t completed;        /**< latency samples (see aedb_shard_metrics) */
+	uint64_t errors;
+	uint64_t latency_ns_p50;   /**< over every shard's samples */
+	uint64_t latency_ns_p99;
+	uint64_t latency_ns_p999;
+	uint64_t latency_ns_max;
+	uint64_t latency_ns_mean;
+	/* Watermarks, read D first, then V, then the counter, so that
+	 * allocated_seq >= visible_seq >= durable_seq always holds. */
+	uint64_t allocated_seq;    /**< the last seq handed out */
+	uint64_t visible_seq;      /**< V */
+	uint64_t durable_seq;      /**< D */
+	uint64_t visible_lag;      /**< allocated - V: commits not yet readable */
+	uint64_t durable_lag;      /**< V - D: visible commits not yet on disk */
+	/* Queues, summed over shards. */
+	uint64_t inbox_depth;
+	uint64_t parked;
+	/* WAL, summed over shards. */
+	uint64_t wal_bytes;
+	uint64_t wal_writes;
+	uint64_t wal_segments;
+	uint64_t wal_disk_bytes;
+	/* Checkpoints. */
+	uint64_t checkpoint_seq;   /**< the current checkpoint, 0: none */
+	uint64_t checkpoint_age_ms;/**< since it was taken (or since open) */
+	uint64_t checkpoint_duration_ns; /**< the last aedb_checkpoint_now() */
+	uint64_t checkpoint_lag;   /**< V - checkpoint_seq: commits recovery
+	                                would replay from the WAL */
+	/* Reads and memory. */
+	/** Reads in progress now (each holds a snapshot while it runs). Scan
+	 *  cursors hold none: they read within the retained window. */
+	uint64_t snapshots_active;
+	uint64_t gc_floor_seq;     /**< oldest seq AT_SEQ can still read */
+	uint64_t gc_backlog;
+	uint64_t memory_bytes;     /**< summed over shards (see aedb_shard_metrics) */
+	uint64_t memory_used_bytes;
+	uint64_t keys;
+	uint64_t versions;
+	uint64_t reserved[8];
+	struct aedb_shard_metrics shards[AEDB_SHARDS_MAX];
+};
+
+/**
+ * aedb_operational_metrics - fill @out (caller-owned) with the instance's
+ * operational metrics: commits and their latency percentiles, queue depths,
+ * watermarks and their lag, WAL volume, checkpoint age, active reads,
+ * memory and GC backlog, in total and per shard (shards[0..nshards)).
+ * Nothing on the commit path waits for it: shards publish their counters
+ * with plain stores and this call sums them, so counters of different shards
+ * are read at slightly different instants. It lists the WAL directories
+ * (a few syscalls per shard). Any thread, while @db is open.
+ * Returns 0, or -AEDB_EMISUSE (NULL argument).
+ */
+AEDB_API int aedb_operational_metrics(struct aedb *db, struct aedb_operational_metrics *out);
 
 /* ------------------------------------------------------------------------ */
 /* Requests: caller, finality, consistency                                   */
