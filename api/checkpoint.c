@@ -655,6 +655,19 @@ int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res
 	return rc;
 }
 
+int api_ckpt_lock_current(struct aedb *db, uint64_t *seq)
+{
+	if (!db->ckpt)
+		return -AEDB_EMISUSE;
+	if (__atomic_load_n(&db->closing, __ATOMIC_ACQUIRE))
+		return -AEDB_ECLOSED;
+	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
+		return -AEDB_EFATAL;
+	pthread_mutex_lock(&db->ckpt->lock);
+	*seq = db->ckpt->seq;
+	return 0;
+}
+
 void api_ckpt_unlock_for_backup(struct aedb *db)
 {
 	pthread_mutex_unlock(&db->ckpt->lock);

@@ -478,23 +478,28 @@ AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result 
  *  none. Any thread. */
 AEDB_API uint64_t aedb_checkpoint_seq(struct aedb *db);
 
-/** What aedb_backup() did. */
+/** What aedb_backup() (or an incremental backup) did. */
 struct aedb_backup_result {
-	uint64_t checkpoint_seq;  /**< the checkpoint in the backup */
+	uint64_t checkpoint_seq;  /**< the checkpoint a restore starts from */
 	uint64_t bytes;           /**< bytes copied */
 	uint32_t files;
 	uint32_t pad;
-	uint64_t reserved[4];
+	/** Every commit up to this seq is in the backup (or its chain): the
+	 *  durable watermark when the copy began. A restore lands on it. */
+	uint64_t to_seq;
+	uint64_t reserved[3];
 };
 
 /**
- * aedb_backup - a hot backup of @db into directory @dir (created, or empty):
- * a fresh checkpoint, a copy of the WAL after it (commits up to the moment of
- * the copy) and aedb.meta, plus a file BACKUP listing every file with its
- * size and CRC32C. Writers and readers go on meanwhile; checkpoints wait.
- * Restoring it gives the state of a prefix of the commits that includes the
- * checkpoint's. @res may be NULL. Any thread. Returns 0, -AEDB_EEXIST (@dir
- * not empty), -AEDB_EMISUSE, an error of aedb_checkpoint_now(), or -errno.
+ * aedb_backup - a hot full backup of @db into directory @dir (created, or
+ * empty): a fresh checkpoint, a copy of the WAL after it and aedb.meta,
+ * plus a file BACKUP listing every file with its size and CRC32C, the
+ * backup's random id, and the seqs it covers (1..res->to_seq, the durable
+ * watermark when the copy began). Writers and readers go on meanwhile;
+ * checkpoints wait. A restore lands on exactly to_seq (or an earlier seq
+ * asked for, down to the checkpoint's). @res may be NULL. Any thread.
+ * Returns 0, -AEDB_EEXIST (@dir not empty), -AEDB_EMISUSE, an error of
+ * aedb_checkpoint_now(), or -errno.
  */
 AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_result *res);
 
@@ -506,14 +511,86 @@ AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_re
 AEDB_API int aedb_backup_verify(const char *dir);
 
 /**
- * aedb_restore - verify backup @backup_dir, then copy it into @target_dir
- * (created if missing; an existing directory must be empty). Open the target
- * with aedb_open() afterwards: it recovers from the backup's checkpoint and
- * WAL. Not while an instance has @target_dir open. Returns 0,
- * -AEDB_EEXIST (target not empty: nothing is written), -AEDB_ECORRUPT (the
- * backup failed verification: nothing is written), -AEDB_EMISUSE, -errno.
+ * aedb_restore - verify full backup @backup_dir, then restore it into
+ * @target_dir (created if missing; an existing directory must be empty):
+ * aedb_restore_chain() of that one backup, to its to_seq. Open the target
+ * with aedb_open() afterwards. Returns as aedb_restore_chain().
  */
 AEDB_API int aedb_restore(const char *backup_dir, const char *target_dir);
+
+/**
+ * aedb_backup_incremental - a hot incremental backup of @db into directory
+ * @dir (created, or empty) that follows backup @base_dir (a full or an
+ * incremental backup of the same database): the WAL segments holding the
+ * commits after the base's to_seq up to the durable watermark now
+ * (res->to_seq), and a BACKUP list recording its id, the base's id and the
+ * seq range base.to_seq + 1 .. to_seq. The base is verified first. No
+ * checkpoint is taken. The WAL it needs must still be on disk: a checkpoint
+ * taken after the base (aedb_checkpoint_now(), an automatic one, or another
+ * full backup) reclaims it, and the call then fails with -AEDB_ESEQGC:
+ * take a full backup. Any thread. Returns 0, -AEDB_EEXIST (@dir not empty),
+ * -AEDB_ECORRUPT (the base failed verification), -AEDB_EINVAL (the base
+ * is of another database, or ends past this instance's durable seq),
+ * -AEDB_ESEQGC, -AEDB_EINCOMPAT (a base of
+ * another format), -AEDB_EMISUSE, -AEDB_EFATAL, or -errno.
+ */
+AEDB_API int aedb_backup_incremental(struct aedb *db, const char *base_dir, const char *dir,
+				     struct aedb_backup_result *res);
+
+/**
+ * aedb_restore_chain - restore a chain of backups into @target_dir (created
+ * if missing; an existing directory must be empty) at exactly seq @seq
+ * (0: the last backup's to_seq). @dirs[0] must be a full backup and each
+ * @dirs[k] an incremental backup of @dirs[k - 1] (recorded base id and
+ * seq range), oldest first. Every backup is verified (every file's size
+ * and CRC32C) and every link checked before anything is written. Then the
+ * full backup and the incrementals up to @seq are copied, and each shard's
+ * WAL is cut back to @seq (a group commit that straddles it is rewritten
+ * with only its commits at or below it), so aedb_open() of the target
+ * recovers exactly commits 1..@seq. WAL frames carry no timestamps, so a
+ * restore is to a seq, not to a time. Not while an instance has
+ * @target_dir open. *@restored_seq (may be NULL) receives the seq.
+ * Any thread. Returns 0, -AEDB_EEXIST (target not empty: nothing written),
+ * -AEDB_ECORRUPT (a backup failed verification: nothing written),
+ * -AEDB_EINVAL (not a chain: the first is not full, a link's base id or
+ * seq range does not follow, or another database), -AEDB_ESEQGC (@seq
+ * below the full backup's checkpoint), -AEDB_ESEQFUTURE (@seq past the
+ * chain's end), -AEDB_EINCOMPAT, -AEDB_EMISUSE (NULL or empty argument, 0
+ * or more than 4096 backups), -ENOMEM, -errno. If copying fails half-way
+ * the files written so far are removed.
+ */
+AEDB_API int aedb_restore_chain(const char *const *dirs, uint32_t ndirs,
+				const char *target_dir, uint64_t seq, uint64_t *restored_seq);
+
+/**
+ * aedb_backup_to_file - aedb_backup() into one archive file @file (which
+ * must not exist: never replaced): the backup is taken into `@file.tmp.d`,
+ * packed into `@file.tmp` (every file with its size and CRC32C, the whole
+ * archive under a CRC32C), fsynced, linked to @file, and the temporary
+ * directory removed. Any thread. Returns as aedb_backup(), and
+ * -AEDB_EEXIST (@file or its temporary names exist).
+ */
+AEDB_API int aedb_backup_to_file(struct aedb *db, const char *file,
+				 struct aedb_backup_result *res);
+
+/**
+ * aedb_backup_verify_file - read archive @file end to end and check every
+ * length, path and CRC. Changes nothing. Any thread. Returns 0,
+ * -AEDB_ECORRUPT, -AEDB_EINCOMPAT (an archive format this build does not
+ * read), -AEDB_EMISUSE, -ENOENT, or -errno.
+ */
+AEDB_API int aedb_backup_verify_file(const char *file);
+
+/**
+ * aedb_restore_from_file - verify archive @file, then restore it into
+ * @target_dir at seq @seq (0: the backup's to_seq) as aedb_restore_chain()
+ * does; the archive is unpacked into a temporary directory
+ * `@target_dir.arc-XXXXXX` beside the target, removed afterwards.
+ * Any thread. Returns as aedb_backup_verify_file() and
+ * aedb_restore_chain().
+ */
+AEDB_API int aedb_restore_from_file(const char *file, const char *target_dir, uint64_t seq,
+				    uint64_t *restored_seq);
 
 /** Counters for tests, tools and metrics. All are totals since open. */
 struct aedb_stats {
