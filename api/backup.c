@@ -222,13 +222,17 @@ int api_bk_write_list(const char *dir, const struct bk_hdr *h, const struct bk_l
 	close(fd);
 	if (rc == 0 && rename(tmp, dst) < 0)
 		rc = -errno;
-	if (rc == 0) {
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 || fsync(fd) < 0)
-			rc = -errno;
-		if (fd >= 0)
-			close(fd);
-	}
+	return rc == 0 ? api_bk_fsync_dir(dir) : rc;
+}
+
+int api_bk_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -330,23 +334,30 @@ AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_re
 	if (rc == 0)
 		rc = api_bk_copy_all(db->path, dir, &l, 0);
 	api_ckpt_unlock_for_backup(db);
-	h.nfiles = l.n;
 	h.seq = ck.seq;
-	h.nshards = db->nshards;
-	memcpy(h.db_id, db->db_id, 16);
+	return api_bk_finish(db, dir, &h, &l, rc, res);
+}
+
+int api_bk_finish(struct aedb *db, const char *dir, struct bk_hdr *h, struct bk_list *l, int rc,
+		  struct aedb_backup_result *res)
+{
+	h->nfiles = l->n;
+	h->nshards = db->nshards;
+	memcpy(h->db_id, db->db_id, 16);
 	if (rc == 0)
-		rc = api_bk_sync_dirs(dir, &l);
+		rc = api_bk_sync_dirs(dir, l);
 	if (rc == 0)
-		rc = api_bk_write_list(dir, &h, &l);
+		rc = api_bk_write_list(dir, h, l);
 	if (rc == 0 && res) {
 		memset(res, 0, sizeof(*res));
-		res->checkpoint_seq = ck.seq;
-		res->to_seq = h.to_seq;
-		res->files = l.n;
-		for (uint32_t i = 0; i < l.n; i++)
-			res->bytes += l.files[i].size;
+		res->checkpoint_seq = h->seq;
+		res->to_seq = h->to_seq;
+		res->files = l->n;
+		for (uint32_t i = 0; i < l->n; i++)
+			res->bytes += l->files[i].size;
 	}
-	free(l.files);
+	free(l->files);
+	l->files = NULL;
 	return rc;
 }
 

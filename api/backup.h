@@ -65,6 +65,15 @@ int api_bk_read_list(const char *dir, struct bk_hdr *h, struct bk_list *l);
 /* rm -rf @path (of a directory this module made or emptied), keeping the
  * directory itself with @keep_root. */
 void api_bk_rmrf(const char *path, int keep_root);
+/* Complete a backup in @dir whose files @l were copied (@rc: how that
+ * went): header fields of @db, directory fsyncs, the BACKUP list, @res.
+ * Frees @l's files. Returns @rc or the first error after it. */
+struct aedb;
+struct aedb_backup_result;
+int api_bk_finish(struct aedb *db, const char *dir, struct bk_hdr *h, struct bk_list *l, int rc,
+		  struct aedb_backup_result *res);
+/* fsync directory @dir. */
+int api_bk_fsync_dir(const char *dir);
 /* Fill the identity fields of a new header (magic, version, id, time). */
 void api_bk_hdr_init(struct bk_hdr *h, uint32_t kind);
 /* Add to @l the WAL segments of data directory @root that can hold seqs in

@@ -280,7 +280,6 @@ static int arc_sync_parent(const char *file)
 {
 	char dir[4096];
 	char *slash;
-	int fd, rc = 0;
 
 	snprintf(dir, sizeof(dir), "%s", file);
 	slash = strrchr(dir, '/');
@@ -290,12 +289,7 @@ static int arc_sync_parent(const char *file)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return api_bk_fsync_dir(dir);
 }
 
 /* Pack backup directory @dir into @file (written to a temp name, fsynced,

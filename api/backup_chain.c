@@ -154,25 +154,9 @@ AEDB_API int aedb_backup_incremental(struct aedb *db, const char *base_dir, cons
 	if (rc == 0)
 		rc = api_bk_copy_all(db->path, dir, &l, 0);
 	api_ckpt_unlock_for_backup(db);
-	h.nfiles = l.n;
 	h.seq = base.seq;
-	h.nshards = db->nshards;
-	memcpy(h.db_id, db->db_id, 16);
 	memcpy(h.base_id, base.id, 16);
-	if (rc == 0)
-		rc = api_bk_sync_dirs(dir, &l);
-	if (rc == 0)
-		rc = api_bk_write_list(dir, &h, &l);
-	if (rc == 0 && res) {
-		memset(res, 0, sizeof(*res));
-		res->checkpoint_seq = h.seq;
-		res->to_seq = h.to_seq;
-		res->files = l.n;
-		for (uint32_t i = 0; i < l.n; i++)
-			res->bytes += l.files[i].size;
-	}
-	free(l.files);
-	return rc;
+	return api_bk_finish(db, dir, &h, &l, rc, res);
 }
 
 /* Rewrite the frame at @off of @fd (header @fh, bytes in @buf) keeping its

@@ -98,14 +98,7 @@ static char *bc_fresh(const char *root, const char *name)
 
 static void bc_flip(const char *path, off_t off)
 {
-	int fd = open(path, O_RDWR);
-	uint8_t b;
-
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	b ^= 0x40;
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
-	close(fd);
+	t_flip_byte(path, off, 0x40);
 }
 
 static int bc_missing(const char *path)

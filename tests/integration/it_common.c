@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "it_common.h"
 
 #include <errno.h>
@@ -139,4 +142,16 @@ int t_u64_cmp(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+void t_flip_byte(const char *path, long off, uint8_t mask)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= mask;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
 }

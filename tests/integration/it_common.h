@@ -87,6 +87,9 @@ extern atomic_int t_thread_fail;
 				 aedb_strerror(t_want_));                      \
 	} while (0)
 
+/* XOR byte @off of file @path with @mask (damage for corruption tests). */
+void t_flip_byte(const char *path, long off, uint8_t mask);
+
 /* qsort comparator for uint64_t. */
 int t_u64_cmp(const void *a, const void *b);
 
