@@ -178,9 +178,12 @@ static void *mw_writer(void *p)
 {
 	struct mw_arg *a = p;
 	struct aedb_ring ring;
-	uint64_t keys[MW_RING];
+	/* One key buffer per request: completions come in any order, so a
+	 * buffer is free only once its own CQE was seen. */
+	uint64_t *keys = malloc(MW_PER_THREAD * sizeof(*keys));
 	uint32_t sent = 0, done = 0;
-	int rc = aedb_ring_init(a->db, MW_RING, &ring, 0);
+	int rc = keys ? aedb_ring_init(a->db, MW_RING, &ring, 0) : -1;
+	int ring_ok = rc == 0;
 
 	T_CHECK(rc == 0, "ring: %s", aedb_strerror(rc));
 	while (rc == 0 && done < MW_PER_THREAD) {
@@ -191,18 +194,23 @@ static void *mw_writer(void *p)
 
 			if (!sqe)
 				break;
-			keys[sent % MW_RING] = ((uint64_t)a->tid << 32) | sent;
-			aedb_prep_kv_set(sqe, a->ns, &keys[sent % MW_RING], 8, "v", 1,
+			keys[sent] = ((uint64_t)a->tid << 32) | sent;
+			aedb_prep_kv_set(sqe, a->ns, &keys[sent], 8, "v", 1,
 					 AEDB_FINALITY_VISIBLE, NULL);
 			sent++;
 		}
 		T_CHECK(aedb_submit(&ring) >= 0, "submit");
 		rc = aedb_wait_cqe(&ring, &cqe);
-		T_CHECK(rc == 0 && cqe->res == 0, "cqe: %d", rc ? rc : cqe->res);
+		T_CHECK(rc == 0, "wait: %d", rc);
+		if (rc)
+			break;
+		T_CHECK(cqe->res == 0, "cqe: %d", cqe->res);
 		aedb_cqe_seen(&ring, cqe);
 		done++;
 	}
-	aedb_ring_exit(&ring);
+	if (ring_ok)
+		aedb_ring_exit(&ring);
+	free(keys);
 	return NULL;
 }
 
