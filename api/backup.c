@@ -18,13 +18,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aedb.h"
+#include "api/backup.h"
 #include "api/db.h"
 #include "api/checkpoint.h"
 #include "core/assert.h"
@@ -32,35 +36,26 @@
 #include "core/crc32c.h"
 
 #define BK_MAGIC 0x314b414242444541ull /* "AEDBBAK1" little-endian */
-#define BK_VERSION 1u
-#define BK_NAME "BACKUP"
-#define BK_PATH_MAX 96u
-#define BK_FILES_MAX 65536u
+#define BK_VERSION 2u
 #define BK_COPY_BYTES (1u << 20)
 
-struct bk_file {
-	char path[BK_PATH_MAX];   /* relative, NUL-terminated */
-	uint64_t size;
-	uint32_t crc;
-	uint32_t pad;
-};
+AEDB_STATIC_ASSERT(sizeof(struct bk_hdr) == 104, "BACKUP header size");
+AEDB_STATIC_ASSERT(sizeof(struct bk_file) == 112, "BACKUP entry size");
 
-struct bk_hdr {
-	uint64_t magic;
-	uint32_t version;
-	uint32_t nfiles;
-	uint64_t seq;             /* the checkpoint in the backup */
-	uint8_t db_id[16];
-	uint32_t nshards;
-	uint32_t pad;
-};
+void api_bk_hdr_init(struct bk_hdr *h, uint32_t kind)
+{
+	struct timespec ts;
 
-struct bk_list {
-	struct bk_file *files;
-	uint32_t n, cap;
-};
+	memset(h, 0, sizeof(*h));
+	h->magic = BK_MAGIC;
+	h->version = BK_VERSION;
+	h->kind = kind;
+	randombytes_buf(h->id, sizeof(h->id));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->created_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
-static int bk_push(struct bk_list *l, const char *path)
+int api_bk_push(struct bk_list *l, const char *path)
 {
 	if (l->n == BK_FILES_MAX)
 		return -E2BIG;
@@ -80,9 +75,7 @@ static int bk_push(struct bk_list *l, const char *path)
 	return 0;
 }
 
-/* A path we wrote: components of [A-Za-z0-9._-], none "." or "..", not
- * absolute, at most three deep. */
-static int bk_path_ok(const char *p)
+int api_bk_path_ok(const char *p)
 {
 	uint32_t depth = 0, len = 0;
 
@@ -106,8 +99,27 @@ static int bk_path_ok(const char *p)
 	}
 }
 
-/* mkdir -p of the directories of relative @path under @root. */
-static int bk_mkdirs(const char *root, const char *path)
+static int bk_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	return ftw->level == 0 ? 0 : (remove(path) < 0 ? -1 : 0);
+}
+
+static int bk_rm_all(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 ? -1 : 0;
+}
+
+void api_bk_rmrf(const char *path, int keep_root)
+{
+	(void)nftw(path, keep_root ? bk_rm_one : bk_rm_all, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int api_bk_mkdirs(const char *root, const char *path)
 {
 	char buf[4096];
 	int n = snprintf(buf, sizeof(buf), "%s/%s", root, path);
@@ -125,7 +137,7 @@ static int bk_mkdirs(const char *root, const char *path)
 	return 0;
 }
 
-/* Copy @src to @dst (created, must not exist), fsync it; CRC32C and size
+/* Copy @src to @dst (created; an existing file is replaced), fsync it; CRC32C and size
  * of what was copied. With @dst NULL, only read and checksum. */
 static int bk_copy(const char *src, const char *dst, uint64_t *size, uint32_t *crc)
 {
@@ -139,7 +151,7 @@ static int bk_copy(const char *src, const char *dst, uint64_t *size, uint32_t *c
 		goto done;
 	}
 	if (dst) {
-		out = open(dst, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		out = open(dst, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
 		if (out < 0) {
 			rc = -errno;
 			goto done;
@@ -177,37 +189,21 @@ done:
 static int bk_collect(struct aedb *db, uint64_t seq, struct bk_list *l)
 {
 	char path[BK_PATH_MAX];
-	int rc = bk_push(l, "aedb.meta");
+	int rc = api_bk_push(l, "aedb.meta");
 
 	if (rc == 0)
-		rc = bk_push(l, "checkpoint/MANIFEST");
+		rc = api_bk_push(l, "checkpoint/MANIFEST");
 	for (uint32_t i = 0; rc == 0 && i < db->nshards; i++) {
 		snprintf(path, sizeof(path), "checkpoint/%020llu/%u.ckpt",
 			 (unsigned long long)seq, i);
-		rc = bk_push(l, path);
+		rc = api_bk_push(l, path);
 	}
-	for (uint32_t i = 0; rc == 0 && i < db->nshards; i++) {
-		char dir[4096];
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(dir, sizeof(dir), "%s/wal/%u", db->path, i);
-		d = opendir(dir);
-		if (!d)
-			continue; /* a shard that never wrote */
-		while (rc == 0 && (de = readdir(d))) {
-			if (strlen(de->d_name) != 24 || strcmp(de->d_name + 20, ".seg") != 0)
-				continue;
-			snprintf(path, sizeof(path), "wal/%u/%s", i, de->d_name);
-			rc = bk_push(l, path);
-		}
-		closedir(d);
-	}
+	if (rc == 0)
+		rc = api_bk_collect_wal(db->path, db->nshards, 0, UINT64_MAX, l);
 	return rc;
 }
 
-/* Write the BACKUP list into @dir (temp, fsync, rename, directory fsync). */
-static int bk_write_list(const char *dir, const struct bk_hdr *h, const struct bk_list *l)
+int api_bk_write_list(const char *dir, const struct bk_hdr *h, const struct bk_list *l)
 {
 	char tmp[4096], dst[4096];
 	uint32_t crc;
@@ -226,18 +222,21 @@ static int bk_write_list(const char *dir, const struct bk_hdr *h, const struct b
 	close(fd);
 	if (rc == 0 && rename(tmp, dst) < 0)
 		rc = -errno;
-	if (rc == 0) {
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 || fsync(fd) < 0)
-			rc = -errno;
-		if (fd >= 0)
-			close(fd);
-	}
+	return rc == 0 ? api_bk_fsync_dir(dir) : rc;
+}
+
+int api_bk_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
-/* An empty (or missing: created) directory. -AEDB_EEXIST if not empty. */
-static int bk_empty_dir(const char *dir)
+int api_bk_empty_dir(const char *dir)
 {
 	struct dirent *de;
 	DIR *d;
@@ -257,8 +256,7 @@ static int bk_empty_dir(const char *dir)
 	return rc;
 }
 
-/* fsync every directory the files live in. */
-static int bk_sync_dirs(const char *root, const struct bk_list *l)
+int api_bk_sync_dirs(const char *root, const struct bk_list *l)
 {
 	for (uint32_t i = 0; i <= l->n; i++) {
 		char dir[4096];
@@ -285,7 +283,7 @@ static int bk_sync_dirs(const char *root, const struct bk_list *l)
 	return 0;
 }
 
-static int bk_copy_all(const char *from, const char *to, struct bk_list *l, int verify_only)
+int api_bk_copy_all(const char *from, const char *to, struct bk_list *l, int verify_only)
 {
 	int rc = 0;
 
@@ -297,7 +295,7 @@ static int bk_copy_all(const char *from, const char *to, struct bk_list *l, int 
 		snprintf(src, sizeof(src), "%s/%s", from, l->files[i].path);
 		snprintf(dst, sizeof(dst), "%s/%s", to ? to : "", l->files[i].path);
 		if (to)
-			rc = bk_mkdirs(to, l->files[i].path);
+			rc = api_bk_mkdirs(to, l->files[i].path);
 		if (rc == 0)
 			rc = bk_copy(src, to ? dst : NULL, &size, &crc);
 		if (rc == 0 && verify_only && (size != l->files[i].size || crc != l->files[i].crc))
@@ -313,13 +311,14 @@ static int bk_copy_all(const char *from, const char *to, struct bk_list *l, int 
 AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_result *res)
 {
 	struct aedb_checkpoint_result ck;
-	struct bk_hdr h = { .magic = BK_MAGIC, .version = BK_VERSION };
+	struct bk_hdr h;
 	struct bk_list l = { 0 };
 	int rc;
 
 	if (!db || !dir || !*dir)
 		return -AEDB_EMISUSE;
-	rc = bk_empty_dir(dir);
+	api_bk_hdr_init(&h, BK_FULL);
+	rc = api_bk_empty_dir(dir);
 	if (rc < 0)
 		return rc;
 	/* A fresh checkpoint; the lock keeps its files and the WAL after it
@@ -327,31 +326,42 @@ AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_re
 	rc = api_ckpt_lock_for_backup(db, &ck);
 	if (rc < 0)
 		return rc;
+	/* Every commit up to D is fsynced in files the lock keeps in place:
+	 * the copies hold at least 1..D (maybe more, maybe a torn tail). */
+	h.from_seq = 1;
+	h.to_seq = wm_durable_any(&db->wm);
 	rc = bk_collect(db, ck.seq, &l);
 	if (rc == 0)
-		rc = bk_copy_all(db->path, dir, &l, 0);
+		rc = api_bk_copy_all(db->path, dir, &l, 0);
 	api_ckpt_unlock_for_backup(db);
-	h.nfiles = l.n;
 	h.seq = ck.seq;
-	h.nshards = db->nshards;
-	memcpy(h.db_id, db->db_id, 16);
+	return api_bk_finish(db, dir, &h, &l, rc, res);
+}
+
+int api_bk_finish(struct aedb *db, const char *dir, struct bk_hdr *h, struct bk_list *l, int rc,
+		  struct aedb_backup_result *res)
+{
+	h->nfiles = l->n;
+	h->nshards = db->nshards;
+	memcpy(h->db_id, db->db_id, 16);
 	if (rc == 0)
-		rc = bk_sync_dirs(dir, &l);
+		rc = api_bk_sync_dirs(dir, l);
 	if (rc == 0)
-		rc = bk_write_list(dir, &h, &l);
+		rc = api_bk_write_list(dir, h, l);
 	if (rc == 0 && res) {
 		memset(res, 0, sizeof(*res));
-		res->checkpoint_seq = ck.seq;
-		res->files = l.n;
-		for (uint32_t i = 0; i < l.n; i++)
-			res->bytes += l.files[i].size;
+		res->checkpoint_seq = h->seq;
+		res->to_seq = h->to_seq;
+		res->files = l->n;
+		for (uint32_t i = 0; i < l->n; i++)
+			res->bytes += l->files[i].size;
 	}
-	free(l.files);
+	free(l->files);
+	l->files = NULL;
 	return rc;
 }
 
-/* Read and check BACKUP of @dir into *@h / *@l. */
-static int bk_read_list(const char *dir, struct bk_hdr *h, struct bk_list *l)
+int api_bk_read_list(const char *dir, struct bk_hdr *h, struct bk_list *l)
 {
 	char path[4096];
 	struct stat st;
@@ -364,10 +374,11 @@ static int bk_read_list(const char *dir, struct bk_hdr *h, struct bk_list *l)
 	if (fd < 0)
 		return errno == ENOENT ? -AEDB_ECORRUPT : -errno;
 	if (fstat(fd, &st) < 0 || read(fd, h, sizeof(*h)) != (ssize_t)sizeof(*h) ||
-	    h->magic != BK_MAGIC || h->version != BK_VERSION || h->nfiles > BK_FILES_MAX) {
+	    h->magic != BK_MAGIC || h->nfiles > BK_FILES_MAX) {
 		close(fd);
 		return -AEDB_ECORRUPT;
 	}
+
 	want = sizeof(*h) + h->nfiles * sizeof(*l->files) + 4;
 	l->n = l->cap = h->nfiles;
 	l->files = calloc(h->nfiles ? h->nfiles : 1, sizeof(*l->files));
@@ -381,8 +392,18 @@ static int bk_read_list(const char *dir, struct bk_hdr *h, struct bk_list *l)
 				    h->nfiles * sizeof(*l->files)))
 		rc = -AEDB_ECORRUPT;
 	for (uint32_t i = 0; rc == 0 && i < l->n; i++)
-		if (l->files[i].path[BK_PATH_MAX - 1] || !bk_path_ok(l->files[i].path))
+		if (l->files[i].path[BK_PATH_MAX - 1] || !api_bk_path_ok(l->files[i].path))
 			rc = -AEDB_ECORRUPT;
+	/* A damaged header fails the CRC first; an intact one of another
+	 * format is refused as such. */
+	if (rc == 0 && h->version != BK_VERSION)
+		rc = -AEDB_EINCOMPAT;
+	/* CRC-valid yet inconsistent: written by something else. */
+	if (rc == 0 && ((h->kind != BK_FULL && h->kind != BK_INCR) ||
+			h->nshards == 0 || h->nshards > AEDB_SHARDS_MAX ||
+			h->from_seq == 0 || h->to_seq + 1 < h->from_seq ||
+			(h->kind == BK_FULL && (h->from_seq != 1 || h->to_seq < h->seq))))
+		rc = -AEDB_ECORRUPT;
 	close(fd);
 	return rc;
 }
@@ -395,41 +416,18 @@ AEDB_API int aedb_backup_verify(const char *dir)
 
 	if (!dir || !*dir)
 		return -AEDB_EMISUSE;
-	rc = bk_read_list(dir, &h, &l);
+	rc = api_bk_read_list(dir, &h, &l);
 	if (rc == 0)
-		rc = bk_copy_all(dir, NULL, &l, 1);
+		rc = api_bk_copy_all(dir, NULL, &l, 1);
 	free(l.files);
 	return rc == -ENOENT ? -AEDB_ECORRUPT : rc;
 }
 
 AEDB_API int aedb_restore(const char *backup_dir, const char *target_dir)
 {
-	struct bk_hdr h;
-	struct bk_list l = { 0 };
-	int rc;
+	const char *dirs[1] = { backup_dir };
 
 	if (!backup_dir || !target_dir || !*backup_dir || !*target_dir)
 		return -AEDB_EMISUSE;
-	rc = bk_read_list(backup_dir, &h, &l);
-	if (rc == 0)
-		rc = bk_copy_all(backup_dir, NULL, &l, 1); /* verify first */
-	if (rc == -ENOENT)
-		rc = -AEDB_ECORRUPT;
-	if (rc == 0)
-		rc = bk_empty_dir(target_dir);
-	if (rc == 0) {
-		struct bk_list c = l;
-
-		c.files = malloc((l.n ? l.n : 1) * sizeof(*c.files));
-		rc = c.files ? 0 : -ENOMEM;
-		if (rc == 0) {
-			memcpy(c.files, l.files, l.n * sizeof(*c.files));
-			rc = bk_copy_all(backup_dir, target_dir, &c, 1);
-		}
-		if (rc == 0)
-			rc = bk_sync_dirs(target_dir, &c);
-		free(c.files);
-	}
-	free(l.files);
-	return rc;
+	return aedb_restore_chain(dirs, 1, target_dir, 0, NULL);
 }

@@ -640,10 +640,10 @@ AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result 
 	return rc;
 }
 
-int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res)
+/* Take the checkpoint lock for a backup, unless the instance cannot
+ * serve one. 0 (locked) or an error (not locked). */
+static int ck_lock_backup(struct aedb *db)
 {
-	int rc;
-
 	if (!db->ckpt)
 		return -AEDB_EMISUSE;
 	if (db->readonly)
@@ -653,9 +653,27 @@ int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res
 	if (__atomic_load_n(&db->fatal, __ATOMIC_ACQUIRE))
 		return -AEDB_EFATAL;
 	pthread_mutex_lock(&db->ckpt->lock);
+	return 0;
+}
+
+int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res)
+{
+	int rc = ck_lock_backup(db);
+
+	if (rc < 0)
+		return rc;
 	rc = ck_run(db, res);
 	if (rc < 0)
 		pthread_mutex_unlock(&db->ckpt->lock);
+	return rc;
+}
+
+int api_ckpt_lock_current(struct aedb *db, uint64_t *seq)
+{
+	int rc = ck_lock_backup(db);
+
+	if (rc == 0)
+		*seq = db->ckpt->seq;
 	return rc;
 }
 

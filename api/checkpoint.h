@@ -20,6 +20,9 @@ void api_ckpt_close(struct aedb *db);
  * so no checkpoint deletes its files or WAL segments while they are copied;
  * 0 (locked) or an error of aedb_checkpoint_now() (not locked). */
 int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res);
+/* Incremental backups: the same lock without a new checkpoint; *@seq gets
+ * the current checkpoint's seq (segments wholly at or below it may be gone). */
+int api_ckpt_lock_current(struct aedb *db, uint64_t *seq);
 void api_ckpt_unlock_for_backup(struct aedb *db);
 
 /* Fill the checkpoint fields of aedb_stats(). Any thread. */

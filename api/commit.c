@@ -134,6 +134,7 @@ AEDB_API int aedb_commit(struct aedb *db, struct aedb_txn *t, struct aedb_commit
 	memset(&r, 0, sizeof(r));
 	r.txres = res;
 	r.wait_state = REQ_WAIT_PENDING;
+	r.t_ns = core_now_ns();
 	rc = api_txn_start(db, t, &r, &shard);
 	if (rc == 1)
 		rc = api_submit_wait(db, &r, shard);

@@ -177,7 +177,8 @@ static int api_open(const char *path, const struct aedb_config *cfg, struct aedb
 	db->lock_fd = -1;
 	pthread_mutex_init(&db->readers_lock, NULL);
 	pthread_mutex_init(&db->seq_lock, NULL);
-	rc = core_config_resolve(cfg, &db->cfg);
+	/* Before anything touches the disk: a bad config creates nothing. */
+	rc = core_config_resolve(cfg, &db->cfg, report->message, sizeof(report->message));
 	if (rc == 0)
 		rc = api_prepare_dir(db, path, cfg->shards);
 	if (rc == 0)
@@ -209,6 +210,9 @@ static int api_open(const char *path, const struct aedb_config *cfg, struct aedb
 		api_teardown(db);
 		return rc;
 	}
+	db->recovery_ns = report->recovery_ns;
+	db->recovered_seq = report->recovered_seq;
+	db->open_ns = core_now_ns();
 	*dbp = db;
 	return 0;
 }
@@ -448,6 +452,8 @@ int api_submit_wait(struct aedb *db, struct req *r, uint32_t shard)
 	AEDB_ASSERT(shard < db->nshards);
 	if (db->readonly)
 		return -AEDB_EREADONLY;
+	if (!r->t_ns)
+		r->t_ns = core_now_ns(); /* the latency metrics' start */
 	r->client = NULL;
 	r->wait_state = REQ_WAIT_PENDING;
 	/* A durable wait lasts an fsync: spinning through it only steals

@@ -51,6 +51,10 @@ struct aedb {
 	struct api_ckpt *ckpt;
 	uint64_t ckpt_pin;               /* atomic: GC horizon cap; UINT64_MAX: none */
 	uint64_t ckpt_read;              /* atomic: AT_CHECKPOINT seq; 0: none */
+	/* Operational metrics (api/metrics.c). */
+	uint64_t open_ns;                /* when aedb_open() finished */
+	uint64_t recovery_ns;
+	uint64_t recovered_seq;
 };
 
 /* The calling thread's epoch record for @db (cached per thread). */

@@ -278,6 +278,15 @@ static int sq_read_scan(struct ring_client *c, const struct aedb_sqe *sqe)
 	return rc;
 }
 
+/* The submit time of the writes of one aedb_submit() call: one clock read
+ * per call, for the latency metrics. */
+static uint64_t sq_now(struct ring_client *c)
+{
+	if (!c->t_ns)
+		c->t_ns = core_now_ns();
+	return c->t_ns;
+}
+
 /* Queue a write. 0, -AEDB_EBUSY (leave the SQE queued), or another error
  * (complete the SQE with it). */
 static int sq_write(struct ring_client *c, const struct aedb_sqe *sqe)
@@ -306,6 +315,7 @@ static int sq_write(struct ring_client *c, const struct aedb_sqe *sqe)
 	r->user_data = sqe->user_data;
 	r->client = c;
 	r->slot_busy = 1;
+	r->t_ns = sq_now(c);
 	__atomic_fetch_add(&c->writes_pending, 1, __ATOMIC_RELAXED);
 	rc = shard_enqueue_mpsc(&db->shards[core_kv_shard(r->ns, r->key, r->key_len,
 							  db->nshards)], r);
@@ -340,6 +350,7 @@ static int sq_commit(struct ring_client *c, const struct aedb_sqe *sqe)
 	r->txres = sqe->out;
 	r->client = c;
 	r->slot_busy = 1;
+	r->t_ns = sq_now(c);
 	__atomic_fetch_add(&c->writes_pending, 1, __ATOMIC_RELAXED);
 	rc = api_txn_start(db, t, r, &shard);
 	if (rc == 1)
@@ -383,6 +394,7 @@ AEDB_API int aedb_submit(struct aedb_ring *ring)
 		return -AEDB_EMISUSE;
 	if (__atomic_load_n(&c->db->closing, __ATOMIC_ACQUIRE))
 		return -AEDB_ECLOSED;
+	c->t_ns = 0;
 	while (ring->sq_head != ring->sq_tail) {
 		if (c->submitted - c->seen >= c->cq_cap)
 			break;

@@ -41,6 +41,19 @@
 #define POOL_FINE_CLASSES (POOL_FINE_MAX / POOL_ALIGN)
 
 /* Bytes of each class; pool_class() maps a size to its index here. */
+
+/* The byte counters are read by other threads (aedb_operational_metrics):
+ * the owner updates them with relaxed stores (one writer, no RMW). */
+static inline void pool_stat_add(uint64_t *c, uint64_t d)
+{
+	__atomic_store_n(c, *c + d, __ATOMIC_RELAXED);
+}
+
+static inline void pool_stat_sub(uint64_t *c, uint64_t d)
+{
+	__atomic_store_n(c, *c - d, __ATOMIC_RELAXED);
+}
+
 static const uint16_t pool_class_bytes[CORE_POOL_CLASSES] = {
 	16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
 	320, 384, 448, 512, 640, 768, 896, 1024,
@@ -174,7 +187,7 @@ static bool pool_chunk_new(struct core_pool *pool)
 	pool->chunks = chunk;
 	pool->bump = (char *)(chunk + 1);
 	pool->bump_left = CORE_POOL_CHUNK_BYTES - sizeof(*chunk);
-	pool->bytes_reserved += CORE_POOL_CHUNK_BYTES;
+	pool_stat_add(&pool->bytes_reserved, CORE_POOL_CHUNK_BYTES);
 	POOL_POISON(pool->bump, pool->bump_left);
 	return true;
 }
@@ -188,8 +201,8 @@ static void *pool_alloc_large(struct core_pool *pool, size_t size)
 	if (!p)
 		return NULL;
 	AEDB_ASSERT(((uintptr_t)p & (POOL_ALIGN - 1u)) == 0);
-	pool->bytes_reserved += size;
-	pool->bytes_in_use += size;
+	pool_stat_add(&pool->bytes_reserved, size);
+	pool_stat_add(&pool->bytes_in_use, size);
 	return p;
 }
 
@@ -218,7 +231,7 @@ void *core_pool_alloc(struct core_pool *pool, size_t size)
 		pool->bump_left -= block;
 		POOL_UNPOISON(p, block);
 	}
-	pool->bytes_in_use += block;
+	pool_stat_add(&pool->bytes_in_use, block);
 	AEDB_ASSERT(pool->bytes_in_use <= pool->bytes_reserved);
 	AEDB_ASSERT(((uintptr_t)p & (POOL_ALIGN - 1u)) == 0);
 	return p;
@@ -236,13 +249,13 @@ void core_pool_free(struct core_pool *pool, void *p, size_t size)
 	if (size > CORE_POOL_SMALL_MAX) {
 		AEDB_ASSERT(pool->bytes_in_use >= size);
 		AEDB_ASSERT(pool->bytes_reserved >= size);
-		pool->bytes_in_use -= size;
-		pool->bytes_reserved -= size;
+		pool_stat_sub(&pool->bytes_in_use, size);
+		pool_stat_sub(&pool->bytes_reserved, size);
 		free(p);
 		return;
 	}
 	cls = pool_class(size);
 	AEDB_ASSERT(pool->bytes_in_use >= pool_class_bytes[cls]);
-	pool->bytes_in_use -= pool_class_bytes[cls];
+	pool_stat_sub(&pool->bytes_in_use, pool_class_bytes[cls]);
 	pool_push(pool, p, cls);
 }

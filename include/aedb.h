@@ -310,6 +310,43 @@ AEDB_API void aedb_config_init(struct aedb_config *cfg);
  */
 AEDB_API void aedb_config_low_latency(struct aedb_config *cfg);
 
+/**
+ * aedb_config_profile - fill @cfg with the named profile (every field
+ * reset; change fields after it). Any thread. The profiles:
+ *
+ *  - "default": aedb_config_init(). FULL durability (an fsync per group
+ *    commit before DURABLE acks), strict recovery, a checkpoint every
+ *    256 MiB of WAL.
+ *  - "low-latency": aedb_config_low_latency(): defaults, but shards and
+ *    waiting clients spin 500 us before sleeping and apply rounds hold at
+ *    most 64 requests. Durability stays FULL (unlike the original engine's
+ *    profile of that name, which used BATCH): DURABLE waits already force
+ *    their own fsync, so BATCH would only widen the loss window.
+ *  - "production": defaults (FULL, strict), plus shard threads pinned to
+ *    CPUs (pin_threads 1), 16384-slot inboxes to absorb bursts, and a
+ *    checkpoint at least every 5 minutes (checkpoint_interval_ms 300000)
+ *    on top of every 256 MiB of WAL, which bounds recovery time.
+ *  - "development": OS durability (nothing fsynced unless asked: a crash
+ *    can lose recent commits, never consistency), permissive recovery,
+ *    4 MiB WAL segments and a checkpoint every 64 MiB of WAL, to keep
+ *    test directories small. Not for data you want to keep.
+ *
+ * Returns 0, -AEDB_ECONFIG (unknown @name: @cfg is left unchanged) or
+ * -AEDB_EMISUSE (NULL argument).
+ */
+AEDB_API int aedb_config_profile(struct aedb_config *cfg, const char *name);
+
+/**
+ * aedb_config_validate - the checks aedb_open() runs on @cfg, without
+ * opening anything: every field in its documented range (and a power of
+ * two where so documented), reserved fields zero. On failure @msg
+ * (caller-owned, @msg_len bytes, may be NULL) receives one line naming the
+ * first bad field, its value and the allowed range, e.g.
+ * "config.batch_max = 0: must be 1..65536"; on success it is set to "".
+ * Any thread. Returns 0, -AEDB_ECONFIG, or -AEDB_EMISUSE (NULL @cfg).
+ */
+AEDB_API int aedb_config_validate(const struct aedb_config *cfg, char *msg, size_t msg_len);
+
 /* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -366,8 +403,10 @@ struct aedb_open_report {
 /**
  * aedb_open_ex - aedb_open(), plus a report of what recovery did in @report
  * (caller-owned; may be NULL). On -AEDB_ECORRUPT, report->message names the
- * damaged file and offset. Also returns -AEDB_ELOCKED (directory in use),
- * -AEDB_EINCOMPAT (other shard count or format).
+ * damaged file and offset; on -AEDB_ECONFIG it names the bad field (as
+ * aedb_config_validate() does), and nothing was created on disk. Also
+ * returns -AEDB_ELOCKED (directory in use), -AEDB_EINCOMPAT (other shard
+ * count or format).
  */
 AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struct aedb **dbp,
 			  struct aedb_open_report *report);
@@ -475,23 +514,28 @@ AEDB_API int aedb_checkpoint_now(struct aedb *db, struct aedb_checkpoint_result 
  *  none. Any thread. */
 AEDB_API uint64_t aedb_checkpoint_seq(struct aedb *db);
 
-/** What aedb_backup() did. */
+/** What aedb_backup() (or an incremental backup) did. */
 struct aedb_backup_result {
-	uint64_t checkpoint_seq;  /**< the checkpoint in the backup */
+	uint64_t checkpoint_seq;  /**< the checkpoint a restore starts from */
 	uint64_t bytes;           /**< bytes copied */
 	uint32_t files;
 	uint32_t pad;
-	uint64_t reserved[4];
+	/** Every commit up to this seq is in the backup (or its chain): the
+	 *  durable watermark when the copy began. A restore lands on it. */
+	uint64_t to_seq;
+	uint64_t reserved[3];
 };
 
 /**
- * aedb_backup - a hot backup of @db into directory @dir (created, or empty):
- * a fresh checkpoint, a copy of the WAL after it (commits up to the moment of
- * the copy) and aedb.meta, plus a file BACKUP listing every file with its
- * size and CRC32C. Writers and readers go on meanwhile; checkpoints wait.
- * Restoring it gives the state of a prefix of the commits that includes the
- * checkpoint's. @res may be NULL. Any thread. Returns 0, -AEDB_EEXIST (@dir
- * not empty), -AEDB_EMISUSE, an error of aedb_checkpoint_now(), or -errno.
+ * aedb_backup - a hot full backup of @db into directory @dir (created, or
+ * empty): a fresh checkpoint, a copy of the WAL after it and aedb.meta,
+ * plus a file BACKUP listing every file with its size and CRC32C, the
+ * backup's random id, and the seqs it covers (1..res->to_seq, the durable
+ * watermark when the copy began). Writers and readers go on meanwhile;
+ * checkpoints wait. A restore lands on exactly to_seq (or an earlier seq
+ * asked for, down to the checkpoint's). @res may be NULL. Any thread.
+ * Returns 0, -AEDB_EEXIST (@dir not empty), -AEDB_EMISUSE, an error of
+ * aedb_checkpoint_now(), or -errno.
  */
 AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_result *res);
 
@@ -503,14 +547,86 @@ AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_re
 AEDB_API int aedb_backup_verify(const char *dir);
 
 /**
- * aedb_restore - verify backup @backup_dir, then copy it into @target_dir
- * (created if missing; an existing directory must be empty). Open the target
- * with aedb_open() afterwards: it recovers from the backup's checkpoint and
- * WAL. Not while an instance has @target_dir open. Returns 0,
- * -AEDB_EEXIST (target not empty: nothing is written), -AEDB_ECORRUPT (the
- * backup failed verification: nothing is written), -AEDB_EMISUSE, -errno.
+ * aedb_restore - verify full backup @backup_dir, then restore it into
+ * @target_dir (created if missing; an existing directory must be empty):
+ * aedb_restore_chain() of that one backup, to its to_seq. Open the target
+ * with aedb_open() afterwards. Returns as aedb_restore_chain().
  */
 AEDB_API int aedb_restore(const char *backup_dir, const char *target_dir);
+
+/**
+ * aedb_backup_incremental - a hot incremental backup of @db into directory
+ * @dir (created, or empty) that follows backup @base_dir (a full or an
+ * incremental backup of the same database): the WAL segments holding the
+ * commits after the base's to_seq up to the durable watermark now
+ * (res->to_seq), and a BACKUP list recording its id, the base's id and the
+ * seq range base.to_seq + 1 .. to_seq. The base is verified first. No
+ * checkpoint is taken. The WAL it needs must still be on disk: a checkpoint
+ * taken after the base (aedb_checkpoint_now(), an automatic one, or another
+ * full backup) reclaims it, and the call then fails with -AEDB_ESEQGC:
+ * take a full backup. Any thread. Returns 0, -AEDB_EEXIST (@dir not empty),
+ * -AEDB_ECORRUPT (the base failed verification), -AEDB_EINVAL (the base
+ * is of another database, or ends past this instance's durable seq),
+ * -AEDB_ESEQGC, -AEDB_EINCOMPAT (a base of
+ * another format), -AEDB_EMISUSE, -AEDB_EFATAL, or -errno.
+ */
+AEDB_API int aedb_backup_incremental(struct aedb *db, const char *base_dir, const char *dir,
+				     struct aedb_backup_result *res);
+
+/**
+ * aedb_restore_chain - restore a chain of backups into @target_dir (created
+ * if missing; an existing directory must be empty) at exactly seq @seq
+ * (0: the last backup's to_seq). @dirs[0] must be a full backup and each
+ * @dirs[k] an incremental backup of @dirs[k - 1] (recorded base id and
+ * seq range), oldest first. Every backup is verified (every file's size
+ * and CRC32C) and every link checked before anything is written. Then the
+ * full backup and the incrementals up to @seq are copied, and each shard's
+ * WAL is cut back to @seq (a group commit that straddles it is rewritten
+ * with only its commits at or below it), so aedb_open() of the target
+ * recovers exactly commits 1..@seq. WAL frames carry no timestamps, so a
+ * restore is to a seq, not to a time. Not while an instance has
+ * @target_dir open. *@restored_seq (may be NULL) receives the seq.
+ * Any thread. Returns 0, -AEDB_EEXIST (target not empty: nothing written),
+ * -AEDB_ECORRUPT (a backup failed verification: nothing written),
+ * -AEDB_EINVAL (not a chain: the first is not full, a link's base id or
+ * seq range does not follow, or another database), -AEDB_ESEQGC (@seq
+ * below the full backup's checkpoint), -AEDB_ESEQFUTURE (@seq past the
+ * chain's end), -AEDB_EINCOMPAT, -AEDB_EMISUSE (NULL or empty argument, 0
+ * or more than 4096 backups), -ENOMEM, -errno. If copying fails half-way
+ * the files written so far are removed.
+ */
+AEDB_API int aedb_restore_chain(const char *const *dirs, uint32_t ndirs,
+				const char *target_dir, uint64_t seq, uint64_t *restored_seq);
+
+/**
+ * aedb_backup_to_file - aedb_backup() into one archive file @file (which
+ * must not exist: never replaced): the backup is taken into `@file.tmp.d`,
+ * packed into `@file.tmp` (every file with its size and CRC32C, the whole
+ * archive under a CRC32C), fsynced, linked to @file, and the temporary
+ * directory removed. Any thread. Returns as aedb_backup(), and
+ * -AEDB_EEXIST (@file or its temporary names exist).
+ */
+AEDB_API int aedb_backup_to_file(struct aedb *db, const char *file,
+				 struct aedb_backup_result *res);
+
+/**
+ * aedb_backup_verify_file - read archive @file end to end and check every
+ * length, path and CRC. Changes nothing. Any thread. Returns 0,
+ * -AEDB_ECORRUPT, -AEDB_EINCOMPAT (an archive format this build does not
+ * read), -AEDB_EMISUSE, -ENOENT, or -errno.
+ */
+AEDB_API int aedb_backup_verify_file(const char *file);
+
+/**
+ * aedb_restore_from_file - verify archive @file, then restore it into
+ * @target_dir at seq @seq (0: the backup's to_seq) as aedb_restore_chain()
+ * does; the archive is unpacked into a temporary directory
+ * `@target_dir.arc-XXXXXX` beside the target, removed afterwards.
+ * Any thread. Returns as aedb_backup_verify_file() and
+ * aedb_restore_chain().
+ */
+AEDB_API int aedb_restore_from_file(const char *file, const char *target_dir, uint64_t seq,
+				    uint64_t *restored_seq);
 
 /** Counters for tests, tools and metrics. All are totals since open. */
 struct aedb_stats {
@@ -540,6 +656,104 @@ struct aedb_stats {
  * instants. Returns 0 or -AEDB_EMISUSE (NULL argument).
  */
 AEDB_API int aedb_stats(struct aedb *db, struct aedb_stats *out);
+
+/** One shard's part of struct aedb_operational_metrics. */
+struct aedb_shard_metrics {
+	uint64_t commits;          /**< seqs this shard allocated (its commits) */
+	/** Write requests this shard completed after they reached its apply
+	 *  round: applied, duplicates, and ones refused there (a request
+	 *  refused before it reached a shard is not counted). Each is one
+	 *  latency sample. */
+	uint64_t completed;
+	uint64_t errors;           /**< ... of which failed */
+	uint64_t latency_ns_p50;   /**< submit to completion, over its samples */
+	uint64_t latency_ns_p99;
+	uint64_t latency_ns_p999;
+	uint64_t latency_ns_max;
+	uint64_t inbox_depth;      /**< requests queued, not yet taken */
+	uint64_t parked;           /**< applied, waiting for V (or D) to reach them */
+	uint64_t wal_bytes;        /**< WAL bytes written since open */
+	uint64_t wal_writes;       /**< WAL writes (group commits) since open */
+	uint64_t wal_segments;     /**< segment files in wal/<shard>/ now */
+	uint64_t wal_disk_bytes;   /**< their size on disk (preallocated) */
+	uint64_t memory_bytes;     /**< what the shard's allocator holds from
+	                                the OS (chunks and large blocks) */
+	uint64_t memory_used_bytes;/**< ... of which handed out */
+	uint64_t keys;             /**< keys held (live or tombstoned) */
+	uint64_t versions;         /**< versions held */
+	uint64_t gc_backlog;       /**< superseded versions waiting for GC */
+	uint64_t reserved[6];
+};
+
+/**
+ * struct aedb_operational_metrics - the state of an instance for operators
+ * (aedb_operational_metrics()). Counters are totals since open; latency
+ * quantiles come from per-shard log-linear histograms (each bucket at most
+ * 1/8 wide, so a quantile reads at most 12.5% high). Large (about 14 KiB):
+ * allocate it, or keep one.
+ */
+struct aedb_operational_metrics {
+	uint32_t nshards;          /**< entries of shards[] that are filled */
+	uint32_t pad;
+	uint64_t uptime_ms;        /**< since aedb_open() returned */
+	uint64_t recovery_ns;      /**< what recovery took at open */
+	uint64_t recovered_seq;    /**< the seq recovery reached */
+	/* Commits, summed over shards. */
+	uint64_t commits;          /**< seqs allocated since open */
+	uint64_t completed;        /**< latency samples (see aedb_shard_metrics) */
+	uint64_t errors;
+	uint64_t latency_ns_p50;   /**< over every shard's samples */
+	uint64_t latency_ns_p99;
+	uint64_t latency_ns_p999;
+	uint64_t latency_ns_max;
+	uint64_t latency_ns_mean;
+	/* Watermarks, read D first, then V, then the counter, so that
+	 * allocated_seq >= visible_seq >= durable_seq always holds. */
+	uint64_t allocated_seq;    /**< the last seq handed out */
+	uint64_t visible_seq;      /**< V */
+	uint64_t durable_seq;      /**< D */
+	uint64_t visible_lag;      /**< allocated - V: commits not yet readable */
+	uint64_t durable_lag;      /**< V - D: visible commits not yet on disk */
+	/* Queues, summed over shards. */
+	uint64_t inbox_depth;
+	uint64_t parked;
+	/* WAL, summed over shards. */
+	uint64_t wal_bytes;
+	uint64_t wal_writes;
+	uint64_t wal_segments;
+	uint64_t wal_disk_bytes;
+	/* Checkpoints. */
+	uint64_t checkpoint_seq;   /**< the current checkpoint, 0: none */
+	uint64_t checkpoint_age_ms;/**< since it was taken (or since open) */
+	uint64_t checkpoint_duration_ns; /**< the last aedb_checkpoint_now() */
+	uint64_t checkpoint_lag;   /**< V - checkpoint_seq: commits recovery
+	                                would replay from the WAL */
+	/* Reads and memory. */
+	/** Reads in progress now (each holds a snapshot while it runs). Scan
+	 *  cursors hold none: they read within the retained window. */
+	uint64_t snapshots_active;
+	uint64_t gc_floor_seq;     /**< oldest seq AT_SEQ can still read */
+	uint64_t gc_backlog;
+	uint64_t memory_bytes;     /**< summed over shards (see aedb_shard_metrics) */
+	uint64_t memory_used_bytes;
+	uint64_t keys;
+	uint64_t versions;
+	uint64_t reserved[8];
+	struct aedb_shard_metrics shards[AEDB_SHARDS_MAX];
+};
+
+/**
+ * aedb_operational_metrics - fill @out (caller-owned) with the instance's
+ * operational metrics: commits and their latency percentiles, queue depths,
+ * watermarks and their lag, WAL volume, checkpoint age, active reads,
+ * memory and GC backlog, in total and per shard (shards[0..nshards)).
+ * Nothing on the commit path waits for it: shards publish their counters
+ * with plain stores and this call sums them, so counters of different shards
+ * are read at slightly different instants. It lists the WAL directories
+ * (a few syscalls per shard). Any thread, while @db is open.
+ * Returns 0, or -AEDB_EMISUSE (NULL argument).
+ */
+AEDB_API int aedb_operational_metrics(struct aedb *db, struct aedb_operational_metrics *out);
 
 /* ------------------------------------------------------------------------ */
 /* Requests: caller, finality, consistency                                   */

@@ -38,6 +38,7 @@ struct ring_client {
 	uint32_t writes_pending;  /* atomic: queued writes not yet fully completed */
 	uint64_t submitted;       /* owner only */
 	uint64_t seen;            /* owner only */
+	uint64_t t_ns;            /* owner only: this aedb_submit()'s clock, 0: unread */
 	struct aedb_cqe cur;      /* CQE handed out by peek/wait */
 	int has_cur;
 	ck_epoch_record_t *rec;   /* for reads run in aedb_submit */

@@ -58,6 +58,8 @@ struct req {
 	uint32_t fail_kind;              /* REQ_TXN outcome detail */
 	int32_t fail_index;
 	uint32_t nparts;
+	uint64_t t_ns;                   /* submit time (core_now_ns), 0: none;
+	                                    for the latency metrics */
 };
 
 /* Complete @r with @res (and seq_out if res == 0). Any shard thread; after

@@ -136,6 +136,7 @@ void shard_apply_run(struct shard *s, const struct catalog *cat, struct req **re
 	v = wm_publish(&db->wm, s->id, s->pin);
 	__atomic_store_n(&s->commits, s->commits + n, __ATOMIC_RELAXED);
 	shard_wake_vis_waiters(s);
+	shard_metrics_tick(s);
 	for (uint32_t j = 0; j < n; j++)
 		shard_finish(s, reqs[j], v);
 }
@@ -152,6 +153,7 @@ void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
 	uint32_t run = 0;
 
 	AEDB_ASSERT(n > 0 && n <= s->db->cfg.batch_max);
+	shard_metrics_tick(s); /* its completions read the clock after it */
 	ck_epoch_begin(&s->erec, NULL);
 	cat = api_catalog_any(s->db);
 	for (uint32_t i = 0; i < n; i++) {
@@ -165,10 +167,12 @@ void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
 			continue;
 		}
 		rc = shard_validate(s, cat, r);
-		if (rc < 0)
-			req_complete(r, rc);
-		else if (!(s->locks.used && shard_txn_park_plain(s, r)))
+		if (rc < 0) {
+			r->res = rc;
+			shard_finish(s, r, 0);
+		} else if (!(s->locks.used && shard_txn_park_plain(s, r))) {
 			reqs[run++] = r;
+		}
 	}
 	shard_apply_run(s, cat, reqs, run);
 	/* Catalog frees after the grace period acquire this (core/tsan.h). */
@@ -180,7 +184,7 @@ uint32_t shard_complete_visible(struct shard *s)
 {
 	if (!s->vis_head)
 		return 0;
-	return shard_list_complete(&s->vis_head, &s->vis_tail, wm_visible_any(&s->db->wm));
+	return shard_list_complete(s, &s->vis_head, &s->vis_tail, wm_visible_any(&s->db->wm));
 }
 
 /* Oldest seq to keep readable: retain_commits back from V and at least

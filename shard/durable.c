@@ -21,10 +21,12 @@
 
 /* Insert @r keeping the list in ascending seq. Nearly always an append; a
  * cross-shard commit or a duplicate's original seq may land earlier. */
-static void shard_list_push(struct req **head, struct req **tail, struct req *r)
+static void shard_list_push(struct shard *s, struct req **head, struct req **tail,
+			    struct req *r)
 {
 	struct req **pp = head;
 
+	shard_metrics_parked(s, 1);
 	r->next = NULL;
 	if (!*tail || (*tail)->seq < r->seq) {
 		if (*tail)
@@ -42,7 +44,7 @@ static void shard_list_push(struct req **head, struct req **tail, struct req *r)
 
 void shard_park_visible(struct shard *s, struct req *r)
 {
-	shard_list_push(&s->vis_head, &s->vis_tail, r);
+	shard_list_push(s, &s->vis_head, &s->vis_tail, r);
 }
 
 void shard_request_sync_any(struct aedb *db, uint64_t seq)
@@ -62,25 +64,26 @@ void shard_park_durable(struct shard *s, struct req *r)
 		req_complete(r, -AEDB_EFATAL);
 		return;
 	}
-	shard_list_push(&s->dur_head, &s->dur_tail, r);
+	shard_list_push(s, &s->dur_head, &s->dur_tail, r);
 	if (s->db->cfg.durability != AEDB_DURABILITY_FULL)
 		shard_request_sync_any(s->db, r->seq);
 }
 
 void shard_finish(struct shard *s, struct req *r, uint64_t v)
 {
-	if (r->res < 0)
+	if (r->res < 0 || (r->finality != AEDB_FINALITY_DURABLE && r->seq <= v)) {
+		shard_metrics_done(s, r);
 		req_complete(r, r->res);
-	else if (r->finality == AEDB_FINALITY_DURABLE)
+	} else if (r->finality == AEDB_FINALITY_DURABLE) {
 		shard_park_durable(s, r);
-	else if (r->seq <= v)
-		req_complete(r, r->res);
-	else
+	} else {
 		shard_park_visible(s, r);
+	}
 }
 
 /* Complete parked requests (in seq order) up to watermark @upto. */
-uint32_t shard_list_complete(struct req **head, struct req **tail, uint64_t upto)
+uint32_t shard_list_complete(struct shard *s, struct req **head, struct req **tail,
+			     uint64_t upto)
 {
 	uint32_t n = 0;
 
@@ -91,6 +94,8 @@ uint32_t shard_list_complete(struct req **head, struct req **tail, uint64_t upto
 		*head = r->next;
 		if (!*head)
 			*tail = NULL;
+		shard_metrics_parked(s, -1);
+		shard_metrics_done(s, r);
 		req_complete(r, r->res);
 		n++;
 	}
@@ -101,7 +106,7 @@ uint32_t shard_complete_durable(struct shard *s)
 {
 	if (!s->dur_head)
 		return 0;
-	return shard_list_complete(&s->dur_head, &s->dur_tail, wm_durable_any(&s->db->wm));
+	return shard_list_complete(s, &s->dur_head, &s->dur_tail, wm_durable_any(&s->db->wm));
 }
 
 static void shard_fail_durable(struct shard *s)
@@ -110,6 +115,7 @@ static void shard_fail_durable(struct shard *s)
 		struct req *r = s->dur_head;
 
 		s->dur_head = r->next;
+		shard_metrics_parked(s, -1);
 		req_complete(r, -AEDB_EFATAL);
 	}
 	s->dur_tail = NULL;

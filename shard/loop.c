@@ -181,6 +181,7 @@ static uint32_t shard_poll_once(struct shard *s, uint64_t now)
 {
 	uint32_t work = 0;
 
+	shard_metrics_tick(s);
 	work += shard_drain_mesh(s);
 	work += io_shard_reap(&s->io, shard_on_cqe, s);
 	work += shard_complete_visible(s);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "core/hist.h"
 #include "core/pool.h"
 #include "io/uring.h"
 #include "ring/mpsc.h"
@@ -42,6 +43,18 @@ struct txn_locks {
 #define SHARD_GC_SAMPLES 64
 
 RING_MPSC_DEFINE(shard_inbox, struct req *)
+
+/* Operational metrics of one shard (shard/metrics.c, api/metrics.c): written
+ * by the owner with relaxed stores, read by any thread with relaxed loads. */
+struct shard_metrics {
+	uint64_t lat[CORE_HIST_BUCKETS]; /* submit -> completion, ns */
+	uint64_t lat_sum_ns;
+	uint64_t lat_max_ns;
+	uint64_t done;                   /* completions counted in lat */
+	uint64_t errors;                 /* ... of which failed */
+	uint64_t parked;                 /* applied, waiting for V or D */
+	uint64_t now_ns;                 /* owner only: clock cache, 0 = stale */
+};
 
 /* Shard 0's DDL coordinator state: one DDL in progress at a time. */
 struct ddl_state {
@@ -86,6 +99,7 @@ struct shard {
 	struct req *dur_head, *dur_tail; /* applied, waiting for D >= seq */
 	struct wal_log wal;              /* this shard's log */
 	uint64_t commits;                /* atomic (relaxed): seqs allocated */
+	struct shard_metrics m;
 
 	uint64_t gc_next_ns;             /* next GC tick */
 	uint64_t gc_safe;                /* horizon that is safe to collect to */
@@ -142,7 +156,8 @@ void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n);
 void shard_park_visible(struct shard *s, struct req *r);
 void shard_park_durable(struct shard *s, struct req *r);
 /* Complete the requests of a parked list (ascending seq) up to @upto. */
-uint32_t shard_list_complete(struct req **head, struct req **tail, uint64_t upto);
+uint32_t shard_list_complete(struct shard *s, struct req **head, struct req **tail,
+			     uint64_t upto);
 /* Complete DURABLE requests whose seq is now durable. Returns count. */
 uint32_t shard_complete_durable(struct shard *s);
 /* Hand a finished round's records (s->batch) to the WAL. */
@@ -160,6 +175,20 @@ uint32_t shard_complete_visible(struct shard *s);
 uint32_t shard_gc_tick(struct shard *s, uint64_t now_ns);
 /* Retire this shard's partitions of @scope (drop). */
 void shard_retire_scope(struct shard *s, struct cat_scope *scope);
+
+/* shard/metrics.c: count the outcome of @r (r->res set), completed by
+ * this shard now, in its latency histogram (if the submitter stamped it). */
+void shard_metrics_done(struct shard *s, const struct req *r);
+/* The completion clock: read once, then reused until shard_metrics_tick(). */
+static inline void shard_metrics_tick(struct shard *s)
+{
+	s->m.now_ns = 0;
+}
+/* Change the parked count by @d (owner). */
+static inline void shard_metrics_parked(struct shard *s, int64_t d)
+{
+	__atomic_store_n(&s->m.parked, s->m.parked + (uint64_t)d, __ATOMIC_RELAXED);
+}
 
 /* shard/txn.c: transactions. */
 /* Admit a REQ_TXN or REQ_TXN_FRAG inside an apply round (epoch section). */

@@ -560,7 +560,8 @@ static void txn_local(struct shard *s, const struct catalog *cat, struct req *r)
 	if (p.v.duplicate || p.v.err) {
 		txn_part_free(&p);
 		if (p.v.err) {
-			req_complete(r, p.v.err);
+			r->res = p.v.err;
+			shard_finish(s, r, 0);
 			return;
 		}
 		r->seq = p.v.dup_seq;
@@ -615,10 +616,7 @@ static void txn_run_done(struct shard *s, struct txn_run *run, uint64_t seq)
 		r->res = run->verdict.err;
 	}
 	free(run);
-	if (r->res < 0)
-		req_complete(r, r->res);
-	else
-		shard_finish(s, r, wm_visible_any(&s->db->wm));
+	shard_finish(s, r, wm_visible_any(&s->db->wm));
 }
 
 /* The last vote is in: decide, and ring the other participants. */

@@ -78,14 +78,7 @@ static uint64_t bk_prefix(struct aedb *db, uint32_t t)
 
 static void bk_flip(const char *path, off_t off)
 {
-	int fd = open(path, O_RDWR);
-	uint8_t b;
-
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	b ^= 0x11;
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
-	close(fd);
+	t_flip_byte(path, off, 0x11);
 }
 
 static void test_backup_hot_then_restore(void **state)

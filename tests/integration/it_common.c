@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "it_common.h"
 
 #include <errno.h>
@@ -171,4 +174,16 @@ struct aedb_value t_vnull(void)
 	struct aedb_value v = { .type = AEDB_TYPE_NULL };
 
 	return v;
+}
+
+void t_flip_byte(const char *path, long off, uint8_t mask)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= mask;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
 }

@@ -93,6 +93,9 @@ struct aedb_value t_vu64(uint64_t x);
 struct aedb_value t_vtext(const char *s);
 struct aedb_value t_vnull(void);
 
+/* XOR byte @off of file @path with @mask (damage for corruption tests). */
+void t_flip_byte(const char *path, long off, uint8_t mask);
+
 /* qsort comparator for uint64_t. */
 int t_u64_cmp(const void *a, const void *b);
 

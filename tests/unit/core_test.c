@@ -68,10 +68,10 @@ static void test_core_config_defaults_resolve(void **state)
 	assert_int_equal(in.max_key_bytes, 1024);
 	assert_int_equal(in.max_value_bytes, 1u << 20);
 	assert_int_equal(in.durability, AEDB_DURABILITY_FULL);
-	assert_int_equal(core_config_resolve(&in, &out), 0);
+	assert_int_equal(core_config_resolve(&in, &out, NULL, 0), 0);
 	assert_true(out.shards >= 1 && out.shards <= AEDB_SHARDS_MAX);
 	aedb_config_low_latency(&in);
-	assert_int_equal(core_config_resolve(&in, &out), 0);
+	assert_int_equal(core_config_resolve(&in, &out, NULL, 0), 0);
 	assert_true(in.spin_us > 50);
 }
 
@@ -83,7 +83,7 @@ static void test_core_config_rejects(void **state)
 #define REJECT(field, value) do { \
 		aedb_config_init(&c); \
 		c.field = value; \
-		assert_int_equal(core_config_resolve(&c, &out), -AEDB_ECONFIG); \
+		assert_int_equal(core_config_resolve(&c, &out, NULL, 0), -AEDB_ECONFIG); \
 	} while (0)
 	REJECT(shards, AEDB_SHARDS_MAX + 1);
 	REJECT(durability, 7);
