@@ -429,9 +429,11 @@ AEDB_API int aedb_open_ex(const char *path, const struct aedb_config *cfg, struc
  * consistent prefix of the commits on disk at the moment of the open (a
  * checkpoint or segment rotation racing the open makes it retry, up to four
  * times). Every read, query and scan works as usual on that frozen state;
- * every write, DDL, aedb_checkpoint_now() and aedb_backup() returns
- * -AEDB_EREADONLY; aedb_wait_durable() and aedb_force_fsync() succeed at once
- * (everything loaded is on disk). Close with aedb_close().
+ * every write, DDL (aedb_alter_table() too), aedb_checkpoint_now() and every
+ * backup (aedb_backup(), aedb_backup_incremental(), aedb_backup_to_file())
+ * returns -AEDB_EREADONLY; aedb_wait_durable() and aedb_force_fsync()
+ * succeed at once (everything loaded is on disk); aedb_operational_metrics()
+ * reports the recovered state with no commits. Close with aedb_close().
  *
  * Any thread. Returns 0, -AEDB_EMISUSE, -AEDB_ECONFIG, -ENOENT (@path or
  * its aedb.meta missing: not a data directory), -AEDB_EINCOMPAT,

@@ -659,6 +659,7 @@ static void rand_run(uint32_t shards, uint64_t seed, int64_t *trace)
 		struct aedb_commit_result res;
 		uint64_t r = t_rand(&rng), x = t_rand(&rng);
 		char k[64], h[24];
+		int64_t amt;
 		bool stale;
 		int rc;
 
@@ -693,16 +694,21 @@ static void rand_run(uint32_t shards, uint64_t seed, int64_t *trace)
 			break;
 		case 4:
 			if (last_amt && x % 3 == 0) { /* again: same or other amount */
-				int64_t amt = last_amt + (x & 8 ? 1 : 0);
+				amt = last_amt + (x & 8 ? 1 : 0);
 
 				rc = aedb_expose_accumulator(db, T_P, T_S, A, amt, last_id, V,
 							     &res);
 				break;
 			}
-			rc = aedb_expose_accumulator(db, T_P, T_S, A, (int64_t)(x % 3000) + 1, h, V,
-						     &res);
+			/* One in five asks for more than the whole balance: over
+			 * the limit whatever the balance has grown to, so every
+			 * seed sees -AEDB_ELIMIT (the value is the same at every
+			 * shard count, so the amount is too). */
+			amt = x % 5 == 0 ? llabs(val(db)) + 1 + (int64_t)(x % 3000)
+					 : (int64_t)(x % 3000) + 1;
+			rc = aedb_expose_accumulator(db, T_P, T_S, A, amt, h, V, &res);
 			if (rc == 0) {
-				last_amt = (int64_t)(x % 3000) + 1;
+				last_amt = amt;
 				strcpy(last_id, h);
 			}
 			break;

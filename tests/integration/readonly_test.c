@@ -115,6 +115,23 @@ static void test_readonly_state_and_refusals(void **state)
 		snprintf(bk, sizeof(bk), "%s-bk", dir);
 		t_assert_rc(aedb_backup(db, bk, NULL), -AEDB_EREADONLY);
 		rmdir(bk);
+		snprintf(bk, sizeof(bk), "%s-arc", dir);
+		t_assert_rc(aedb_backup_to_file(db, bk, NULL), -AEDB_EREADONLY);
+		assert_int_equal(access(bk, F_OK), -1);
+	}
+	{
+		struct aedb_alter alt = { .kind = AEDB_ALTER_RENAME_COLUMN, .name = "name",
+					  .new_name = "label" };
+		struct aedb_operational_metrics m;
+
+		t_assert_rc(aedb_alter_table(db, T_P, T_S, "t", &alt), -AEDB_EREADONLY);
+		/* Metrics read the recovered state; nothing ran since. */
+		t_assert_rc(aedb_operational_metrics(db, &m), 0);
+		assert_int_equal(m.nshards, 2);
+		assert_int_equal(m.recovered_seq, seq);
+		assert_int_equal(m.commits, 0);
+		assert_int_equal(m.wal_bytes, 0);
+		assert_int_equal(m.visible_seq, seq);
 	}
 	t_assert_rc(aedb_force_fsync(db), 0);
 	t_expects(db, "a", NULL);
