@@ -22,7 +22,7 @@
 
 #define CORE_POOL_SMALL_MAX 4096u
 #define CORE_POOL_CLASSES 32u
-#define CORE_POOL_CHUNK_BYTES (1u << 20)
+#define CORE_POOL_CHUNK_BYTES (2u << 20)
 
 struct core_pool {
 	void *free_lists[CORE_POOL_CLASSES]; /* LIFO of freed blocks, per class */

@@ -21,7 +21,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-#define T_CHUNK_BYTES ((size_t)1 << 20)
+#define T_CHUNK_BYTES ((size_t)2 << 20)
 #define T_CHUNK_HEADER_BYTES 16u /* the chunk's link, before its first block */
 #define T_PAGE_BYTES 4096u
 
@@ -241,37 +241,37 @@ static void test_pool_chunk_accounting(void **state)
 }
 
 /*
- * The 256th 4096 B block does not fit in the first chunk (1 MiB less its
- * header holds 255 and 4080 B over); those 4080 B are cut into 3584 + 448 + 48
+ * The 512th 4096 B block does not fit in the first chunk (2 MiB less its
+ * header holds 511 and 4080 B over); those 4080 B are cut into 3584 + 448 + 48
  * and served to smaller requests instead of being wasted.
  */
 static void test_pool_chunk_tail_recycled(void **state)
 {
 	struct core_pool pool;
-	void *first, *p[257], *q[3];
+	void *first, *p[513], *q[3];
 	static const size_t tail[3] = { 3584, 448, 48 };
 
 	(void)state;
 	core_pool_init(&pool);
 	p[0] = core_pool_alloc(&pool, 4096);
 	first = pool.chunks;
-	for (size_t i = 1; i < 255; i++)
+	for (size_t i = 1; i < 511; i++)
 		p[i] = core_pool_alloc(&pool, 4096);
 	assert_int_equal(pool.bytes_reserved, T_CHUNK_BYTES);
-	assert_true(t_in_chunk(p[254], first));
-	p[255] = core_pool_alloc(&pool, 4096);
+	assert_true(t_in_chunk(p[510], first));
+	p[511] = core_pool_alloc(&pool, 4096);
 	assert_int_equal(pool.bytes_reserved, 2 * T_CHUNK_BYTES);
-	assert_false(t_in_chunk(p[255], first));
+	assert_false(t_in_chunk(p[511], first));
 	for (size_t i = 0; i < 3; i++) {
 		q[i] = core_pool_alloc(&pool, tail[i]);
 		assert_true(t_in_chunk(q[i], first));
 		memset(q[i], 0x11, tail[i]);
 	}
 	assert_int_equal(pool.bytes_reserved, 2 * T_CHUNK_BYTES);
-	assert_int_equal(pool.bytes_in_use, 256 * 4096 + 3584 + 448 + 48);
+	assert_int_equal(pool.bytes_in_use, 512 * 4096 + 3584 + 448 + 48);
 	/* Exhausted: another 48 B block is bumped from the second chunk. */
-	p[256] = core_pool_alloc(&pool, 48);
-	assert_false(t_in_chunk(p[256], first));
+	p[512] = core_pool_alloc(&pool, 48);
+	assert_false(t_in_chunk(p[512], first));
 	core_pool_destroy(&pool);
 }
 
