@@ -201,6 +201,18 @@ static void *pool_chunk_map(void)
 	return m;
 }
 
+void core_hugepage_hint(void *p, size_t n)
+{
+	uintptr_t lo = ((uintptr_t)p + 4095u) & ~(uintptr_t)4095u;
+	uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)4095u;
+
+	if (n < CORE_POOL_CHUNK_BYTES * 2 || hi <= lo)
+		return;
+#ifdef MADV_HUGEPAGE
+	(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#endif
+}
+
 /* Retire the current chunk and map a fresh one. false on out of memory, with
  * the pool unchanged. */
 static bool pool_chunk_new(struct core_pool *pool)

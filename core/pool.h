@@ -44,4 +44,9 @@ void *core_pool_alloc(struct core_pool *pool, size_t size);
 /* size must be what was passed to core_pool_alloc. NULL is a no-op. */
 void core_pool_free(struct core_pool *pool, void *p, size_t size);
 
+/* Ask for transparent huge pages under the whole pages of [@p, @p + @n),
+ * memory not touched yet (a large calloc: the kernel then faults huge
+ * pages in). Only a hint; small ranges are left alone. */
+void core_hugepage_hint(void *p, size_t n);
+
 #endif /* AEDB_CORE_POOL_H */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/assert.h"
+#include "core/pool.h"
 #include "core/tsan.h"
 
 #define KVX_MIN_SLOTS 1024u
@@ -67,6 +68,8 @@ static int kvx_rebuild(struct kv_index *ix, uint64_t want, ck_epoch_record_t *re
 	t = calloc(1, sizeof(*t) + cap * sizeof(t->slots[0]));
 	if (!t)
 		return -ENOMEM;
+	/* Every probe lands on a random slot: huge pages spare the TLB. */
+	core_hugepage_hint(t, sizeof(*t) + cap * sizeof(t->slots[0]));
 	t->mask = cap - 1;
 	for (uint64_t i = 0; old && i <= old->mask; i++)
 		if (old->slots[i].node)
