@@ -296,7 +296,7 @@ static int tv_coll_cursor(struct tv_coll *c, const struct tv_centry *last, struc
 			  struct tv_arena *ra)
 {
 	struct tv_cursor_data cd = {
-		.seq = c->p->env->snapshot_seq, .fingerprint = c->p->fingerprint,
+		.seq = c->p->env->snapshot_seq, .fingerprint = tv_plan_fingerprint(c->p),
 		.sort_key = last->data, .sort_len = last->klen,
 	};
 	uint8_t *buf;

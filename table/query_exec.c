@@ -376,6 +376,8 @@ static int tv_query_go(const struct tv_env *env, const struct tv_query *q,
 	tv_arena_init(&b->a);
 	tv_arena_init(&a);
 	rc = tv_plan_build(&p, env, q, o, &a, err);
+	if (rc == 0 && !p.o.no_plan_text)
+		tv_plan_describe_text(&p);
 	if (rc == 0 && exists_only) {
 		p.has_limit = true;
 		p.limit = 1;
@@ -427,8 +429,10 @@ int tv_query_explain(const struct tv_env *env, const struct tv_query *q,
 		return tv_qerr_set(err, -AEDB_EMISUSE, "NULL output");
 	tv_arena_init(&a);
 	rc = tv_plan_build(&p, env, q, o, &a, err);
-	if (rc == 0)
+	if (rc == 0) {
+		tv_plan_describe_text(&p);
 		*out = p.desc;
+	}
 	tv_arena_free(&a);
 	return rc;
 }
