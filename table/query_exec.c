@@ -328,7 +328,7 @@ static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qer
 	struct tv_exec x = { .p = p, .err = err };
 	int rc;
 
-	x.vals = calloc(p->in.n, sizeof(*x.vals));
+	x.vals = tv_arena_zalloc(p->a, (p->in.n + 1) * sizeof(*x.vals));
 	rc = x.vals && tv_buf_reserve(&x.tie, 64) == 0 ? 0 : -ENOMEM;
 	if (rc == 0)
 		rc = tv_coll_create(&x, p->acc.ordered, &x.coll);
@@ -349,7 +349,6 @@ static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qer
 	tv_aggr_free(x.aggr);
 	tv_coll_free(x.coll);
 	tv_buf_free(&x.tie);
-	free(x.vals);
 	if (rc == -ENOMEM)
 		tv_qerr_set(err, rc, "out of memory running the query");
 	else if (rc > 0)
@@ -357,11 +356,16 @@ static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qer
 	return rc;
 }
 
+/* Stack bytes for planning: a simple query's plan fits, so it plans
+ * without malloc; a larger one continues in heap blocks. */
+#define TV_PLAN_STACK_BYTES 4096u
+
 /* Plan and run; @exists_only forces LIMIT 1 without offset or total. */
 static int tv_query_go(const struct tv_env *env, const struct tv_query *q,
 		       const struct tv_query_opts *o, bool exists_only, struct tv_result **out,
 		       struct tv_qerr *err)
 {
+	_Alignas(16) unsigned char plan_buf[TV_PLAN_STACK_BYTES];
 	struct tv_result_box *b;
 	struct tv_arena a;
 	struct tv_plan p;
@@ -374,7 +378,7 @@ static int tv_query_go(const struct tv_env *env, const struct tv_query *q,
 	if (!b)
 		return tv_qerr_set(err, -ENOMEM, "out of memory");
 	tv_arena_init(&b->a);
-	tv_arena_init(&a);
+	tv_arena_init_buf(&a, plan_buf, sizeof(plan_buf));
 	rc = tv_plan_build(&p, env, q, o, &a, err);
 	if (rc == 0 && !p.o.no_plan_text)
 		tv_plan_describe_text(&p);
