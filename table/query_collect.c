@@ -57,13 +57,11 @@ static int tv_centry_qcmp(const void *x, const void *y)
 int tv_coll_create(struct tv_exec *x, bool streaming, struct tv_coll **out)
 {
 	struct tv_plan *p = x->p;
-	struct tv_coll *c = calloc(1, sizeof(*c));
+	/* In the plan's arena (freed with it); the buffers grow on first use. */
+	struct tv_coll *c = tv_arena_zalloc(p->a, sizeof(*c));
 
-	if (!c || tv_buf_reserve(&c->key, 64) || tv_buf_reserve(&c->tuple, 64) ||
-	    tv_buf_reserve(&c->acc, 64)) {
-		tv_coll_free(c);
+	if (!c)
 		return -ENOMEM;
-	}
 	c->x = x;
 	c->p = p;
 	c->streaming = streaming;
@@ -88,7 +86,6 @@ void tv_coll_free(struct tv_coll *c)
 	tv_buf_free(&c->key);
 	tv_buf_free(&c->tuple);
 	tv_buf_free(&c->acc);
-	free(c);
 }
 
 uint64_t tv_coll_total(const struct tv_coll *c)

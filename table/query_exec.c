@@ -319,7 +319,10 @@ static int tv_exec_result(struct tv_exec *x, struct tv_result_box *b)
 	r->names = names;
 	r->types = types;
 	r->snapshot_seq = p->env->snapshot_seq;
-	r->plan = p->desc;
+	if (p->o.no_plan_text)  /* the text stays empty (b is zeroed) */
+		memcpy(&r->plan, &p->desc, offsetof(struct tv_plan_desc, text));
+	else
+		r->plan = p->desc;
 	return tv_coll_finish(x->coll, r, &b->a);
 }
 
