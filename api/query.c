@@ -3,6 +3,7 @@
 #include "api/query.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,20 +18,24 @@
 #include "table/query_int.h"
 
 #define API_QUERY_TABLES_MAX (TV_QUERY_JOIN_MAX + 1)
+/* Index sources kept inside each table of the environment; a table with
+ * more indexes allocates them (api_qtable_indexes). */
+#define API_QUERY_INLINE_INDEXES 4u
 
-struct api_qindex;
+/* One secondary index (api/idef.h): cursors over (index key -> PK). */
+struct api_qindex {
+	struct api_qenv *env;
+	const struct cat_scope *sc;
+};
 
 struct api_qtable {
 	struct tv_table_source src;
 	struct api_qenv *env;
 	const struct cat_scope *sc;
 	struct api_qindex *ix;        /* the indexes visible at the snapshot */
-};
-
-/* One secondary index (api/idef.h): cursors over (index key -> PK). */
-struct api_qindex {
-	struct api_qenv *env;
-	const struct cat_scope *sc;
+	void *ix_heap;                /* ix and its sources, if not inline */
+	struct api_qindex ix_inline[API_QUERY_INLINE_INDEXES];
+	struct tv_index_source src_inline[API_QUERY_INLINE_INDEXES];
 };
 
 /* One run's environment; lives on the caller's stack, inside an epoch
@@ -164,7 +169,7 @@ static int api_qindex_get(void *ctx, const uint8_t *key, size_t len, struct tv_k
 }
 
 /* The indexes of @t created at or before the snapshot, as index sources
- * (one allocation, freed with the environment). */
+ * (inline in @t, or one allocation freed with the environment). */
 static int api_qtable_indexes(struct api_qtable *t)
 {
 	struct api_qenv *e = t->env;
@@ -175,10 +180,16 @@ static int api_qtable_indexes(struct api_qtable *t)
 	cat_table_indexes(e->cat, t->sc, &ix, &n);
 	if (!n)
 		return 0;
-	t->ix = malloc(n * (sizeof(*t->ix) + sizeof(*src)));
-	if (!t->ix)
-		return -ENOMEM;
-	src = (struct tv_index_source *)(t->ix + n);
+	if (n <= API_QUERY_INLINE_INDEXES) {
+		t->ix = t->ix_inline;
+		src = t->src_inline;
+	} else {
+		t->ix_heap = malloc(n * (sizeof(*t->ix) + sizeof(*src)));
+		if (!t->ix_heap)
+			return -ENOMEM;
+		t->ix = t->ix_heap;
+		src = (struct tv_index_source *)(t->ix + n);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct cat_idef *x = ix[i]->idef;
 
@@ -201,8 +212,7 @@ static int api_qtable_indexes(struct api_qtable *t)
 static void api_qenv_free(struct api_qenv *e)
 {
 	for (uint32_t i = 0; i < e->ntables; i++)
-		free(e->tables[i].ix);
-	free(e);
+		free(e->tables[i].ix_heap);
 }
 
 /* tv_env.table: a table of the scope, visible at the snapshot. */
@@ -222,7 +232,8 @@ static int api_qenv_table(void *ctx, const char *name, const struct tv_table_sou
 	if (!sc || sc->created_seq > e->snap || e->ntables == API_QUERY_TABLES_MAX)
 		return -TV_ENOTABLE;
 	t = &e->tables[e->ntables++];
-	memset(t, 0, sizeof(*t));
+	/* Only the head: the inline index arrays are written as used. */
+	memset(t, 0, offsetof(struct api_qtable, ix_inline));
 	t->env = e;
 	t->sc = sc;
 	/* Rows visible at the snapshot are in the definition of then
@@ -269,7 +280,8 @@ int api_query_public(int rc)
 int api_query_with(struct aedb *db, const char *project, const char *scope, struct aedb_at at,
 		   api_query_fn fn, void *arg)
 {
-	struct api_qenv *e;
+	struct api_qenv env_mem;
+	struct api_qenv *e = &env_mem;
 	struct tv_env env;
 	ck_epoch_record_t *rec;
 	struct cat_scope *sc;
@@ -279,14 +291,10 @@ int api_query_with(struct aedb *db, const char *project, const char *scope, stru
 		return -AEDB_EMISUSE;
 	if (at.pad)
 		return -AEDB_EINVAL;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
+	e->ntables = 0;
 	rec = api_reader_record(db);
-	if (!rec) {
-		free(e);
+	if (!rec)
 		return -ENOMEM;
-	}
 	api_read_begin(rec);
 	rc = api_resolve_scope(db, project, scope, &sc);
 	if (rc == 0)

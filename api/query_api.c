@@ -206,6 +206,8 @@ static int api_qopts(const struct aedb *db, const struct aedb_query_opts *po,
 {
 	tv_query_opts_init(o);
 	o->max_scan_rows = db->cfg.max_scan_rows;
+	/* Public results carry no plan; aedb_query_explain writes its text. */
+	o->no_plan_text = true;
 	if (!po)
 		return 0;
 	if ((po->flags & ~AEDB_QUERY_TOTAL) || po->pad || po->reserved[0] || po->reserved[1])

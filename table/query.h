@@ -93,6 +93,8 @@ struct tv_query_opts {
 	uint64_t max_join_rows;   /* rows the joins produce, before WHERE */
 	uint64_t max_join_bytes;  /* bytes of join build tables and copies */
 	bool want_total;          /* list-with-total: count every matching row */
+	bool no_plan_text;        /* leave the result's plan.text empty (explain
+				   * always writes it) */
 };
 
 #define TV_QUERY_DEFAULT_SCAN_ROWS 10000ull    /* the reference's max_scan_rows */

@@ -99,6 +99,21 @@ void *tv_arena_dup(struct tv_arena *a, const void *p, size_t n)
 	return d;
 }
 
+void tv_arena_init_buf(struct tv_arena *a, void *buf, size_t len)
+{
+	uintptr_t at = ((uintptr_t)buf + TV_ARENA_ALIGN - 1) & ~(uintptr_t)(TV_ARENA_ALIGN - 1);
+	size_t pad = (size_t)(at - (uintptr_t)buf);
+	struct tv_arena_blk *b = (struct tv_arena_blk *)at;
+
+	tv_arena_init(a);
+	if (!buf || len < pad + sizeof(*b) + TV_ARENA_ALIGN)
+		return;
+	b->next = NULL;
+	b->used = 0;
+	b->cap = (len - pad - sizeof(*b)) & ~(size_t)(TV_ARENA_ALIGN - 1);
+	a->head = a->fixed = b;
+}
+
 void tv_arena_free(struct tv_arena *a)
 {
 	struct tv_arena_blk *b = a->head;
@@ -106,9 +121,11 @@ void tv_arena_free(struct tv_arena *a)
 	while (b) {
 		struct tv_arena_blk *next = b->next;
 
-		free(b);
+		if (b != a->fixed)
+			free(b);
 		b = next;
 	}
 	a->head = NULL;
+	a->fixed = NULL;
 	a->bytes = 0;
 }

@@ -50,14 +50,22 @@ int tv_qerr_set(struct tv_qerr *e, int code, const char *fmt, ...)
 struct tv_arena_blk;
 struct tv_arena {
 	struct tv_arena_blk *head;
+	struct tv_arena_blk *fixed;    /* the caller's first block, or NULL */
 	size_t bytes;                  /* total block bytes held (accounting) */
 };
 
 static inline void tv_arena_init(struct tv_arena *a)
 {
 	a->head = NULL;
+	a->fixed = NULL;
 	a->bytes = 0;
 }
+
+/* An arena whose first block is the caller's @buf (@len bytes, e.g. on the
+ * stack; it must outlive the arena's use and is never freed), so a small
+ * query plans without malloc. Not counted in bytes. @buf too small to hold
+ * a piece: the same as tv_arena_init. */
+void tv_arena_init_buf(struct tv_arena *a, void *buf, size_t len);
 
 /* @n bytes (uninitialised), or NULL on allocation failure. */
 void *tv_arena_alloc(struct tv_arena *a, size_t n);

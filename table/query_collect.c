@@ -31,6 +31,8 @@ struct tv_coll {
 	bool streaming, truncated;
 	uint64_t k;                  /* heap bound; 0 = keep all */
 	struct tv_centry **e;
+	struct tv_arena *ea;         /* streaming: entries live in the plan's
+				      * arena (never dropped one by one) */
 	size_t n, cap;
 	uint64_t skip, total;
 	struct tv_buf key, tuple;
@@ -55,16 +57,15 @@ static int tv_centry_qcmp(const void *x, const void *y)
 int tv_coll_create(struct tv_exec *x, bool streaming, struct tv_coll **out)
 {
 	struct tv_plan *p = x->p;
-	struct tv_coll *c = calloc(1, sizeof(*c));
+	/* In the plan's arena (freed with it); the buffers grow on first use. */
+	struct tv_coll *c = tv_arena_zalloc(p->a, sizeof(*c));
 
-	if (!c || tv_buf_reserve(&c->key, 64) || tv_buf_reserve(&c->tuple, 64) ||
-	    tv_buf_reserve(&c->acc, 64)) {
-		tv_coll_free(c);
+	if (!c)
 		return -ENOMEM;
-	}
 	c->x = x;
 	c->p = p;
 	c->streaming = streaming;
+	c->ea = streaming ? p->a : NULL;
 	c->skip = p->offset;
 	/* A bounded sort keeps offset + limit rows and one more to know
 	 * whether the page is the last; beyond 2^32 it keeps everything. */
@@ -79,13 +80,12 @@ void tv_coll_free(struct tv_coll *c)
 	if (!c)
 		return;
 	AEDB_ASSERT(c->n == 0 || c->e);
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; !c->ea && i < c->n; i++)
 		free(c->e[i]);
 	free(c->e);
 	tv_buf_free(&c->key);
 	tv_buf_free(&c->tuple);
 	tv_buf_free(&c->acc);
-	free(c);
 }
 
 uint64_t tv_coll_total(const struct tv_coll *c)
@@ -121,7 +121,8 @@ static int tv_centry_new(struct tv_coll *c, const struct tv_value *row, struct t
 		return rc;
 	if (c->key.len > UINT32_MAX || c->tuple.len > UINT32_MAX)
 		return tv_qerr_set(c->x->err, -AEDB_ETOOBIG, "a result row over 4 GiB");
-	e = malloc(sizeof(*e) + c->key.len + c->tuple.len);
+	e = c->ea ? tv_arena_alloc(c->ea, sizeof(*e) + c->key.len + c->tuple.len)
+		  : malloc(sizeof(*e) + c->key.len + c->tuple.len);
 	if (!e)
 		return -ENOMEM;
 	e->klen = (uint32_t)c->key.len;
@@ -132,7 +133,8 @@ static int tv_centry_new(struct tv_coll *c, const struct tv_value *row, struct t
 		memcpy(e->data + e->klen, c->tuple.p, c->tuple.len);
 	rc = tv_exec_hold(c->x, (int64_t)tv_centry_bytes(e));
 	if (rc) {
-		free(e);
+		if (!c->ea)
+			free(e);
 		return rc;
 	}
 	*out = e;
@@ -142,7 +144,8 @@ static int tv_centry_new(struct tv_coll *c, const struct tv_value *row, struct t
 static void tv_centry_drop(struct tv_coll *c, struct tv_centry *e)
 {
 	tv_exec_hold(c->x, -(int64_t)tv_centry_bytes(e));
-	free(e);
+	if (!c->ea)
+		free(e);
 }
 
 static int tv_coll_push(struct tv_coll *c, struct tv_centry *e)
@@ -296,7 +299,7 @@ static int tv_coll_cursor(struct tv_coll *c, const struct tv_centry *last, struc
 			  struct tv_arena *ra)
 {
 	struct tv_cursor_data cd = {
-		.seq = c->p->env->snapshot_seq, .fingerprint = c->p->fingerprint,
+		.seq = c->p->env->snapshot_seq, .fingerprint = tv_plan_fingerprint(c->p),
 		.sort_key = last->data, .sort_len = last->klen,
 	};
 	uint8_t *buf;

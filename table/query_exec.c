@@ -319,7 +319,10 @@ static int tv_exec_result(struct tv_exec *x, struct tv_result_box *b)
 	r->names = names;
 	r->types = types;
 	r->snapshot_seq = p->env->snapshot_seq;
-	r->plan = p->desc;
+	if (p->o.no_plan_text)  /* the text stays empty (b is zeroed) */
+		memcpy(&r->plan, &p->desc, offsetof(struct tv_plan_desc, text));
+	else
+		r->plan = p->desc;
 	return tv_coll_finish(x->coll, r, &b->a);
 }
 
@@ -328,7 +331,7 @@ static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qer
 	struct tv_exec x = { .p = p, .err = err };
 	int rc;
 
-	x.vals = calloc(p->in.n, sizeof(*x.vals));
+	x.vals = tv_arena_zalloc(p->a, (p->in.n + 1) * sizeof(*x.vals));
 	rc = x.vals && tv_buf_reserve(&x.tie, 64) == 0 ? 0 : -ENOMEM;
 	if (rc == 0)
 		rc = tv_coll_create(&x, p->acc.ordered, &x.coll);
@@ -349,7 +352,6 @@ static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qer
 	tv_aggr_free(x.aggr);
 	tv_coll_free(x.coll);
 	tv_buf_free(&x.tie);
-	free(x.vals);
 	if (rc == -ENOMEM)
 		tv_qerr_set(err, rc, "out of memory running the query");
 	else if (rc > 0)
@@ -357,11 +359,16 @@ static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qer
 	return rc;
 }
 
+/* Stack bytes for planning: a simple query's plan fits, so it plans
+ * without malloc; a larger one continues in heap blocks. */
+#define TV_PLAN_STACK_BYTES 4096u
+
 /* Plan and run; @exists_only forces LIMIT 1 without offset or total. */
 static int tv_query_go(const struct tv_env *env, const struct tv_query *q,
 		       const struct tv_query_opts *o, bool exists_only, struct tv_result **out,
 		       struct tv_qerr *err)
 {
+	_Alignas(16) unsigned char plan_buf[TV_PLAN_STACK_BYTES];
 	struct tv_result_box *b;
 	struct tv_arena a;
 	struct tv_plan p;
@@ -374,8 +381,10 @@ static int tv_query_go(const struct tv_env *env, const struct tv_query *q,
 	if (!b)
 		return tv_qerr_set(err, -ENOMEM, "out of memory");
 	tv_arena_init(&b->a);
-	tv_arena_init(&a);
+	tv_arena_init_buf(&a, plan_buf, sizeof(plan_buf));
 	rc = tv_plan_build(&p, env, q, o, &a, err);
+	if (rc == 0 && !p.o.no_plan_text)
+		tv_plan_describe_text(&p);
 	if (rc == 0 && exists_only) {
 		p.has_limit = true;
 		p.limit = 1;
@@ -427,8 +436,10 @@ int tv_query_explain(const struct tv_env *env, const struct tv_query *q,
 		return tv_qerr_set(err, -AEDB_EMISUSE, "NULL output");
 	tv_arena_init(&a);
 	rc = tv_plan_build(&p, env, q, o, &a, err);
-	if (rc == 0)
+	if (rc == 0) {
+		tv_plan_describe_text(&p);
 		*out = p.desc;
+	}
 	tv_arena_free(&a);
 	return rc;
 }

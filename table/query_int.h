@@ -133,7 +133,8 @@ struct tv_plan {
 	uint64_t limit, offset;
 	bool has_cursor;
 	struct tv_cursor_data cur;
-	uint64_t fingerprint;
+	uint64_t fingerprint;                  /* tv_plan_fingerprint() */
+	bool has_fingerprint;
 	struct tv_plan_desc desc;
 };
 
@@ -142,8 +143,10 @@ int tv_plan_build(struct tv_plan *p, const struct tv_env *env, const struct tv_q
 		  const struct tv_query_opts *o, struct tv_arena *a, struct tv_qerr *err);
 /* Choose the access path from p->base_filter (query_access.c). */
 int tv_plan_access(struct tv_plan *p);
-/* Write p->desc.text. */
-void tv_plan_describe(struct tv_plan *p);
+/* Write p->desc.text (the rest of p->desc is filled by tv_plan_build). */
+void tv_plan_describe_text(struct tv_plan *p);
+/* The query's fingerprint, computed on first use: only cursors need it. */
+uint64_t tv_plan_fingerprint(struct tv_plan *p);
 
 /* ---- execution ------------------------------------------------------- */
 

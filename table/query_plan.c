@@ -344,7 +344,6 @@ static int tv_plan_cursor(struct tv_plan *p)
 	p->has_limit = q->has_limit;
 	p->limit = q->limit;
 	p->offset = q->offset;
-	p->fingerprint = tv_query_fingerprint(q);
 	if (!q->cursor_len)
 		return 0;
 	if (tv_cursor_decode(q->cursor, q->cursor_len, &p->cur))
@@ -353,11 +352,22 @@ static int tv_plan_cursor(struct tv_plan *p)
 		return tv_qerr_set(p->err, -AEDB_ECURSOR,
 				   "cursor is for snapshot %" PRIu64 ", this read is at %" PRIu64,
 				   p->cur.seq, p->env->snapshot_seq);
-	if (p->cur.fingerprint != p->fingerprint)
+	if (p->cur.fingerprint != tv_plan_fingerprint(p))
 		return tv_qerr_set(p->err, -AEDB_ECURSOR, "cursor belongs to another query");
 	p->has_cursor = true;
 	p->offset = 0;          /* the cursor is past the first page's offset */
 	return 0;
+}
+
+static void tv_plan_describe(struct tv_plan *p);
+
+uint64_t tv_plan_fingerprint(struct tv_plan *p)
+{
+	if (!p->has_fingerprint) {
+		p->fingerprint = tv_query_fingerprint(p->q);
+		p->has_fingerprint = true;
+	}
+	return p->fingerprint;
 }
 
 static int tv_plan_opts(struct tv_plan *p, const struct tv_query_opts *o)
@@ -454,10 +464,9 @@ static void tv_describe_access(struct tv_plan *p, struct tv_text *t)
 		tv_text_add(t, "filter: where on each candidate row\n");
 }
 
-void tv_plan_describe(struct tv_plan *p)
+static void tv_plan_describe(struct tv_plan *p)
 {
 	struct tv_plan_desc *d = &p->desc;
-	struct tv_text t = { .p = d->text, .cap = sizeof(d->text) };
 
 	d->path = p->acc.path;
 	if (p->acc.index)
@@ -474,10 +483,18 @@ void tv_plan_describe(struct tv_plan *p)
 	d->naggs = p->naggs;
 	d->having = p->having != NULL;
 	d->njoins = p->njoins;
-	d->rows_estimate = p->base->rows_estimate;
-	tv_describe_access(p, &t);
-	for (uint32_t k = 0; k < p->njoins; k++) {
+	for (uint32_t k = 0; k < p->njoins; k++)
 		d->join_algo[k] = p->joins[k].algo;
+	d->rows_estimate = p->base->rows_estimate;
+}
+
+void tv_plan_describe_text(struct tv_plan *p)
+{
+	struct tv_plan_desc *d = &p->desc;
+	struct tv_text t = { .p = d->text, .cap = sizeof(d->text) };
+
+	tv_describe_access(p, &t);
+	for (uint32_t k = 0; k < p->njoins; k++)
 		tv_text_add(&t, "join %u: %s %s on %s (%s%s%s)%s\n", k + 1,
 			    p->joins[k].kind == TV_JOIN_LEFT ? "left" : "inner",
 			    p->q->joins[k].table, p->in.names[p->joins[k].lcol],
@@ -485,7 +502,6 @@ void tv_plan_describe(struct tv_plan *p)
 			    p->joins[k].index ? " " : "",
 			    p->joins[k].index ? p->joins[k].index->name : "",
 			    p->joins[k].filter ? "; filter" : "");
-	}
 	if (p->agg)
 		tv_text_add(&t, "aggregate: group by %u col%s, %u aggregate%s%s\n", p->ngroup,
 			    p->ngroup == 1 ? "" : "s", p->naggs, p->naggs == 1 ? "" : "s",
