@@ -280,7 +280,7 @@ static int txn_ns_error(const struct cat_scope *sc, const struct txn_item *it)
 {
 	if (txn_kind_is_idx(it->kind))
 		return -AEDB_ECONFLICT;
-	if (!txn_kind_is_row(it->kind))
+	if (!txn_kind_is_row(it->kind) && !txn_kind_is_fk(it->kind))
 		return -AEDB_ENOSCOPE;
 	return sc && __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) == CAT_BUSY ? -AEDB_EBUSY
 										  : -AEDB_ENOTABLE;

@@ -129,6 +129,10 @@ int txn_eval_mut(const struct aedb_txn *t, const struct txn_item *m, const struc
 		e->val = txn_val(t, m);
 		e->len = m->val_len;
 		return 0;
+	case TXN_FK_REQ:
+		/* The parent row as the entries before this one left it. */
+		e->kind = TXN_EFF_NONE;
+		return cur->present ? 0 : -AEDB_EFOREIGN;
 	default:
 		return txn_eval_num(m, cur, e);
 	}
