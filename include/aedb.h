@@ -1095,9 +1095,15 @@ AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, con
  * renamed. Foreign keys are part of the definition (the same name with
  * other foreign keys is -AEDB_EEXIST) and aedb_describe_table() lists them.
  *
- * Not yet: deleting a parent row is not checked against its children
- * (RESTRICT is not enforced), and CASCADE, SET NULL and SET DEFAULT are
- * refused (-AEDB_ENOTSUP); see docs/TABLES.md.
+ * Deleting a parent row that a child row names fails with -AEDB_EFOREIGN
+ * and writes nothing (RESTRICT and NO ACTION alike, checked immediately:
+ * deleting the children earlier in the same transaction lets it go). The
+ * check holds across shards and under concurrency: a count of the child
+ * rows naming each parent key lives on the parent row's shard, and a child
+ * write and a parent delete both lock it. A child row written or deleted
+ * after it was read may make a transaction fail with -AEDB_ECONFLICT
+ * (build it again; the one-row calls do). Not yet: CASCADE, SET NULL and
+ * SET DEFAULT are refused (-AEDB_ENOTSUP); see docs/TABLES.md.
  *
  * Returns what aedb_create_table_checked() returns, and: -AEDB_ENOTABLE
  * (no such parent table), -AEDB_ENOCOLUMN (a child or parent column the
@@ -1614,7 +1620,8 @@ AEDB_API uint32_t aedb_txn_assertion_count(const struct aedb_txn *txn);
  * mutations), -AEDB_ENOSCOPE (a scope was dropped), -AEDB_ECONFLICT,
  * -AEDB_EASSERT, -AEDB_EUNDERFLOW, -AEDB_EOVERFLOW, -AEDB_ENOTFOUND,
  * -AEDB_ETYPE, -AEDB_ETOOBIG (the transaction's log record would exceed
- * max_txn_bytes), -AEDB_EBUSY, -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM.
+ * max_txn_bytes), -AEDB_EFOREIGN (a foreign key, aedb_create_table_ex()),
+ * -AEDB_EBUSY, -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM.
  */
 AEDB_API int aedb_commit(struct aedb *db, struct aedb_txn *txn,
 			 struct aedb_commit_result *res);

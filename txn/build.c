@@ -266,8 +266,8 @@ int txn_add_ns(struct aedb_txn *t, uint8_t kind, uint32_t ns, const void *key, s
 		uint64_t log_bytes = t->log_bytes - (WAL_REC_HDR_BYTES + key_len + val_len);
 		int rc = txn_ix_add(t, pos);
 
-		/* A row written (not a delete) names its parents. */
-		if (rc == 0 && kind != TXN_ROW_DEL)
+		/* Foreign keys: the parents it names, the children naming it. */
+		if (rc == 0)
 			rc = txn_fk_add(t, pos);
 		if (rc < 0) {
 			/* Drop the row entry and whatever was added behind it. */

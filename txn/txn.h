@@ -46,11 +46,15 @@ enum txn_kind {
 	/* foreign keys (txn/fk.c), added with their row entry */
 	TXN_FK_REQ = 56,    /* the parent row (its table's ns, its key) must exist:
 			     * -AEDB_EFOREIGN if not; writes nothing */
+	TXN_FK_INC,         /* reference count (the key's ns) + 1: a child names it */
+	TXN_FK_DEC,         /* reference count - 1 (deleted at 0) */
+	TXN_FK_ZERO,        /* the reference count must be 0: -AEDB_EFOREIGN if not
+			     * (a parent row deleted); writes nothing */
 };
 
 static inline int txn_kind_is_fk(uint8_t k)
 {
-	return k == TXN_FK_REQ;
+	return k >= TXN_FK_REQ && k <= TXN_FK_ZERO;
 }
 
 static inline int txn_kind_is_idx(uint8_t k)

@@ -10,6 +10,7 @@
 #include "it_common.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,10 +311,11 @@ static void t_child_writes(uint32_t shards)
 	aedb_txn_free(t);
 	assert_false(t_exists(db, "parent", 51));
 	assert_false(t_exists(db, "child", 51));
-	/* a parent deleted earlier in the transaction is gone for the child */
+	/* a parent deleted earlier in the transaction is gone for the child
+	 * (parent 1 has no children: child 1 names NULL) */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value pk = t_u64(20), c[2] = { t_u64(60), t_u64(20) };
+		struct aedb_value pk = t_u64(1), c[2] = { t_u64(60), t_u64(1) };
 
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk, 1), 0);
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "child", c, 2), 1);
@@ -321,7 +323,7 @@ static void t_child_writes(uint32_t shards)
 	t_assert_rc(aedb_commit(db, t, &res), -AEDB_EFOREIGN);
 	assert_int_equal(res.failed_index, 1);
 	aedb_txn_free(t);
-	assert_true(t_exists(db, "parent", 20));
+	assert_true(t_exists(db, "parent", 1));
 	/* update-where to a missing parent, and to an existing one */
 	{
 		struct aedb_query *q;
@@ -348,6 +350,146 @@ static void t_child_writes(uint32_t shards)
 			    -AEDB_EFOREIGN);
 	}
 	t_close(db);
+}
+
+static int t_delr(struct aedb *db, const char *table, uint64_t id,
+		 struct aedb_commit_result *res)
+{
+	struct aedb_value pk = t_u64(id);
+
+	return aedb_delete_row(db, T_P, T_S, table, &pk, 1, 0, res);
+}
+
+/* Parent deletes (RESTRICT) at @shards shards: refused while a child names
+ * the row, allowed once no child does; counts follow every child change. */
+static void t_parent_deletes(uint32_t shards)
+{
+	struct aedb *db = t_open_p(shards, NULL);
+	struct aedb_fk_def fk = t_fk("to_parent", "parent");
+	struct aedb_commit_result res;
+	struct aedb_value pid, nul = t_null();
+	struct aedb_txn *t;
+	uint64_t v0;
+
+	t_assert_rc(t_create_parent(db, T_P, "parent"), 1);
+	t_assert_rc(t_create_child_fk(db, T_P, "child", &fk, 1), 1);
+	for (uint64_t i = 1; i <= 10; i++)
+		t_assert_rc(t_ins_parent(db, i), 0);
+	/* children 1..6 name parent 1..3 (two each); parent 4..10 unnamed */
+	for (uint64_t i = 1; i <= 6; i++) {
+		pid = t_u64((i + 1) / 2);
+		t_assert_rc(t_ins(db, "child", i, &pid, NULL), 0);
+	}
+	v0 = aedb_visible_seq(db);
+	t_assert_rc(t_delr(db, "parent", 1, &res), -AEDB_EFOREIGN);
+	assert_int_equal(res.fail_kind, AEDB_FAIL_MUTATION);
+	assert_int_equal(res.failed_index, 0);
+	assert_true(aedb_visible_seq(db) == v0);
+	assert_true(t_exists(db, "parent", 1));
+	t_assert_rc(t_delr(db, "parent", 4, NULL), 0);
+	assert_false(t_exists(db, "parent", 4));
+	/* preflight sees the counts where they live (the parent's shard) */
+	t_assert_rc(aedb_txn_create(db, &t), 0);
+	{
+		struct aedb_preflight *pf;
+		struct aedb_value c1 = t_u64(1), p1 = t_u64(1);
+
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c1, 1), 0);
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &p1, 1), 1);
+		t_assert_rc(aedb_preflight(db, t, &pf), 0);
+		assert_int_equal(pf->error, -AEDB_EFOREIGN);   /* child 2 names it too */
+		aedb_preflight_free(pf);
+		c1 = t_u64(2);
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c1, 1), 2);
+		t_assert_rc(aedb_preflight(db, t, &pf), 0);
+		assert_int_equal(pf->error, -AEDB_EFOREIGN);   /* parent deleted first */
+		aedb_preflight_free(pf);
+	}
+	aedb_txn_free(t);
+	t_assert_rc(aedb_txn_create(db, &t), 0);
+	{
+		struct aedb_preflight *pf;
+		struct aedb_value c1 = t_u64(1), c2 = t_u64(2), p1 = t_u64(1);
+
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c1, 1), 0);
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c2, 1), 1);
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &p1, 1), 2);
+		t_assert_rc(aedb_preflight(db, t, &pf), 0);
+		assert_int_equal(pf->error, 0);
+		aedb_preflight_free(pf);
+	}
+	aedb_txn_free(t);
+	/* one of two children gone: still refused; both gone: allowed */
+	t_assert_rc(t_delr(db, "child", 1, NULL), 0);
+	t_assert_rc(t_delr(db, "parent", 1, NULL), -AEDB_EFOREIGN);
+	t_assert_rc(t_delr(db, "child", 2, NULL), 0);
+	t_assert_rc(t_delr(db, "parent", 1, NULL), 0);
+	/* children moved away (upsert, update to NULL): the counts follow */
+	{
+		struct aedb_value r[2] = { t_u64(3), t_u64(5) };
+
+		t_assert_rc(aedb_upsert_row(db, T_P, T_S, "child", r, 2, 0, NULL), 0);
+	}
+	{
+		struct aedb_query *q;
+		struct aedb_value four = t_u64(4);
+		struct aedb_set set = { .col = "pid", .op = AEDB_SET_VALUE };
+
+		set.value = nul;
+		t_assert_rc(aedb_query_create("child", &q), 0);
+		t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "id", &four)), 0);
+		t_assert_rc(aedb_update_where(db, T_P, T_S, q, &set, 1, 0, NULL), 1);
+		aedb_query_free(q);
+	}
+	t_assert_rc(t_delr(db, "parent", 2, NULL), 0);
+	t_assert_rc(t_delr(db, "parent", 5, NULL), -AEDB_EFOREIGN);
+	/* a child and its parent deleted in one transaction, child first */
+	t_assert_rc(aedb_txn_create(db, &t), 0);
+	{
+		struct aedb_value c5 = t_u64(5), c6 = t_u64(6), p3 = t_u64(3);
+
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c5, 1), 0);
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c6, 1), 1);
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &p3, 1), 2);
+	}
+	t_assert_rc(aedb_commit(db, t, NULL), 0);
+	aedb_txn_free(t);
+	assert_false(t_exists(db, "parent", 3));
+	/* parent first: refused, nothing written */
+	t_assert_rc(aedb_txn_create(db, &t), 0);
+	{
+		struct aedb_value c3 = t_u64(3), p5 = t_u64(5);
+
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &p5, 1), 0);
+		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c3, 1), 1);
+	}
+	t_assert_rc(aedb_commit(db, t, &res), -AEDB_EFOREIGN);
+	assert_int_equal(res.failed_index, 0);
+	aedb_txn_free(t);
+	assert_true(t_exists(db, "child", 3));
+	/* delete-where over parents, one of them named: nothing deleted */
+	{
+		struct aedb_query *q;
+		struct aedb_value five = t_u64(5);
+
+		t_assert_rc(aedb_query_create("parent", &q), 0);
+		t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_GE, "id", &five)), 0);
+		t_assert_rc(aedb_delete_where(db, T_P, T_S, q, 0, NULL), -AEDB_EFOREIGN);
+		assert_true(t_exists(db, "parent", 6));
+		t_assert_rc(t_delr(db, "child", 3, NULL), 0);
+		t_assert_rc(aedb_delete_where(db, T_P, T_S, q, 0, NULL), 6);
+		aedb_query_free(q);
+	}
+	t_close(db);
+}
+
+static void test_fk_parent_deletes(void **state)
+{
+	static const uint32_t shards[] = { 1, 2, 4 };
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++)
+		t_parent_deletes(shards[i]);
 }
 
 static void test_fk_child_writes(void **state)
@@ -423,6 +565,11 @@ static void test_fk_composite_self(void **state)
 		/* a row naming itself: its own entry comes first */
 		t_assert_rc(aedb_insert_row(db, T_P, T_S, "emp", e3, 2, 0, NULL), 0);
 		t_assert_rc(aedb_insert_row(db, T_P, T_S, "emp", e4, 2, 0, NULL), -AEDB_EFOREIGN);
+		/* the boss of 2 stays while 2 does; 3 names only itself */
+		t_assert_rc(t_delr(db, "emp", 1, NULL), -AEDB_EFOREIGN);
+		t_assert_rc(t_delr(db, "emp", 3, NULL), 0);
+		t_assert_rc(t_delr(db, "emp", 2, NULL), 0);
+		t_assert_rc(t_delr(db, "emp", 1, NULL), 0);
 	}
 	/* a table naming itself can be dropped */
 	t_assert_rc(aedb_drop_table(db, T_P, T_S, "emp"), 1);
@@ -455,6 +602,10 @@ static void test_fk_reopen(void **state)
 		t_assert_rc(t_ins(db, "child", 10 + (uint64_t)round, &bad, NULL), -AEDB_EFOREIGN);
 		t_assert_rc(t_ins(db, "child", 10 + (uint64_t)round, &pid, NULL), 0);
 		t_assert_rc(aedb_drop_table(db, T_P, T_S, "parent"), -AEDB_EDEPEND);
+		/* the counts came back: parent 5 is named, 7 is not */
+		t_assert_rc(t_delr(db, "parent", 5, NULL), -AEDB_EFOREIGN);
+		t_assert_rc(t_ins_parent(db, 7), 0);
+		t_assert_rc(t_delr(db, "parent", 7, NULL), 0);
 		t_assert_rc(aedb_describe_table(db, T_P, T_S, "child", &info), 0);
 		assert_int_equal(info->nfks, 1);
 		assert_string_equal(info->fks[0].ref_table, "parent");
@@ -467,12 +618,115 @@ static void test_fk_reopen(void **state)
 	free(dir);
 }
 
+/*
+ * The race: child inserts, child deletes and parent deletes/re-inserts on
+ * three threads at 4 shards (parents and children mostly on different
+ * shards, so most commits are cross-shard). Afterwards no child names an
+ * absent parent, and a parent can be deleted exactly when no child names it
+ * (the counts agree with the rows).
+ */
+#define T_RACE_PARENTS 8u
+#define T_RACE_OPS 300u
+
+struct t_racer {
+	struct aedb *db;
+	uint64_t seed;
+	int role;                 /* 0 child inserts, 1 child deletes, 2 parent churn */
+	uint64_t next_child;      /* role 0: ids role-0 owns: 1000 * k + n */
+	uint32_t bad;             /* unexpected results */
+};
+
+static void *t_race(void *arg)
+{
+	struct t_racer *r = arg;
+
+	for (uint32_t i = 0; i < T_RACE_OPS; i++) {
+		uint64_t x = t_rand(&r->seed), p = 1 + x % T_RACE_PARENTS;
+		struct aedb_value pid = t_u64(p);
+		int rc;
+
+		if (r->role == 0) {
+			rc = t_ins(r->db, "child", r->next_child++, &pid, NULL);
+			r->bad += rc != 0 && rc != -AEDB_EFOREIGN && rc != -AEDB_ECONFLICT &&
+				  rc != -AEDB_EBUSY;
+		} else if (r->role == 1) {
+			rc = t_delr(r->db, "child", 1 + (x >> 8) % r->next_child, NULL);
+			r->bad += rc != 0 && rc != -AEDB_ECONFLICT && rc != -AEDB_EBUSY;
+		} else if ((x >> 20) & 1) {
+			rc = t_delr(r->db, "parent", p, NULL);
+			r->bad += rc != 0 && rc != -AEDB_EFOREIGN && rc != -AEDB_ECONFLICT &&
+				  rc != -AEDB_EBUSY;
+		} else {
+			rc = t_ins_parent(r->db, p);
+			r->bad += rc != 0 && rc != -AEDB_EEXIST && rc != -AEDB_ECONFLICT &&
+				  rc != -AEDB_EBUSY;
+		}
+	}
+	return NULL;
+}
+
+static void test_fk_race(void **state)
+{
+	struct aedb *db = t_open_p(4, NULL);
+	struct aedb_fk_def fk = t_fk("to_parent", "parent");
+	uint64_t seed = t_seed("test_fk_race");
+	struct t_racer r[3];
+	pthread_t th[3];
+	uint32_t named[T_RACE_PARENTS + 1] = { 0 }, orphans = 0;
+	uint64_t nchild = 1 + T_RACE_OPS;
+
+	(void)state;
+	t_assert_rc(t_create_parent(db, T_P, "parent"), 1);
+	t_assert_rc(t_create_child_fk(db, T_P, "child", &fk, 1), 1);
+	for (uint64_t p = 1; p <= T_RACE_PARENTS; p++)
+		t_assert_rc(t_ins_parent(db, p), 0);
+	for (int i = 0; i < 3; i++) {
+		r[i] = (struct t_racer){ .db = db, .seed = seed + (uint64_t)i, .role = i,
+					 .next_child = 1 };
+		if (i == 1)
+			r[i].next_child = nchild;  /* deletes ids 1..T_RACE_OPS */
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, t_race, &r[i]), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(r[i].bad, 0);
+	/* no orphan */
+	for (uint64_t c = 1; c < nchild; c++) {
+		struct aedb_value pk = t_u64(c);
+		struct aedb_row *row = NULL;
+		int rc = aedb_get_row(db, T_P, T_S, "child", &pk, 1, AEDB_LATEST, &row);
+
+		if (rc == -AEDB_ENOTFOUND)
+			continue;
+		t_assert_rc(rc, 0);
+		if (row->values[1].type == AEDB_TYPE_U64) {
+			uint64_t p = row->values[1].u.u64;
+
+			named[p]++;
+			orphans += !t_exists(db, "parent", p);
+		}
+		aedb_row_free(row);
+	}
+	assert_int_equal(orphans, 0);
+	/* the counts agree: a parent goes exactly when no child names it */
+	for (uint64_t p = 1; p <= T_RACE_PARENTS; p++) {
+		if (!t_exists(db, "parent", p))
+			continue;
+		t_assert_rc(t_delr(db, "parent", p, NULL), named[p] ? -AEDB_EFOREIGN : 0);
+	}
+	t_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fk_declare),
 		cmocka_unit_test(test_fk_global),
 		cmocka_unit_test(test_fk_child_writes),
+		cmocka_unit_test(test_fk_parent_deletes),
+		cmocka_unit_test(test_fk_race),
 		cmocka_unit_test(test_fk_composite_self),
 		cmocka_unit_test(test_fk_reopen),
 	};
