@@ -333,6 +333,7 @@ struct catalog *cat_with_table(const struct catalog *cat, const char *project,
 		rc = cat_insert_fkref(n, project, scope, tdef->schema.name, k, seq, nshards);
 	if (rc == 0)
 		rc = cat_insert_entry(n, project, scope, tdef->schema.name, seq, nshards, tdef);
+	n->nfk_tables += tdef->nfks != 0;
 	if (rc < 0) {
 		for (uint32_t id = cat->next_scope_id; id < n->next_scope_id; id++)
 			free(n->by_id[id]);
@@ -355,6 +356,8 @@ static void cat_remove_scopes(struct catalog *n, const char *project, const char
 			    (!scope || strcmp(s->name, scope) == 0) &&
 			    (!table || strcmp(s->table, table) == 0);
 
+		if (match && s->tdef && s->tdef->nfks)
+			n->nfk_tables--;
 		if (match)
 			n->by_id[s->id] = NULL;
 		else

@@ -64,6 +64,8 @@ struct catalog {
 	uint32_t nprojects;
 	uint32_t nscopes;
 	uint32_t next_scope_id;         /* ids 1..next_scope_id-1 allocated */
+	uint32_t nfk_tables;            /* tables with foreign keys (txn/fk.c skips
+					 * its catalog scans when 0) */
 	struct cat_project **projects;  /* sorted by name */
 	struct cat_scope **scopes;      /* sorted by (project, name, table) */
 	struct cat_scope **by_id;       /* [next_scope_id], NULL if dropped */

@@ -170,7 +170,7 @@ int txn_fk_digest(const struct catalog *cat, const struct cat_scope *tsc, uint8_
 	int rc;
 
 	*out = 0;
-	if (!tsc->tdef->nfks && kind != TXN_ROW_DEL)
+	if (!tsc->tdef->nfks && (kind != TXN_ROW_DEL || !cat->nfk_tables))
 		return 0;
 	rc = fk_ctx_init(&c, cat, tsc, val ? len : 0, 0, key_cap);
 	if (rc == 0 && tsc->tdef->nfks)
@@ -298,7 +298,8 @@ int txn_fk_add(struct aedb_txn *t, uint32_t pos)
 	api_read_begin(rec);
 	cat = api_catalog_any(db);
 	tsc = cat_scope_by_id(cat, t->items[pos].ns);
-	if (tsc && tsc->tdef && (tsc->tdef->nfks || t->items[pos].kind == TXN_ROW_DEL))
+	if (tsc && tsc->tdef &&
+	    (tsc->tdef->nfks || (t->items[pos].kind == TXN_ROW_DEL && cat->nfk_tables)))
 		rc = fk_add_locked(t, pos, cat, tsc);
 	api_read_end(db, rec);
 	if (rc < 0) {
