@@ -280,10 +280,16 @@ static int api_fk_parent_pk(const struct catalog *cat, const struct api_fk_norm 
 	*ps = NULL;
 	if (strcmp(rp, q->project) == 0 && strcmp(rs, q->scope) == 0 &&
 	    strcmp(fk->ref_table, q->def->name) == 0) {
+		/* The new table's own key: its pointers are not checked yet. */
 		*npk = q->def->npk;
-		for (uint32_t i = 0; i < *npk && i < TV_PK_COLUMNS_MAX; i++)
-			pk[i] = q->def->pk[i];
-		return *npk <= TV_PK_COLUMNS_MAX ? 0 : -AEDB_ETOOBIG;
+		if (*npk > TV_PK_COLUMNS_MAX)
+			return -AEDB_ETOOBIG;
+		if ((*npk && !q->def->pk) || (q->def->ncolumns && !q->def->columns))
+			return -AEDB_EMISUSE;
+		for (uint32_t i = 0; i < *npk; i++)
+			if (!(pk[i] = q->def->pk[i]))
+				return -AEDB_EMISUSE;
+		return 0;
 	}
 	p = cat_find_table(cat, rp, rs, fk->ref_table);
 	if (!p || !p->tdef)

@@ -571,6 +571,24 @@ static void test_fk_composite_self(void **state)
 		t_assert_rc(t_delr(db, "emp", 2, NULL), 0);
 		t_assert_rc(t_delr(db, "emp", 1, NULL), 0);
 	}
+	/* bad input naming the table itself: an error, no crash */
+	{
+		static const char *const id_ref[] = { "id" }, *const null_pk[] = { NULL };
+		struct aedb_table_def bad = { "emp2", ec, 2, 1, null_pk };
+		struct aedb_fk_def sf = self;
+
+		sf.ref_table = "emp2";
+		sf.ref_columns = id_ref;
+		t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &bad, NULL, 0, &sf, 1),
+			    -AEDB_EMISUSE);
+		bad.pk = NULL;
+		t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &bad, NULL, 0, &sf, 1),
+			    -AEDB_EMISUSE);
+		bad.pk = t_pk_id;
+		bad.columns = NULL;
+		t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &bad, NULL, 0, &sf, 1),
+			    -AEDB_EMISUSE);
+	}
 	/* a table naming itself can be dropped */
 	t_assert_rc(aedb_drop_table(db, T_P, T_S, "emp"), 1);
 	t_close(db);
