@@ -129,6 +129,8 @@ static int cat_emit_walk(struct cat_emit *e)
 			if (rc < 0 || is_app)
 				continue;
 		}
+		if (sc->fkref)
+			continue; /* made by its table's record (cat_with_table) */
 		rc = cat_emit_entry(e, sc);
 	}
 	/* Projects left with no object at all (their "app" was dropped). */

@@ -2,6 +2,7 @@
 #include "api/catalog.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,9 +144,9 @@ struct cat_scope *cat_find_scope(const struct catalog *cat, const char *project,
 	return cat_find_entry(cat, project, scope, "");
 }
 
-/* A copy of @cat with room for one more project, one more scope and one
- * more id; arrays are copied, objects shared. */
-static struct catalog *cat_clone(const struct catalog *cat, uint64_t seq)
+/* A copy of @cat with room for one more project, @more more scopes and
+ * ids; arrays are copied, objects shared. */
+static struct catalog *cat_clone_n(const struct catalog *cat, uint64_t seq, uint32_t more)
 {
 	struct catalog *n = calloc(1, sizeof(*n));
 
@@ -154,8 +155,8 @@ static struct catalog *cat_clone(const struct catalog *cat, uint64_t seq)
 	*n = *cat;
 	n->seq = seq;
 	n->projects = malloc((cat->nprojects + 1) * sizeof(*n->projects));
-	n->scopes = malloc((cat->nscopes + 1) * sizeof(*n->scopes));
-	n->by_id = malloc((cat->next_scope_id + 1) * sizeof(*n->by_id));
+	n->scopes = malloc((cat->nscopes + more) * sizeof(*n->scopes));
+	n->by_id = malloc((cat->next_scope_id + more) * sizeof(*n->by_id));
 	if (!n->projects || !n->scopes || !n->by_id) {
 		cat_free(n);
 		return NULL;
@@ -166,6 +167,11 @@ static struct catalog *cat_clone(const struct catalog *cat, uint64_t seq)
 		memcpy(n->scopes, cat->scopes, cat->nscopes * sizeof(*n->scopes));
 	memcpy(n->by_id, cat->by_id, cat->next_scope_id * sizeof(*n->by_id));
 	return n;
+}
+
+static struct catalog *cat_clone(const struct catalog *cat, uint64_t seq)
+{
+	return cat_clone_n(cat, seq, 1);
 }
 
 static struct cat_scope *cat_scope_new(const char *project, const char *scope, uint32_t id,
@@ -244,17 +250,93 @@ struct catalog *cat_with_scope(const struct catalog *cat, const char *project,
 	return n;
 }
 
+/* Entry order by all four names. */
+static int cat_entry4_cmp(const struct cat_scope *s, const char *project, const char *scope,
+			  const char *table, const char *index)
+{
+	int c = strcmp(s->project, project);
+
+	if (c == 0)
+		c = strcmp(s->name, scope);
+	if (c == 0)
+		c = strcmp(s->table, table);
+	return c ? c : strcmp(s->index, index);
+}
+
+static uint32_t cat_entry4_lb(const struct catalog *cat, const char *project, const char *scope,
+			      const char *table, const char *index)
+{
+	uint32_t lo = 0, hi = cat->nscopes;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (cat_entry4_cmp(cat->scopes[mid], project, scope, table, index) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void cat_fkref_name(char *out, uint32_t k)
+{
+	snprintf(out, 16, "~%u", k);
+}
+
+struct cat_scope *cat_fk_counts(const struct catalog *cat, const struct cat_scope *t,
+				uint32_t k)
+{
+	char name[16];
+	uint32_t i;
+
+	cat_fkref_name(name, k);
+	i = cat_entry4_lb(cat, t->project, t->name, t->table, name);
+	if (i < cat->nscopes &&
+	    cat_entry4_cmp(cat->scopes[i], t->project, t->name, t->table, name) == 0)
+		return cat->scopes[i];
+	return NULL;
+}
+
+/* Insert the reference-count entry of foreign key @k of table @table. */
+static int cat_insert_fkref(struct catalog *n, const char *project, const char *scope,
+			    const char *table, uint32_t k, uint64_t seq, uint32_t nshards)
+{
+	struct cat_scope *s = cat_scope_new(project, scope, n->next_scope_id, seq, nshards);
+	uint32_t at;
+
+	if (!s)
+		return -ENOMEM;
+	strcpy(s->table, table);
+	cat_fkref_name(s->index, k);
+	s->fkref = k + 1;
+	at = cat_entry4_lb(n, project, scope, table, s->index);
+	memmove(&n->scopes[at + 1], &n->scopes[at], (n->nscopes - at) * sizeof(*n->scopes));
+	n->scopes[at] = s;
+	n->nscopes++;
+	n->by_id[n->next_scope_id++] = s;
+	return 0;
+}
+
 struct catalog *cat_with_table(const struct catalog *cat, const char *project,
 			       const char *scope, struct cat_tdef *tdef, uint64_t seq,
 			       uint32_t nshards)
 {
-	struct catalog *n = cat_clone(cat, seq);
+	struct catalog *n = cat_clone_n(cat, seq, 1 + tdef->nfks);
+	int rc = 0;
 
 	AEDB_ASSERT(tdef != NULL);
 	AEDB_ASSERT(cat_find_scope(cat, project, scope) != NULL);
 	if (!n)
 		return NULL;
-	if (cat_insert_entry(n, project, scope, tdef->schema.name, seq, nshards, tdef) < 0) {
+	for (uint32_t k = 0; rc == 0 && k < tdef->nfks; k++)
+		rc = cat_insert_fkref(n, project, scope, tdef->schema.name, k, seq, nshards);
+	if (rc == 0)
+		rc = cat_insert_entry(n, project, scope, tdef->schema.name, seq, nshards, tdef);
+	n->nfk_tables += tdef->nfks != 0;
+	if (rc < 0) {
+		for (uint32_t id = cat->next_scope_id; id < n->next_scope_id; id++)
+			free(n->by_id[id]);
 		cat_free(n);
 		return NULL;
 	}
@@ -274,6 +356,8 @@ static void cat_remove_scopes(struct catalog *n, const char *project, const char
 			    (!scope || strcmp(s->name, scope) == 0) &&
 			    (!table || strcmp(s->table, table) == 0);
 
+		if (match && s->tdef && s->tdef->nfks)
+			n->nfk_tables--;
 		if (match)
 			n->by_id[s->id] = NULL;
 		else

@@ -43,6 +43,12 @@ struct cat_scope {
 	char index[AEDB_NAME_MAX + 1];  /* "" unless an index */
 	struct cat_idef *idef;          /* indexes only; owned */
 	uint32_t ixever;                /* table: it has had an index (atomic) */
+	/* Foreign-key reference counts (txn/fk.c): 1 + the position k of a
+	 * foreign key in its table's definition; the entry has `table` = the
+	 * child table's name and `index` = "~k" (sorting after its indexes),
+	 * and its ns holds, per parent key, how many child rows name it, on
+	 * the parent row's shard. Created and dropped with its table. */
+	uint32_t fkref;
 	ck_epoch_entry_t epoch_entry;
 	struct kvmap *parts[];   /* nshards; written by shard i only */
 };
@@ -58,6 +64,8 @@ struct catalog {
 	uint32_t nprojects;
 	uint32_t nscopes;
 	uint32_t next_scope_id;         /* ids 1..next_scope_id-1 allocated */
+	uint32_t nfk_tables;            /* tables with foreign keys (txn/fk.c skips
+					 * its catalog scans when 0) */
 	struct cat_project **projects;  /* sorted by name */
 	struct cat_scope **scopes;      /* sorted by (project, name, table) */
 	struct cat_scope **by_id;       /* [next_scope_id], NULL if dropped */
@@ -93,8 +101,12 @@ static inline struct cat_scope *cat_kv_by_id(const struct catalog *cat, uint32_t
 {
 	struct cat_scope *sc = cat_scope_by_id(cat, id);
 
-	return sc && !sc->tdef && !sc->adef && !sc->idef ? sc : NULL;
+	return sc && !sc->tdef && !sc->adef && !sc->idef && !sc->fkref ? sc : NULL;
 }
+
+/* The reference counts of foreign key @k of table @t (an entry of @cat). */
+struct cat_scope *cat_fk_counts(const struct catalog *cat, const struct cat_scope *t,
+				uint32_t k);
 /* Free a scope or table object and its definition. */
 void cat_scope_free(struct cat_scope *sc);
 
@@ -137,7 +149,9 @@ struct catalog *cat_with_project(const struct catalog *cat, const char *name, ui
 struct catalog *cat_with_scope(const struct catalog *cat, const char *project,
 			       const char *scope, uint64_t seq, uint32_t nshards);
 /* With table @tdef->schema.name in @project/@scope (which must exist); the
- * new object takes ownership of @tdef. */
+ * new object takes ownership of @tdef. A table with foreign keys gets one
+ * reference-count entry per key first (ids id-nfks..id-1), so the table's
+ * id is still the catalog's last. */
 struct catalog *cat_with_table(const struct catalog *cat, const char *project,
 			       const char *scope, struct cat_tdef *tdef, uint64_t seq,
 			       uint32_t nshards);

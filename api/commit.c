@@ -10,6 +10,7 @@
 
 #include "api/commit.h"
 #include "api/kv.h"
+#include "shard/kvmap.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "shard/shard.h"
@@ -184,8 +185,12 @@ static void pf_lookup(struct aedb *db, const struct catalog *cat, const struct a
 		      const struct txn_item *it, uint64_t snap, struct txn_cur *cur)
 {
 	const struct cat_scope *sc = cat_scope_by_id(cat, it->ns);
-	const struct kv_version *v = sc ? api_kv_lookup(db, sc, txn_key(t, it), it->key_len,
-							snap) : NULL;
+	/* The entry's own shard: not always hash(ns, key) (index entries of a
+	 * non-unique index, foreign-key counts are routed elsewhere). */
+	const struct kvmap *m = sc && it->shard < db->nshards
+				? __atomic_load_n(&sc->parts[it->shard], __ATOMIC_ACQUIRE) : NULL;
+	const struct kv_version *v = m ? kvmap_get_any(m, txn_key(t, it), it->key_len, snap)
+				       : NULL;
 
 	memset(cur, 0, sizeof(*cur));
 	if (v) {

@@ -8,6 +8,7 @@
 #include "api/idef.h"
 #include "api/tcheck.h"
 #include "api/tdef.h"
+#include "api/tfk.h"
 #include "core/names.h"
 #include "shard/ddl.h"
 #include "shard/shard.h"
@@ -233,25 +234,168 @@ AEDB_API void aedb_names_free(struct aedb_names *names)
 AEDB_API int aedb_create_table(struct aedb *db, const char *project, const char *scope,
 			       const struct aedb_table_def *def)
 {
-	return aedb_create_table_checked(db, project, scope, def, NULL, 0);
+	return aedb_create_table_ex(db, project, scope, def, NULL, 0, NULL, 0);
 }
 
 AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, const char *scope,
 				       const struct aedb_table_def *def,
 				       const struct aedb_check_def *checks, uint32_t nchecks)
 {
+	return aedb_create_table_ex(db, project, scope, def, checks, nchecks, NULL, 0);
+}
+
+/* The names of @fk are well formed (before looking them up). */
+static int api_names_check_fk(const struct aedb_fk_def *fk)
+{
+	int rc = fk->ref_project ? core_project_name_check(fk->ref_project, NULL) : 0;
+
+	if (rc == 0 && fk->ref_scope)
+		rc = core_name_check(fk->ref_scope, NULL);
+	if (rc == 0)
+		rc = core_name_check(fk->ref_table, NULL);
+	return rc;
+}
+
+/* Foreign keys as the encoding takes them: parent names filled, child
+ * columns in the parent key's order (ref_columns may list it in any). */
+struct api_fk_norm {
+	const char *project, *scope;
+	const struct aedb_table_def *def;
+	const struct aedb_fk_def *in;
+	struct aedb_fk_def *out;
+	const char **cols;       /* n * TV_PK_COLUMNS_MAX */
+	uint32_t n;
+};
+
+/* The parent key's column names of @fk (the new table's own for a
+ * self-reference), or an error. */
+static int api_fk_parent_pk(const struct catalog *cat, const struct api_fk_norm *q,
+			    const struct aedb_fk_def *fk, const char **pk, uint32_t *npk,
+			    const struct tv_schema **ps)
+{
+	const char *rp = fk->ref_project ? fk->ref_project : q->project;
+	const char *rs = fk->ref_scope ? fk->ref_scope : q->scope;
+	const struct cat_scope *p;
+
+	*ps = NULL;
+	if (strcmp(rp, q->project) == 0 && strcmp(rs, q->scope) == 0 &&
+	    strcmp(fk->ref_table, q->def->name) == 0) {
+		/* The new table's own key: its pointers are not checked yet. */
+		*npk = q->def->npk;
+		if (*npk > TV_PK_COLUMNS_MAX)
+			return -AEDB_ETOOBIG;
+		if ((*npk && !q->def->pk) || (q->def->ncolumns && !q->def->columns))
+			return -AEDB_EMISUSE;
+		for (uint32_t i = 0; i < *npk; i++)
+			if (!(pk[i] = q->def->pk[i]))
+				return -AEDB_EMISUSE;
+		return 0;
+	}
+	p = cat_find_table(cat, rp, rs, fk->ref_table);
+	if (!p || !p->tdef)
+		return -AEDB_ENOTABLE;
+	*ps = &p->tdef->schema;
+	*npk = (*ps)->npk;
+	for (uint32_t i = 0; i < *npk; i++)
+		pk[i] = (*ps)->cols[(*ps)->pk[i]].name;
+	return 0;
+}
+
+static int api_fk_norm_one(const struct catalog *cat, struct api_fk_norm *q, uint32_t k)
+{
+	const struct aedb_fk_def *fk = &q->in[k];
+	const char **cols = q->cols + (size_t)k * TV_PK_COLUMNS_MAX, *pk[TV_PK_COLUMNS_MAX];
+	const struct tv_schema *ps;
+	uint32_t npk = 0;
+	int rc;
+
+	q->out[k] = *fk;
+	q->out[k].ref_project = fk->ref_project ? fk->ref_project : q->project;
+	q->out[k].ref_scope = fk->ref_scope ? fk->ref_scope : q->scope;
+	q->out[k].ref_columns = NULL;
+	if (!fk->ref_columns || !fk->ref_table || !fk->columns || !fk->ncolumns ||
+	    fk->ncolumns > TV_PK_COLUMNS_MAX)
+		return 0; /* nothing to reorder; the encoder checks the rest */
+	rc = api_names_check_fk(fk);
+	if (rc < 0)
+		return rc;
+	rc = api_fk_parent_pk(cat, q, fk, pk, &npk, &ps);
+	if (rc < 0)
+		return rc;
+	if (npk != fk->ncolumns)
+		return -AEDB_EINVAL;
+	for (uint32_t j = 0; j < npk; j++)
+		cols[j] = NULL;
+	for (uint32_t i = 0; i < fk->ncolumns; i++) {
+		uint32_t j = 0;
+
+		if (!fk->ref_columns[i] || !fk->columns[i])
+			return -AEDB_EMISUSE;
+		while (j < npk && strcmp(pk[j], fk->ref_columns[i]) != 0)
+			j++;
+		if (j == npk) {
+			/* not a key column: unknown, or not part of the key */
+			int known = 0;
+
+			for (uint32_t c = 0; ps && c < ps->ncols; c++)
+				known |= strcmp(ps->cols[c].name, fk->ref_columns[i]) == 0;
+			for (uint32_t c = 0; !ps && c < q->def->ncolumns; c++)
+				known |= q->def->columns[c].name &&
+					 strcmp(q->def->columns[c].name, fk->ref_columns[i]) == 0;
+			return known ? -AEDB_EINVAL : -AEDB_ENOCOLUMN;
+		}
+		if (cols[j])
+			return -AEDB_EINVAL; /* a parent column named twice */
+		cols[j] = fk->columns[i];
+	}
+	q->out[k].columns = cols;
+	return 0;
+}
+
+static int api_fk_norm_fn(const struct catalog *cat, void *arg)
+{
+	struct api_fk_norm *q = arg;
+
+	for (uint32_t k = 0; k < q->n; k++) {
+		int rc = api_fk_norm_one(cat, q, k);
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+AEDB_API int aedb_create_table_ex(struct aedb *db, const char *project, const char *scope,
+				  const struct aedb_table_def *def,
+				  const struct aedb_check_def *checks, uint32_t nchecks,
+				  const struct aedb_fk_def *fks, uint32_t nfks)
+{
 	struct ddl_op op = { .kind = DDL_CREATE_TABLE };
 	struct req r = { .op = REQ_DDL, .ddl = &op };
+	struct api_fk_norm q = { .project = project, .scope = scope, .def = def, .in = fks,
+				 .n = nfks };
 	uint8_t *enc = NULL;
 	int rc;
 
-	if (!db || !scope || !def)
+	if (!db || !scope || !def || (nfks && !fks))
 		return -AEDB_EMISUSE;
+	if (nfks > CAT_FK_MAX)
+		return -AEDB_ETOOBIG;
 	rc = core_project_name_check(project, NULL);
 	if (rc == 0)
 		rc = core_name_check(scope, NULL);
+	if (rc == 0 && nfks && !def->name)
+		rc = -AEDB_EMISUSE;
+	if (rc == 0 && nfks) {
+		q.out = calloc(nfks, sizeof(*q.out));
+		q.cols = calloc((size_t)nfks * TV_PK_COLUMNS_MAX, sizeof(*q.cols));
+		rc = q.out && q.cols ? api_with_catalog(db, api_fk_norm_fn, &q) : -ENOMEM;
+	}
 	if (rc == 0)
-		rc = cat_tdef_encode_checks(def, checks, nchecks, &enc, &op.tdef_len);
+		rc = cat_tdef_encode_ex(def, checks, nchecks, project, q.out, nfks, &enc,
+					&op.tdef_len);
+	free(q.out);
+	free(q.cols);
 	if (rc < 0)
 		return rc;
 	strcpy(op.project, project);
@@ -312,7 +456,7 @@ static struct aedb_table_info *api_table_info_new(const struct catalog *cat,
 	const struct tv_schema *s = &t->tdef->schema;
 	size_t bytes = sizeof(struct aedb_table_info) + s->ncols * sizeof(struct aedb_column_def) +
 		       s->npk * sizeof(char *) + t->tdef->enc_len + strlen(s->name) + 1;
-	size_t ixat, ckat;
+	size_t ixat, ckat, fkat;
 	struct aedb_table_info *info;
 	struct aedb_column_def *cols;
 	const char **pk;
@@ -325,6 +469,8 @@ static struct aedb_table_info *api_table_info_new(const struct catalog *cat,
 	bytes = ixat + api_index_info_bytes(cat, t);
 	ckat = (bytes + 7) & ~(size_t)7;  /* then the checks (api/tcheck.c) */
 	bytes = ckat + cat_checks_info_bytes(s);
+	fkat = (bytes + 7) & ~(size_t)7;  /* then the foreign keys (api/tfk.c) */
+	bytes = fkat + cat_fks_info_bytes(cat, t->tdef);
 	info = calloc(1, bytes);
 	if (!info)
 		return NULL;
@@ -355,6 +501,7 @@ static struct aedb_table_info *api_table_info_new(const struct catalog *cat,
 	info->def.npk = s->npk;
 	info->def.pk = pk;
 	api_index_info_fill(cat, t, info, (char *)info + ixat);
+	cat_fks_info_fill(cat, t->tdef, (char *)info + fkat, info);
 	if (cat_checks_info_fill(s, (char *)info + ckat, info) < 0) {
 		aedb_table_info_free(info);
 		return NULL;

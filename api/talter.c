@@ -214,7 +214,7 @@ int cat_alter_apply(const struct cat_tdef *old, const uint8_t *alt, uint32_t len
 	rc = cat_tdef_decode(old->schema.name, o.buf + enc_at, (uint32_t)(o.at - enc_at), &check);
 	if (rc == -AEDB_ECORRUPT)
 		rc = q.kind == ALT_ADD ? -AEDB_EINVAL : -AEDB_EDEPEND;
-	free(check);
+	cat_tdef_free(check);
 	if (rc < 0)
 		goto out;
 	o.buf[0] = (uint8_t)o.ncols;
@@ -251,7 +251,7 @@ int cat_alter_decode(const char *name, const uint8_t *rec, uint32_t len, struct 
 		return rc;
 	map = malloc(n * sizeof(*map));
 	if (!map) {
-		free(t);
+		cat_tdef_free(t);
 		return -ENOMEM;
 	}
 	rc = t->schema.ncols == n && t->gen == prev->gen + 1 ? 0 : -AEDB_ECORRUPT;
@@ -264,7 +264,7 @@ int cat_alter_decode(const char *name, const uint8_t *rec, uint32_t len, struct 
 	}
 	if (rc < 0) {
 		free(map);
-		free(t);
+		cat_tdef_free(t);
 		return rc;
 	}
 	t->map = map;

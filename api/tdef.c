@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/tcheck.h"
+#include "api/tfk.h"
 #include "core/assert.h"
 #include "table/value.h"
 
@@ -204,10 +205,17 @@ int cat_tdef_encode(const struct aedb_table_def *def, uint8_t **out, uint32_t *l
 int cat_tdef_encode_checks(const struct aedb_table_def *def, const struct aedb_check_def *in,
 			   uint32_t nchecks, uint8_t **out, uint32_t *len)
 {
+	return cat_tdef_encode_ex(def, in, nchecks, NULL, NULL, 0, out, len);
+}
+
+int cat_tdef_encode_ex(const struct aedb_table_def *def, const struct aedb_check_def *in,
+		       uint32_t nchecks, const char *project, const struct aedb_fk_def *fks,
+		       uint32_t nfks, uint8_t **out, uint32_t *len)
+{
 	struct tv_check checks[TV_CHECKS_MAX];
 	struct tv_column *cols;
 	struct tv_schema s;
-	size_t bytes = 4, at = 4, clen = 0;
+	size_t bytes = 4, at = 4, clen = 0, flen = 0;
 	uint8_t *buf;
 	int rc = tdef_check_public(def, in, nchecks);
 
@@ -223,6 +231,9 @@ int cat_tdef_encode_checks(const struct aedb_table_def *def, const struct aedb_c
 	if (rc == 0 && s.nchecks)
 		rc = cat_checks_encode(&s, in, s.nchecks, NULL, &clen);
 	bytes += clen;
+	if (rc == 0 && nfks)
+		rc = project ? cat_fks_encode(&s, project, fks, nfks, NULL, &flen) : -AEDB_EMISUSE;
+	bytes += flen;
 	if (rc == 0 && bytes > CAT_TDEF_BYTES_MAX)
 		rc = -AEDB_ETOOBIG;
 	buf = rc == 0 ? malloc(bytes) : NULL;
@@ -254,6 +265,11 @@ int cat_tdef_encode_checks(const struct aedb_table_def *def, const struct aedb_c
 		AEDB_ASSERT(rc == 0);
 		at += clen;
 	}
+	if (flen) {
+		rc = cat_fks_encode(&s, project, fks, nfks, buf + at, &flen);
+		AEDB_ASSERT(rc == 0);
+		at += flen;
+	}
 	AEDB_ASSERT(at == bytes);
 	free(cols);
 	*out = buf;
@@ -264,8 +280,10 @@ int cat_tdef_encode_checks(const struct aedb_table_def *def, const struct aedb_c
 /* Parse the columns of @enc into @t (whose arrays are sized); names are
  * copied to @names. Returns 0 or -AEDB_ECORRUPT. */
 static int tdef_parse(struct cat_tdef *t, const uint8_t *enc, size_t len, char *names,
-		      const char **pk_names, struct tv_check *checks)
+		      const char **pk_names, struct tv_check *checks, size_t *fk_at)
 {
+	size_t span;
+
 	struct tv_schema *s = &t->schema;
 	size_t at = cat_tdef_hdr_bytes(enc);
 
@@ -305,9 +323,15 @@ static int tdef_parse(struct cat_tdef *t, const uint8_t *enc, size_t len, char *
 	}
 	s->pk_names = pk_names;
 	at += 2u * s->npk;
-	/* check constraints (api/tcheck.h), if any follow */
-	if (at < len && cat_checks_parse(enc + at, len - at, checks, names, &s->nchecks) < 0)
-		return -AEDB_ECORRUPT;
+	/* check constraints (api/tcheck.h), then foreign keys (api/tfk.h), if
+	 * any follow (a check section never starts with CAT_FK_MARK) */
+	if (at < len && enc[at] != CAT_FK_MARK) {
+		span = cat_checks_span(enc + at, len - at);
+		if (!span || cat_checks_parse(enc + at, span, checks, names, &s->nchecks) < 0)
+			return -AEDB_ECORRUPT;
+		at += span;
+	}
+	*fk_at = at;
 	s->checks = s->nchecks ? checks : NULL;
 	if (tv_schema_check(s, NULL) != 0)
 		return -AEDB_ECORRUPT;
@@ -320,6 +344,7 @@ int cat_tdef_decode(const char *name, const uint8_t *enc, uint32_t len, struct c
 	size_t bytes, nlen = strlen(name);
 	struct tv_check *checks;
 	struct cat_tdef *t;
+	size_t fk_at = 0;
 	uint8_t *copy;
 	char *names;
 	int rc;
@@ -357,7 +382,9 @@ int cat_tdef_decode(const char *name, const uint8_t *enc, uint32_t len, struct c
 	}
 	t->schema.rowtag = (uint8_t)t->gen;
 	rc = tdef_parse(t, copy, len, names + nlen + 1, (const char **)(t->schema.cols + ncols),
-			checks);
+			checks, &fk_at);
+	if (rc == 0 && fk_at < len)
+		rc = cat_fks_parse(&t->schema, copy + fk_at, len - fk_at, &t->fks, &t->nfks);
 	if (rc < 0) {
 		free(t);
 		return rc;
@@ -372,6 +399,7 @@ void cat_tdef_free(struct cat_tdef *t)
 		struct cat_tdef *prev = t->prev;
 
 		free(t->map);
+		free(t->fks);
 		free(t);
 		t = prev;
 	}

@@ -32,6 +32,10 @@ struct cat_tdef {
 	struct cat_tdef *prev;
 	uint64_t since;
 	uint16_t *map;             /* schema.ncols entries when @prev; owned */
+	/* Foreign keys (api/tfk.h): parsed from the encoding's last section;
+	 * owned (one allocation). */
+	struct cat_fk *fks;
+	uint32_t nfks;
 };
 
 /* One column's entry in the encoding: written to @buf (NULL: only the
@@ -67,6 +71,11 @@ int cat_tdef_encode(const struct aedb_table_def *def, uint8_t **out, uint32_t *l
 /* The same with check constraints @checks[0..@nchecks) (api/tcheck.h). */
 int cat_tdef_encode_checks(const struct aedb_table_def *def, const struct aedb_check_def *checks,
 			   uint32_t nchecks, uint8_t **out, uint32_t *len);
+/* The same with foreign keys @fks[0..@nfks) of a table of @project,
+ * normalized (api/tfk.h: cat_fks_encode()). */
+int cat_tdef_encode_ex(const struct aedb_table_def *def, const struct aedb_check_def *checks,
+		       uint32_t nchecks, const char *project, const struct aedb_fk_def *fks,
+		       uint32_t nfks, uint8_t **out, uint32_t *len);
 
 /*
  * Build a definition of table @name from encoding @enc[0..@len) (copied).

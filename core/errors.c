@@ -45,6 +45,7 @@ static const char *const core_err_msgs[] = {
 	[AEDB_ECHECK - AEDB_ERRNO_BASE] = "row fails a check constraint",
 	[AEDB_EDEPEND - AEDB_ERRNO_BASE] = "still used by a key, index or constraint",
 	[AEDB_EREADONLY - AEDB_ERRNO_BASE] = "instance is read-only",
+	[AEDB_EFOREIGN - AEDB_ERRNO_BASE] = "foreign key violation",
 };
 
 AEDB_API const char *aedb_strerror(int err)
@@ -101,6 +102,7 @@ AEDB_API enum aedb_error_class aedb_error_class(int err)
 	case AEDB_ECONFLICT:
 	case AEDB_EEXIST:
 	case AEDB_EUNIQUE:
+	case AEDB_EFOREIGN:
 	case AEDB_ESEQGC:
 		return AEDB_CLASS_CONFLICT;
 	case AEDB_EPERM:

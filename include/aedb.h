@@ -171,11 +171,17 @@ enum aedb_errno {
 	/** A row fails a check constraint of its table (nothing is written). */
 	AEDB_ECHECK,
 	/** The object is still in use: a column that the primary key, an
-	 *  index or a check constraint names cannot be dropped or renamed. */
+	 *  index, a check constraint or a foreign key names cannot be dropped
+	 *  or renamed; a table another table's foreign key names cannot be
+	 *  dropped. */
 	AEDB_EDEPEND,
 	/** The instance was opened read-only (aedb_open_readonly()): writes,
 	 *  DDL, checkpoints and backups are refused; nothing changed. */
 	AEDB_EREADONLY,
+	/** A foreign key does not hold: a child row names a parent row that
+	 *  does not exist (at commit), or a parent row that child rows still
+	 *  name is deleted. Nothing is written. */
+	AEDB_EFOREIGN,
 	AEDB_ERRNO_LAST /* not an error: one past the last code */
 };
 
@@ -963,6 +969,38 @@ struct aedb_column_def {
 
 struct aedb_expr; /* see "Tables: queries" */
 
+/** What deleting a parent row does to the child rows naming it
+ *  (struct aedb_fk_def::on_delete). */
+enum aedb_fk_action {
+	AEDB_FK_RESTRICT = 0,    /**< the delete fails with -AEDB_EFOREIGN */
+	AEDB_FK_NO_ACTION = 1,   /**< the same, checked immediately (as RESTRICT) */
+	AEDB_FK_CASCADE = 2,     /**< not yet: refused with -AEDB_ENOTSUP */
+	AEDB_FK_SET_NULL = 3,    /**< not yet: refused with -AEDB_ENOTSUP */
+	AEDB_FK_SET_DEFAULT = 4, /**< not yet: refused with -AEDB_ENOTSUP */
+};
+
+/**
+ * struct aedb_fk_def - a foreign key (aedb_create_table_ex()): the child
+ * @columns of the new table name a row of table @ref_table, by its primary
+ * key. MATCH SIMPLE: a child row with a NULL in any of @columns is not
+ * checked. The parent is in the same project (@ref_project NULL or equal)
+ * or in project "_global"; a "_global" table cannot name another project's
+ * table, and a foreign key into "_global" from another project cannot be
+ * ON DELETE CASCADE. The parent may be the new table itself.
+ */
+struct aedb_fk_def {
+	const char *name;              /**< 1..128 bytes of [A-Za-z0-9_-], unique */
+	const char *const *columns;    /**< ncolumns child column names */
+	uint32_t ncolumns;             /**< = the parent's key columns, 1..32 */
+	uint32_t on_delete;            /**< enum aedb_fk_action */
+	const char *ref_project;       /**< NULL: the child's project */
+	const char *ref_scope;         /**< NULL: the child's scope */
+	const char *ref_table;
+	/** NULL: the parent's primary key in key order; else its key columns
+	 *  in any order, columns[i] matching ref_columns[i] */
+	const char *const *ref_columns;
+};
+
 /**
  * struct aedb_check_def - a check constraint (aedb_create_table_checked()):
  * @expr (built with aedb_expr_*(); copied, the caller keeps and frees it)
@@ -999,6 +1037,12 @@ struct aedb_table_info {
 	/** nchecks, in definition order; names and expressions belong to this
 	 *  object (aedb_table_info_free() frees them; do not free them) */
 	const struct aedb_check_def *checks;
+	uint32_t nfks;            /**< foreign keys (aedb_create_table_ex()) */
+	uint32_t pad4;
+	/** nfks, in definition order, inside this object; ref_columns are the
+	 *  parent's primary-key columns, in key order, and columns the child
+	 *  columns matching them */
+	const struct aedb_fk_def *fks;
 };
 
 /**
@@ -1033,9 +1077,56 @@ AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, con
 				       const struct aedb_check_def *checks, uint32_t nchecks);
 
 /**
+ * aedb_create_table_ex - aedb_create_table_checked() with foreign keys
+ * @fks[0..@nfks) (0..32). Any thread; blocks until created. @fks and what
+ * it points to are copied.
+ *
+ * Each child column must have exactly the type of the parent key column it
+ * matches (nullability may differ). From then on, every row written to the
+ * new table (insert, upsert, batches, on-conflict and where-updates,
+ * transactions) whose foreign-key columns are all non-NULL needs its parent
+ * row to exist when the commit applies (a parent inserted earlier in the
+ * same transaction counts), else the commit fails with -AEDB_EFOREIGN and
+ * writes nothing (struct aedb_commit_result names the row entry). The
+ * check runs on the parent row's shard with the parent key locked, like a
+ * unique-index claim. The parent table cannot be dropped while a foreign
+ * key names it (-AEDB_EDEPEND), nor can its scope or project unless the
+ * child goes with it; the child's foreign-key columns cannot be dropped or
+ * renamed. Foreign keys are part of the definition (the same name with
+ * other foreign keys is -AEDB_EEXIST) and aedb_describe_table() lists them.
+ *
+ * Deleting a parent row that a child row names fails with -AEDB_EFOREIGN
+ * and writes nothing (RESTRICT and NO ACTION alike, checked immediately:
+ * deleting the children earlier in the same transaction lets it go). The
+ * check holds across shards and under concurrency: a count of the child
+ * rows naming each parent key lives on the parent row's shard, and a child
+ * write and a parent delete both lock it. A child row written or deleted
+ * after it was read may make a transaction fail with -AEDB_ECONFLICT
+ * (build it again; the one-row calls do). Not yet: CASCADE, SET NULL and
+ * SET DEFAULT are refused (-AEDB_ENOTSUP); see docs/TABLES.md.
+ *
+ * Returns what aedb_create_table_checked() returns, and: -AEDB_ENOTABLE
+ * (no such parent table), -AEDB_ENOCOLUMN (a child or parent column the
+ * table does not have), -AEDB_EINVAL (no columns, a column count other
+ * than the parent key's, a column repeated, ref_columns not the parent's
+ * key columns, an unknown action, a name repeated, a parent in another
+ * project than the child's or "_global", CASCADE into "_global"),
+ * -AEDB_ETYPE (a child column of another type than its parent column),
+ * -AEDB_ENOTSUP (an action not built yet), -AEDB_ETOOBIG (over 32),
+ * -AEDB_EMISUSE (NULL pointers).
+ */
+AEDB_API int aedb_create_table_ex(struct aedb *db, const char *project, const char *scope,
+				  const struct aedb_table_def *def,
+				  const struct aedb_check_def *checks, uint32_t nchecks,
+				  const struct aedb_fk_def *fks, uint32_t nfks);
+
+/**
  * aedb_drop_table - drop @table of @project/@scope with all its rows.
  * Returns 1 if dropped, 0 if there was no such table, -AEDB_ENOPROJECT,
- * -AEDB_ENOSCOPE. Dropping a scope or project drops its tables.
+ * -AEDB_ENOSCOPE, -AEDB_EDEPEND (another table has a foreign key naming
+ * it: drop that table first; nothing changes). Dropping a scope or project
+ * drops its tables (and is -AEDB_EDEPEND in the same way when a table
+ * outside it names one of them).
  */
 AEDB_API int aedb_drop_table(struct aedb *db, const char *project, const char *scope,
 			     const char *table);
@@ -1076,8 +1167,8 @@ struct aedb_alter {
  * change reads the rows as they were, under the definition of then.
  *
  * Returns 1 when altered, or -AEDB_EEXIST (add or rename to a name the
- * table has), -AEDB_ENOCOLUMN, -AEDB_EDEPEND (a key column, or one an index
- * or check names), -AEDB_ENOTNULL (NOT NULL added without a default),
+ * table has), -AEDB_ENOCOLUMN, -AEDB_EDEPEND (a key column, or one an index,
+ * check or foreign key names), -AEDB_ENOTNULL (NOT NULL added without a default),
  * -AEDB_ETYPE (a default of another type), -AEDB_ETOOBIG (over 1024
  * columns, or a row that the new column would take over max_value_bytes:
  * nothing changes), -AEDB_EINVAL (unknown kind, a bad type, pad set, invalid
@@ -1529,7 +1620,8 @@ AEDB_API uint32_t aedb_txn_assertion_count(const struct aedb_txn *txn);
  * mutations), -AEDB_ENOSCOPE (a scope was dropped), -AEDB_ECONFLICT,
  * -AEDB_EASSERT, -AEDB_EUNDERFLOW, -AEDB_EOVERFLOW, -AEDB_ENOTFOUND,
  * -AEDB_ETYPE, -AEDB_ETOOBIG (the transaction's log record would exceed
- * max_txn_bytes), -AEDB_EBUSY, -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM.
+ * max_txn_bytes), -AEDB_EFOREIGN (a foreign key, aedb_create_table_ex()),
+ * -AEDB_EBUSY, -AEDB_ECLOSED, -AEDB_EFATAL, -ENOMEM.
  */
 AEDB_API int aedb_commit(struct aedb *db, struct aedb_txn *txn,
 			 struct aedb_commit_result *res);

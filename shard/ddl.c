@@ -22,6 +22,7 @@
 #include "api/db.h"
 #include "acc/acc.h"
 #include "api/tdef.h"
+#include "api/tfk.h"
 #include "core/assert.h"
 #include "ring/mesh.h"
 #include "shard/ddl.h"
@@ -166,11 +167,18 @@ static void ddl_create_table(struct shard *s, struct req *r, const struct catalo
 	}
 	rc = cat_tdef_decode(op->table, op->tdef, op->tdef_len, &tdef);
 	AEDB_ASSERT(rc != -AEDB_ECORRUPT); /* the API encoded it */
+	/* Foreign keys: checked here, where the catalog cannot change under
+	 * the check (a parent dropped since the API looked is -ENOTABLE). */
+	if (rc == 0 && (rc = cat_fks_check(cat, op->project, op->scope, tdef)) < 0) {
+		cat_tdef_free(tdef);
+		req_complete(r, rc);
+		return;
+	}
 	next = rc == 0 ? cat_with_table(cat, op->project, op->scope, tdef, 0, s->db->nshards)
 		       : NULL;
 	if (!next) {
 		if (rc == 0)
-			free(tdef);
+			cat_tdef_free(tdef);
 		req_complete(r, -ENOMEM);
 		return;
 	}
@@ -290,6 +298,13 @@ static void ddl_drop_begin(struct shard *s, struct req *r, const struct catalog 
 	if (table && !(acc ? cat_find_acc(cat, op->project, op->scope, table)
 			   : cat_find_table(cat, op->project, op->scope, table))) {
 		req_complete(r, 0);
+		return;
+	}
+	/* A table outside the dropped set whose foreign key names one inside
+	 * would be left dangling (the reference allowed it): refuse. */
+	if (op->kind != DDL_DROP_ACC &&
+	    cat_fks_block_drop(cat, op->project, whole ? NULL : op->scope, table)) {
+		req_complete(r, -AEDB_EDEPEND);
 		return;
 	}
 	free(s->ddl.victims);

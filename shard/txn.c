@@ -278,9 +278,11 @@ static void txn_fail(struct txn_verdict *v, int err, const struct txn_item *it)
  * that is gone means the entry is stale (-AEDB_ECONFLICT). */
 static int txn_ns_error(const struct cat_scope *sc, const struct txn_item *it)
 {
-	if (txn_kind_is_idx(it->kind))
+	/* A reference count whose foreign key (its child table) is gone or
+	 * going: the entry is stale, as for an index (build it again). */
+	if (txn_kind_is_idx(it->kind) || (txn_kind_is_fk(it->kind) && it->kind != TXN_FK_REQ))
 		return -AEDB_ECONFLICT;
-	if (!txn_kind_is_row(it->kind))
+	if (!txn_kind_is_row(it->kind) && !txn_kind_is_fk(it->kind))
 		return -AEDB_ENOSCOPE;
 	return sc && __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) == CAT_BUSY ? -AEDB_EBUSY
 										  : -AEDB_ENOTABLE;

@@ -17,7 +17,7 @@ static const char tool_usage[] =
 	"  verify DIR                    every CRC of the manifest, checkpoint and WAL\n"
 	"  dump export DIR OUT           a portable JSON-lines dump of DIR into OUT\n"
 	"  dump parity DUMP DIR          compare a dump with a data directory\n"
-	"  check invariants DIR          indexes match rows, unique keys, catalog\n"
+	"  check invariants DIR          indexes match rows, unique keys, foreign keys, catalog\n"
 	"  backup DIR DEST               a verified backup of DIR into DEST (empty)\n"
 	"  restore BACKUP DEST           verify BACKUP and restore it into DEST (empty)\n"
 	"  explore DIR projects\n"

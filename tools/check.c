@@ -4,7 +4,9 @@
  * is consistent, every row decodes, and every secondary index holds exactly
  * one entry per row that should have one (right key, right shard, pointing
  * at the row) and nothing else - which also proves unique indexes unique.
- * Foreign keys are not checked: the engine has none yet.
+ * Foreign keys resolve: every child row's parent key (all columns non-NULL)
+ * names a live parent row, and each key's reference count (on the parent
+ * row's shard) equals the child rows naming it, with no other counts.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +18,8 @@
 #include "api/db.h"
 #include "api/idef.h"
 #include "api/tdef.h"
+#include "api/tfk.h"
+#include "table/keyenc.h"
 #include "core/hash.h"
 #include "shard/kvmap.h"
 #include "table/row.h"
@@ -192,6 +196,158 @@ static void ck_index(struct ck_ctx *c, const struct cat_scope *t, const struct c
 			     " indexed rows", t->project, t->name, t->table, x->index, n, expected);
 }
 
+/* The parent keys the child rows of one foreign key name (sorted). */
+struct ck_keys {
+	uint8_t **key;
+	uint32_t *len;
+	size_t n, cap;
+};
+
+static int ck_keys_add(struct ck_keys *k, const uint8_t *key, size_t len)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		uint8_t **nk = realloc(k->key, cap * sizeof(*nk));
+
+		if (!nk)
+			return -ENOMEM;
+		k->key = nk;
+		if (!(k->len = realloc(k->len, cap * sizeof(*k->len))))
+			return -ENOMEM;
+		k->cap = cap;
+	}
+	if (!(k->key[k->n] = malloc(len + 1)))
+		return -ENOMEM;
+	memcpy(k->key[k->n], key, len);
+	k->len[k->n++] = (uint32_t)len;
+	return 0;
+}
+
+static void ck_keys_free(struct ck_keys *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->key[i]);
+	free(k->key);
+	free(k->len);
+}
+
+/* How many of the keys equal @key (a linear count over the rows: fine for a
+ * check tool, and simple enough to be obviously right). */
+static uint64_t ck_keys_count(const struct ck_keys *k, const uint8_t *key, uint32_t len)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < k->n; i++)
+		n += k->len[i] == len && memcmp(k->key[i], key, len) == 0;
+	return n;
+}
+
+/* Foreign key @f of child table @t: every named parent exists; collect the
+ * keys in @keys. */
+static int ck_fk_rows(struct ck_ctx *c, const struct cat_scope *t, const struct cat_fk *f,
+		      const struct cat_scope *parent, struct tv_value *vals, struct ck_keys *keys)
+{
+	for (uint32_t p = 0; p < c->nshards; p++) {
+		const struct kvmap *m = __atomic_load_n(&t->parts[p], __ATOMIC_ACQUIRE);
+		struct kvmap_iter it;
+
+		if (!m)
+			continue;
+		kvmap_iter_seek_any(&it, m, NULL, 0, false, c->snap);
+		for (; kvmap_iter_valid(&it); kvmap_iter_next_any(&it)) {
+			struct tv_value fv[TV_PK_COLUMNS_MAX];
+			const struct kvmap *pm;
+			size_t len = 0;
+			int null = 0, rc;
+
+			if (tv_row_decode(&t->tdef->schema, it.version->data, it.version->len,
+					  vals) < 0)
+				continue; /* ck_rows reports it */
+			for (uint32_t i = 0; i < f->ncols; i++) {
+				fv[i] = vals[f->cols[i]];
+				null |= fv[i].type == TV_NULL;
+			}
+			if (null || tv_key_encode(fv, f->ncols, c->key, sizeof(c->key), &len) < 0)
+				continue;
+			pm = __atomic_load_n(&parent->parts[core_kv_shard(parent->id, c->key,
+									 (uint32_t)len,
+									 c->nshards)],
+					     __ATOMIC_ACQUIRE);
+			if (!pm || !kvmap_get_any(pm, c->key, (uint32_t)len, c->snap))
+				ck_violation(c, "%s.%s.%s: foreign key %s: a row names no parent",
+					     t->project, t->name, t->table, f->name);
+			rc = ck_keys_add(keys, c->key, len);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The counts of foreign key @f (namespace @cnt) equal the keys named. */
+static void ck_fk_counts(struct ck_ctx *c, const struct cat_scope *t, const struct cat_fk *f,
+			 const struct cat_scope *parent, const struct cat_scope *cnt,
+			 const struct ck_keys *keys)
+{
+	uint64_t total = 0;
+
+	for (uint32_t q = 0; q < c->nshards; q++) {
+		const struct kvmap *m = __atomic_load_n(&cnt->parts[q], __ATOMIC_ACQUIRE);
+		struct kvmap_iter it;
+
+		if (!m)
+			continue;
+		kvmap_iter_seek_any(&it, m, NULL, 0, false, c->snap);
+		for (; kvmap_iter_valid(&it); kvmap_iter_next_any(&it)) {
+			uint32_t klen;
+			const uint8_t *key = kvmap_iter_key(&it, &klen);
+			uint64_t n = 0, want = ck_keys_count(keys, key, klen);
+
+			for (uint32_t i = 0; it.version->len == 8 && i < 8; i++)
+				n = n << 8 | it.version->data[i];
+			total += want;
+			if (core_kv_shard(parent->id, key, klen, c->nshards) != q)
+				ck_violation(c, "%s.%s.%s: foreign key %s: a count on shard %u "
+					     "belongs to another", t->project, t->name, t->table,
+					     f->name, q);
+			/* a count is 8 bytes and never 0 (the engine deletes it) */
+			if (it.version->len != 8 || n == 0 || n != want)
+				ck_violation(c, "%s.%s.%s: foreign key %s: a count of %" PRIu64
+					     " for %" PRIu64 " child rows", t->project, t->name,
+					     t->table, f->name, n, want);
+		}
+	}
+	if (total != keys->n)
+		ck_violation(c, "%s.%s.%s: foreign key %s: %" PRIu64 " child rows without a "
+			     "count", t->project, t->name, t->table, f->name,
+			     (uint64_t)keys->n - total);
+}
+
+static int ck_fks(struct ck_ctx *c, const struct cat_scope *t)
+{
+	struct tv_value *vals = malloc(t->tdef->schema.ncols * sizeof(*vals));
+	int rc = vals ? 0 : -ENOMEM;
+
+	for (uint32_t k = 0; rc == 0 && k < t->tdef->nfks; k++) {
+		const struct cat_fk *f = &t->tdef->fks[k];
+		const struct cat_scope *parent = cat_fk_parent(c->cat, f);
+		const struct cat_scope *cnt = cat_fk_counts(c->cat, t, k);
+		struct ck_keys keys = { 0 };
+
+		if (!parent || !cnt) {
+			ck_violation(c, "%s.%s.%s: foreign key %s: no parent table or counts",
+				     t->project, t->name, t->table, f->name);
+			continue;
+		}
+		rc = ck_fk_rows(c, t, f, parent, vals, &keys);
+		if (rc == 0)
+			ck_fk_counts(c, t, f, parent, cnt, &keys);
+		ck_keys_free(&keys);
+	}
+	free(vals);
+	return rc;
+}
+
 static int ck_tables(struct ck_ctx *c)
 {
 	for (uint32_t i = 0; i < c->cat->nscopes; i++) {
@@ -210,6 +366,9 @@ static int ck_tables(struct ck_ctx *c)
 			return rc;
 		for (uint32_t k = 0; k < nix; k++)
 			ck_index(c, t, ix[k], expected[k]);
+		rc = t->tdef->nfks ? ck_fks(c, t) : 0;
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

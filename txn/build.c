@@ -262,14 +262,19 @@ int txn_add_ns(struct aedb_txn *t, uint8_t kind, uint32_t ns, const void *key, s
 		it->index = t->nread++;
 	}
 	if (txn_kind_is_row(kind)) {
-		uint32_t pos = t->nitems - 1;
+		uint32_t pos = t->nitems - 1, nmut = t->nmut - 1;
+		uint64_t log_bytes = t->log_bytes - (WAL_REC_HDR_BYTES + key_len + val_len);
 		int rc = txn_ix_add(t, pos);
 
+		/* Foreign keys: the parents it names, the children naming it. */
+		if (rc == 0)
+			rc = txn_fk_add(t, pos);
 		if (rc < 0) {
+			/* Drop the row entry and whatever was added behind it. */
 			t->nitems = pos;
-			t->nmut--;
+			t->nmut = nmut;
 			t->arena_len = arena_mark;
-			t->log_bytes -= WAL_REC_HDR_BYTES + key_len + val_len;
+			t->log_bytes = log_bytes;
 			return rc;
 		}
 		it = &t->items[pos];

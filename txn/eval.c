@@ -97,6 +97,33 @@ static int txn_eval_num(const struct txn_item *m, const struct txn_cur *cur, str
 	return 0;
 }
 
+/* A reference count: 8 bytes big-endian, absent = 0 (txn/fk.c). */
+static int txn_eval_fk_count(const struct txn_item *m, const struct txn_cur *cur,
+			     struct txn_eff *e)
+{
+	uint64_t n = 0;
+	uint8_t be[8];
+
+	if (cur->present && cur->len != 8)
+		return -AEDB_ECORRUPT;
+	for (uint32_t i = 0; cur->present && i < 8; i++)
+		n = n << 8 | cur->val[i];
+	if (m->kind == TXN_FK_DEC && n == 0) {
+		/* Counts are kept from the table's create on: never reached. */
+		e->kind = TXN_EFF_NONE;
+		return 0;
+	}
+	n = m->kind == TXN_FK_INC ? n + 1 : n - 1;
+	if (n == 0) {
+		e->kind = TXN_EFF_DEL;
+		return 0;
+	}
+	for (uint32_t i = 0; i < 8; i++)
+		be[i] = (uint8_t)(n >> (56 - 8 * i));
+	txn_eff_num(e, be, 8);
+	return 0;
+}
+
 int txn_eval_mut(const struct aedb_txn *t, const struct txn_item *m, const struct txn_cur *cur,
 		 struct txn_eff *e)
 {
@@ -129,6 +156,16 @@ int txn_eval_mut(const struct aedb_txn *t, const struct txn_item *m, const struc
 		e->val = txn_val(t, m);
 		e->len = m->val_len;
 		return 0;
+	case TXN_FK_REQ:
+		/* The parent row as the entries before this one left it. */
+		e->kind = TXN_EFF_NONE;
+		return cur->present ? 0 : -AEDB_EFOREIGN;
+	case TXN_FK_ZERO:
+		e->kind = TXN_EFF_NONE;
+		return cur->present ? -AEDB_EFOREIGN : 0;
+	case TXN_FK_INC:
+	case TXN_FK_DEC:
+		return txn_eval_fk_count(m, cur, e);
 	default:
 		return txn_eval_num(m, cur, e);
 	}

@@ -105,8 +105,8 @@ static int ix_digest(struct ix_ctx *c, const uint8_t *pk, size_t pk_len, const u
 
 /* The row state entry @pos sees before it: an earlier row entry of the
  * transaction on the same key, else the newest stored version. */
-static void ix_old_row(const struct aedb_txn *t, uint32_t pos, const struct cat_scope *tsc,
-		       const uint8_t **val, uint32_t *len)
+void txn_ix_old_row(const struct aedb_txn *t, uint32_t pos, const struct cat_scope *tsc,
+		    const uint8_t **val, uint32_t *len)
 {
 	const struct txn_item *it = &t->items[pos];
 	const struct kvmap *m;
@@ -245,7 +245,7 @@ int txn_ix_add(struct aedb_txn *t, uint32_t pos)
 	}
 	rc = ix_ctx_init(&c, tsc, api_catalog_any(db), db->cfg.max_key_bytes);
 	if (rc == 0 && c.nix) {
-		ix_old_row(t, pos, tsc, &oval, &olen);
+		txn_ix_old_row(t, pos, tsc, &oval, &olen);
 		rc = ix_entries(t, pos, &c, oval, olen, &digest);
 	}
 	api_read_end(db, rec);
@@ -265,7 +265,7 @@ int txn_ix_check(const struct aedb_txn *t, const struct catalog *cat, const stru
 		 const struct txn_cur *cur, size_t key_cap)
 {
 	const struct cat_scope *tsc = cat_scope_by_id(cat, it->ns);
-	uint64_t digest = 0;
+	uint64_t digest = 0, want = it->version, fkd = 0;
 	struct ix_ctx c;
 	int rc;
 
@@ -273,7 +273,13 @@ int txn_ix_check(const struct aedb_txn *t, const struct catalog *cat, const stru
 		return 0; /* the namespace check reports it */
 	if (ix_stale_row(t, it, tsc))
 		return -AEDB_ECONFLICT;
-	if (it->version == 0 && !__atomic_load_n(&tsc->ixever, __ATOMIC_ACQUIRE))
+	/* The foreign keys' part of the digest (txn/fk.c), folded in by xor. */
+	rc = txn_fk_digest(cat, tsc, it->kind, cur->present ? cur->val : NULL, cur->len, key_cap,
+			   &fkd);
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : -AEDB_ECONFLICT;
+	want ^= fkd;
+	if (want == 0 && !__atomic_load_n(&tsc->ixever, __ATOMIC_ACQUIRE))
 		return 0;
 	rc = ix_ctx_init(&c, tsc, cat, key_cap);
 	if (rc == 0 && c.nix)
@@ -283,5 +289,5 @@ int txn_ix_check(const struct aedb_txn *t, const struct catalog *cat, const stru
 	if (rc == -ENOMEM)
 		return rc;
 	/* A damaged or too long old row cannot match what was added. */
-	return rc == 0 && digest == it->version ? 0 : -AEDB_ECONFLICT;
+	return rc == 0 && digest == want ? 0 : -AEDB_ECONFLICT;
 }

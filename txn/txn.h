@@ -43,7 +43,19 @@ enum txn_kind {
 	TXN_IDX_SET = 48,   /* set index key -> encoded PK */
 	TXN_IDX_DEL,        /* delete an index key */
 	TXN_IDX_CLAIM,      /* unique: set, -AEDB_EUNIQUE if another PK holds it */
+	/* foreign keys (txn/fk.c), added with their row entry */
+	TXN_FK_REQ = 56,    /* the parent row (its table's ns, its key) must exist:
+			     * -AEDB_EFOREIGN if not; writes nothing */
+	TXN_FK_INC,         /* reference count (the key's ns) + 1: a child names it */
+	TXN_FK_DEC,         /* reference count - 1 (deleted at 0) */
+	TXN_FK_ZERO,        /* the reference count must be 0: -AEDB_EFOREIGN if not
+			     * (a parent row deleted); writes nothing */
 };
+
+static inline int txn_kind_is_fk(uint8_t k)
+{
+	return k >= TXN_FK_REQ && k <= TXN_FK_ZERO;
+}
 
 static inline int txn_kind_is_idx(uint8_t k)
 {
@@ -57,7 +69,8 @@ static inline int txn_kind_is_acc(uint8_t k)
 
 static inline int txn_kind_is_mut(uint8_t k)
 {
-	return (k >= TXN_SET && k <= TXN_ROW_DEL) || txn_kind_is_acc(k) || txn_kind_is_idx(k);
+	return (k >= TXN_SET && k <= TXN_ROW_DEL) || txn_kind_is_acc(k) || txn_kind_is_idx(k) ||
+	       txn_kind_is_fk(k);
 }
 
 /* Row entries: their namespace is a table (its drop is -AEDB_ENOTABLE). */
@@ -195,6 +208,10 @@ uint32_t txn_mut_count(const struct aedb_txn *t, uint32_t n);
  * indexes at add time) and set its digest. 0 or an error (the entries
  * added are removed again). */
 int txn_ix_add(struct aedb_txn *t, uint32_t pos);
+/* txn/fk.c: add the foreign-key entries of row entry @pos (its table's
+ * foreign keys at add time). 0 or an error (the entries added are removed
+ * again). */
+int txn_fk_add(struct aedb_txn *t, uint32_t pos);
 
 /* A deep copy of @t. 0 or -ENOMEM. */
 int txn_clone(const struct aedb_txn *t, struct aedb_txn **out);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/catalog.h"
+#include "api/tdef.h"
 #include "api/db.h"
 #include "core/assert.h"
 #include "core/buf.h"
@@ -77,7 +78,21 @@ static int ck_cat_apply(struct catalog **cat, uint32_t nshards, const struct wal
 	if (rec->type != WAL_REC_DDL || !ddl_kind_creates(rec->flags))
 		return -AEDB_ECORRUPT;
 	if (rec->ns) {
-		rc = ck_set_next_id(*cat, rec->ns);
+		/* A table's foreign keys take the ids just below its own. */
+		uint32_t nfks = 0;
+
+		if (rec->flags == DDL_CREATE_TABLE) {
+			struct cat_tdef *t = NULL;
+
+			rc = cat_tdef_decode("t", rec->val, rec->val_len, &t);
+			if (rc < 0)
+				return rc;
+			nfks = t->nfks;
+			cat_tdef_free(t);
+		}
+		if (rec->ns <= nfks)
+			return -AEDB_ECORRUPT;
+		rc = ck_set_next_id(*cat, rec->ns - nfks);
 		return rc < 0 ? rc : wal_replay_ddl(cat, nshards, rec);
 	}
 	if (rec->flags != DDL_CREATE_PROJECT || rec->key_len > AEDB_NAME_MAX)

@@ -489,7 +489,7 @@ static int rv_ddl_table(struct rv_cat *rc, const struct wal_rec *rec, struct cat
 		return err;
 	*next = cat_with_table(rc->cat, project, scope, tdef, rec->seq, rc->nshards);
 	if (!*next) {
-		free(tdef);
+		cat_tdef_free(tdef);
 		return -ENOMEM;
 	}
 	return 0;

@@ -217,9 +217,85 @@ static void test_check_unique_shared(void **state)
 	fg_case(0, "unique index by_tag");
 }
 
+/* One shard: parent(id) 1..5, child(id, pid -> parent) 1..10 naming
+ * parent 1 + i % 5, in a checkpoint. Returns the foreign key's count
+ * namespace (the id just below the child table's: api/catalog.h). */
+static uint32_t fg_fill_fk(const char *dir, uint64_t *seq)
+{
+	struct aedb_column_def pc[] = { { .name = "id", .type = AEDB_TYPE_U64 } };
+	struct aedb_column_def cc[] = {
+		{ .name = "id", .type = AEDB_TYPE_U64 },
+		{ .name = "pid", .type = AEDB_TYPE_U64, .nullable = 1 },
+	};
+	const char *pk[] = { "id" }, *fkc[] = { "pid" };
+	struct aedb_table_def pd = { .name = "p", .columns = pc, .ncolumns = 1, .npk = 1,
+				     .pk = pk };
+	struct aedb_table_def cd = { .name = "c", .columns = cc, .ncolumns = 2, .npk = 1,
+				     .pk = pk };
+	struct aedb_fk_def fk = { .name = "to_p", .columns = fkc, .ncolumns = 1,
+				  .ref_table = "p" };
+	struct aedb_checkpoint_result ck;
+	struct aedb_table_info *ti;
+	struct aedb_config c;
+	struct aedb *db;
+	uint32_t id;
+
+	aedb_config_init(&c);
+	c.shards = 1;
+	t_assert_rc(aedb_open(dir, &c, &db), 0);
+	t_assert_rc(aedb_create_project(db, T_P), 1);
+	t_assert_rc(aedb_create_table(db, T_P, T_S, &pd), 1);
+	t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &cd, NULL, 0, &fk, 1), 1);
+	for (uint64_t i = 1; i <= 5; i++) {
+		struct aedb_value v = { .type = AEDB_TYPE_U64, .u.u64 = i };
+
+		t_assert_rc(aedb_insert_row(db, T_P, T_S, "p", &v, 1, 0, NULL), 0);
+	}
+	for (uint64_t i = 1; i <= 10; i++) {
+		struct aedb_value v[2] = { { .type = AEDB_TYPE_U64, .u.u64 = i },
+					   { .type = AEDB_TYPE_U64, .u.u64 = 1 + i % 5 } };
+
+		t_assert_rc(aedb_insert_row(db, T_P, T_S, "c", v, 2, 0, NULL), 0);
+	}
+	t_assert_rc(aedb_checkpoint_now(db, &ck), 0);
+	t_assert_rc(aedb_describe_table(db, T_P, T_S, "c", &ti), 0);
+	id = ti->id - 1;
+	aedb_table_info_free(ti);
+	t_assert_rc(aedb_close(db), 0);
+	*seq = ck.seq;
+	return id;
+}
+
+/* Foreign keys resolve: clean, then a forged count (a stray key) found. */
+static void test_check_fk_counts(void **state)
+{
+	char *dir = t_tmpdir();
+	uint64_t seq;
+	uint32_t ns = fg_fill_fk(dir, &seq);
+	json_t *j, *d;
+	int found = 0;
+
+	(void)state;
+	j = t_cli_json(0, T_CLI("check", "invariants", dir));
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	json_decref(j);
+	fg_rewrite(dir, seq, ns, 1);
+	j = t_cli_json(1, T_CLI("check", "invariants", dir));
+	assert_true(json_is_false(json_object_get(j, "ok")));
+	d = json_object_get(j, "details");
+	for (size_t i = 0; i < json_array_size(d); i++)
+		found |= strstr(json_string_value(json_array_get(d, i)),
+				"foreign key to_p: a count of") != NULL;
+	assert_true(found);
+	json_decref(j);
+	t_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_fk_counts),
 		cmocka_unit_test(test_check_stray_entry),
 		cmocka_unit_test(test_check_unique_shared),
 	};
