@@ -206,6 +206,14 @@ static int rv_scan_seg(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, uint64
 	size_t off = WAL_SEG_HDR_BYTES;
 	struct wal_seg_hdr hdr;
 
+	if (g->size >= WAL_SEG_HDR_BYTES) {
+		memcpy(&hdr, g->map, sizeof(hdr));
+		if (wal_seg_hdr_check(&hdr, sh->id, c->db->nshards) == -AEDB_EINCOMPAT) {
+			rv_note(c, "wal/%u/%s has format version %u, this build reads %u; ",
+				sh->id, g->name, hdr.version, WAL_SEG_VERSION);
+			return -AEDB_EINCOMPAT;
+		}
+	}
 	if (!rv_header_ok(c, sh, g)) {
 		if (is_last && rv_torn_header(g)) {
 			sh->keep_segs = k;
