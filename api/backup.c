@@ -337,6 +337,8 @@ AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_re
 	rc = bk_collect(db, ck.seq, &l);
 	if (rc == 0)
 		rc = api_bk_copy_all(db->path, dir, &l, 0);
+	if (rc == 0)
+		rc = api_ckpt_pin_backup(db, h.to_seq);
 	api_ckpt_unlock_for_backup(db);
 	h.seq = ck.seq;
 	return api_bk_finish(db, dir, &h, &l, rc, res);

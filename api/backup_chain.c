@@ -147,13 +147,16 @@ AEDB_API int aedb_backup_incremental(struct aedb *db, const char *base_dir, cons
 	 * (a restore of an older backup of the same database). */
 	if (rc == 0 && h.to_seq < base.to_seq)
 		rc = -AEDB_EINVAL;
-	/* Reclaim deletes only segments wholly at or below the checkpoint. */
-	if (rc == 0 && ckpt >= h.from_seq)
+	/* Reclaim deletes only segments wholly at or below the checkpoint,
+	 * or below the backup pin when one is kept. */
+	if (rc == 0 && ckpt >= h.from_seq && !api_ckpt_wal_kept(db, h.from_seq))
 		rc = -AEDB_ESEQGC;
 	if (rc == 0)
 		rc = api_bk_collect_wal(db->path, db->nshards, h.from_seq, h.to_seq, &l);
 	if (rc == 0)
 		rc = api_bk_copy_all(db->path, dir, &l, 0);
+	if (rc == 0)
+		rc = api_ckpt_pin_backup(db, h.to_seq);
 	api_ckpt_unlock_for_backup(db);
 	h.seq = base.seq;
 	memcpy(h.base_id, base.id, 16);

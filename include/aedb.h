@@ -293,8 +293,17 @@ struct aedb_config {
 	/** ... or once this many milliseconds passed since the last one;
 	 *  0 = never, else 100..86400000. Default 0. */
 	uint32_t checkpoint_interval_ms;
+	/** 1: keep the WAL that the next incremental backup needs. Each backup
+	 *  (full or incremental) then records its to_seq P in `backup.pin` in
+	 *  the data directory, and checkpoints (and recovery) reclaim only WAL
+	 *  segments wholly at or below min(checkpoint, P), so
+	 *  aedb_backup_incremental() of the last backup never fails with
+	 *  -AEDB_ESEQGC. The cost: the WAL since the last backup stays on disk,
+	 *  so take backups regularly. With 0 (default) no pin is kept; a pin
+	 *  file left from before is removed by the next checkpoint. 0 or 1. */
+	uint32_t backup_wal_pin;
 	/** Reserved for later fields; must be zero. */
-	uint32_t reserved[11];
+	uint32_t reserved[10];
 };
 
 /**
@@ -566,7 +575,9 @@ AEDB_API int aedb_restore(const char *backup_dir, const char *target_dir);
  * checkpoint is taken. The WAL it needs must still be on disk: a checkpoint
  * taken after the base (aedb_checkpoint_now(), an automatic one, or another
  * full backup) reclaims it, and the call then fails with -AEDB_ESEQGC:
- * take a full backup. Any thread. Returns 0, -AEDB_EEXIST (@dir not empty),
+ * take a full backup; or open with cfg.backup_wal_pin, which keeps the
+ * WAL after the last backup taken for this call. Any thread. Returns 0,
+ * -AEDB_EEXIST (@dir not empty),
  * -AEDB_ECORRUPT (the base failed verification), -AEDB_EINVAL (the base
  * is of another database, or ends past this instance's durable seq),
  * -AEDB_ESEQGC, -AEDB_EINCOMPAT (a base of
