@@ -33,6 +33,7 @@
 #include "api/checkpoint.h"
 #include "core/assert.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/crc32c.h"
 
 #define BK_MAGIC 0x314b414242444541ull /* "AEDBBAK1" little-endian */
@@ -326,6 +327,9 @@ AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_re
 	rc = api_ckpt_lock_for_backup(db, &ck);
 	if (rc < 0)
 		return rc;
+	/* Read after the checkpoint: every commit <= ck.seq was stamped in
+	 * the WAL before it (restore to a time relies on it). */
+	h.created_ns = core_wall_ns();
 	/* Every commit up to D is fsynced in files the lock keeps in place:
 	 * the copies hold at least 1..D (maybe more, maybe a torn tail). */
 	h.from_seq = 1;
@@ -333,6 +337,8 @@ AEDB_API int aedb_backup(struct aedb *db, const char *dir, struct aedb_backup_re
 	rc = bk_collect(db, ck.seq, &l);
 	if (rc == 0)
 		rc = api_bk_copy_all(db->path, dir, &l, 0);
+	if (rc == 0)
+		rc = api_ckpt_pin_backup(db, h.to_seq);
 	api_ckpt_unlock_for_backup(db);
 	h.seq = ck.seq;
 	return api_bk_finish(db, dir, &h, &l, rc, res);

@@ -35,7 +35,9 @@ struct bk_hdr {
 	uint8_t base_id[16];      /* BK_INCR: the id of the backup it follows */
 	uint64_t from_seq;        /* every commit from_seq..to_seq is in it */
 	uint64_t to_seq;          /* (a full backup: 1..to_seq) */
-	uint64_t created_ns;      /* CLOCK_REALTIME when it was taken */
+	uint64_t created_ns;      /* CLOCK_REALTIME when it was taken (a full
+				   * backup: after its checkpoint was written,
+				   * so every commit <= seq was stamped before) */
 };
 
 struct bk_list {
@@ -83,5 +85,12 @@ int api_bk_collect_wal(const char *root, uint32_t nshards, uint64_t from, uint64
 /* Cut the WAL copied into data directory @dir back to exactly @seq
  * (api/backup_chain.c). */
 int api_bk_wal_cut(const char *dir, uint32_t nshards, uint64_t seq);
+/* The seq a verified chain (@dirs, headers @h, lists @l, @n backups) restores
+ * to for wall-clock time @t (ns): the largest S with every commit 1..S
+ * stamped at or before @t, at most the chain's end (api/backup_time.c).
+ * 0, -AEDB_ESEQGC (@t before the full backup was taken), -AEDB_ECORRUPT (a
+ * damaged frame), -AEDB_EINCOMPAT (a segment of another format), -errno. */
+int api_bk_time_seq(const char *const *dirs, const struct bk_hdr *h, const struct bk_list *l,
+		    uint32_t n, uint64_t t, uint64_t *seq);
 
 #endif

@@ -346,8 +346,8 @@ AEDB_API int aedb_backup_verify_file(const char *file)
 	return arc_walk(file, NULL);
 }
 
-AEDB_API int aedb_restore_from_file(const char *file, const char *target_dir, uint64_t seq,
-				    uint64_t *restored_seq)
+static int arc_restore(const char *file, const char *target_dir, uint64_t seq,
+		       uint64_t time_ns, uint64_t *restored_seq)
 {
 	char tmp[4096];
 	const char *dirs[1] = { tmp };
@@ -368,7 +368,23 @@ AEDB_API int aedb_restore_from_file(const char *file, const char *target_dir, ui
 		return -errno;
 	rc = arc_walk(file, tmp);
 	if (rc == 0)
-		rc = aedb_restore_chain(dirs, 1, target_dir, seq, restored_seq);
+		rc = time_ns ? aedb_restore_chain_at_time(dirs, 1, target_dir, time_ns,
+							  restored_seq)
+			     : aedb_restore_chain(dirs, 1, target_dir, seq, restored_seq);
 	api_bk_rmrf(tmp, 0);
 	return rc;
+}
+
+AEDB_API int aedb_restore_from_file(const char *file, const char *target_dir, uint64_t seq,
+				    uint64_t *restored_seq)
+{
+	return arc_restore(file, target_dir, seq, 0, restored_seq);
+}
+
+AEDB_API int aedb_restore_from_file_at_time(const char *file, const char *target_dir,
+					    uint64_t time_ns, uint64_t *restored_seq)
+{
+	if (time_ns == 0)
+		return -AEDB_EMISUSE;
+	return arc_restore(file, target_dir, 0, time_ns, restored_seq);
 }

@@ -14,7 +14,8 @@
  * segment is the same log, longer), and cuts every shard's log back to the
  * target seq: frames above it are dropped, a frame that straddles it is
  * rewritten with only its records at or below it. Opening the target then
- * recovers exactly commits 1..target.
+ * recovers exactly commits 1..target. A restore to a time picks that target
+ * from the frames' timestamps first (api/backup_time.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -146,13 +147,16 @@ AEDB_API int aedb_backup_incremental(struct aedb *db, const char *base_dir, cons
 	 * (a restore of an older backup of the same database). */
 	if (rc == 0 && h.to_seq < base.to_seq)
 		rc = -AEDB_EINVAL;
-	/* Reclaim deletes only segments wholly at or below the checkpoint. */
-	if (rc == 0 && ckpt >= h.from_seq)
+	/* Reclaim deletes only segments wholly at or below the checkpoint,
+	 * or below the backup pin when one is kept. */
+	if (rc == 0 && ckpt >= h.from_seq && !api_ckpt_wal_kept(db, h.from_seq))
 		rc = -AEDB_ESEQGC;
 	if (rc == 0)
 		rc = api_bk_collect_wal(db->path, db->nshards, h.from_seq, h.to_seq, &l);
 	if (rc == 0)
 		rc = api_bk_copy_all(db->path, dir, &l, 0);
+	if (rc == 0)
+		rc = api_ckpt_pin_backup(db, h.to_seq);
 	api_ckpt_unlock_for_backup(db);
 	h.seq = base.seq;
 	memcpy(h.base_id, base.id, 16);
@@ -187,7 +191,7 @@ static int bkc_cut_frame(int fd, const uint8_t *buf, uint64_t off, const struct 
 		/* No lz4 (0): a restore is not the place to save bytes. */
 		n = wal_frame_encode(out, raw, (uint32_t)pos, fh->first_seq,
 				     (uint32_t)(seq - fh->first_seq + 1), fh->sync_mark, 0,
-				     fh->parts);
+				     fh->parts, fh->time_ns);
 		if (pwrite(fd, out, n, (off_t)off) != (ssize_t)n || ftruncate(fd, (off_t)(off + n)))
 			rc = errno ? -errno : -EIO;
 	}
@@ -292,8 +296,10 @@ static int bkc_copy_chain(const char *const *dirs, struct bk_hdr *h, struct bk_l
 	return rc;
 }
 
+/* Restore to *@seq (0: the chain's end), or with @at_time to the seq of
+ * that time (api/backup_time.c), stored in *@seq. */
 static int bkc_restore(const char *const *dirs, struct bk_hdr *h, struct bk_list *l,
-		       uint32_t n, const char *target, uint64_t *seq)
+		       uint32_t n, const char *target, uint64_t *seq, const uint64_t *at_time)
 {
 	int rc = 0;
 
@@ -301,10 +307,12 @@ static int bkc_restore(const char *const *dirs, struct bk_hdr *h, struct bk_list
 		rc = bkc_load(dirs[k], &h[k], &l[k]);
 	if (rc == 0)
 		rc = bkc_links(h, n);
+	if (rc == 0 && at_time)
+		rc = api_bk_time_seq(dirs, h, l, n, *at_time, seq);
+	else if (rc == 0 && *seq == 0)
+		*seq = h[n - 1].to_seq;
 	if (rc < 0)
 		return rc;
-	if (*seq == 0)
-		*seq = h[n - 1].to_seq;
 	if (*seq < h[0].seq)
 		return -AEDB_ESEQGC;    /* below the full backup's checkpoint */
 	if (*seq > h[n - 1].to_seq)
@@ -320,8 +328,8 @@ static int bkc_restore(const char *const *dirs, struct bk_hdr *h, struct bk_list
 	return rc;
 }
 
-AEDB_API int aedb_restore_chain(const char *const *dirs, uint32_t ndirs, const char *target_dir,
-				uint64_t seq, uint64_t *restored_seq)
+static int bkc_entry(const char *const *dirs, uint32_t ndirs, const char *target_dir,
+		     uint64_t seq, const uint64_t *at_time, uint64_t *restored_seq)
 {
 	struct bk_hdr *h;
 	struct bk_list *l;
@@ -334,7 +342,7 @@ AEDB_API int aedb_restore_chain(const char *const *dirs, uint32_t ndirs, const c
 			return -AEDB_EMISUSE;
 	h = calloc(ndirs, sizeof(*h));
 	l = calloc(ndirs, sizeof(*l));
-	rc = h && l ? bkc_restore(dirs, h, l, ndirs, target_dir, &seq) : -ENOMEM;
+	rc = h && l ? bkc_restore(dirs, h, l, ndirs, target_dir, &seq, at_time) : -ENOMEM;
 	for (uint32_t k = 0; l && k < ndirs; k++)
 		free(l[k].files);
 	free(l);
@@ -342,4 +350,19 @@ AEDB_API int aedb_restore_chain(const char *const *dirs, uint32_t ndirs, const c
 	if (rc == 0 && restored_seq)
 		*restored_seq = seq;
 	return rc;
+}
+
+AEDB_API int aedb_restore_chain(const char *const *dirs, uint32_t ndirs, const char *target_dir,
+				uint64_t seq, uint64_t *restored_seq)
+{
+	return bkc_entry(dirs, ndirs, target_dir, seq, NULL, restored_seq);
+}
+
+AEDB_API int aedb_restore_chain_at_time(const char *const *dirs, uint32_t ndirs,
+					const char *target_dir, uint64_t time_ns,
+					uint64_t *restored_seq)
+{
+	if (time_ns == 0)
+		return -AEDB_EMISUSE;
+	return bkc_entry(dirs, ndirs, target_dir, 0, &time_ns, restored_seq);
 }

@@ -48,6 +48,7 @@
 #include "wal/ckpt.h"
 #include "wal/frame.h"
 #include "wal/manifest.h"
+#include "wal/pin.h"
 #include "wal/record.h"
 
 #define CK_SLICE_KEYS 1024u       /* keys per epoch section */
@@ -66,6 +67,7 @@ struct api_ckpt {
 	uint64_t wal_bytes_at;        /* WAL bytes written when it was taken */
 	uint64_t taken_ns;            /* atomic (stats) */
 	uint64_t last_ns;             /* atomic: the last aedb_checkpoint_now() */
+	uint64_t wal_pin;             /* backup pin P (under lock), WAL_PIN_NONE */
 };
 
 /* One checkpoint in progress. */
@@ -424,6 +426,12 @@ static int ck_segments(struct ck_job *j, int reclaim, uint32_t *reclaimed)
 		while (rc == 0 && first + 1 < n && segs[first + 1] <= j->seq + 1)
 			first++;
 		j->man.files[i].wal_first_seg = rc == 0 && n ? segs[first] : 0;
+		/* The backup pin keeps every segment that can hold seqs > P. */
+		if (db->ckpt->wal_pin < j->seq) {
+			first = 0;
+			while (rc == 0 && first + 1 < n && segs[first + 1] <= db->ckpt->wal_pin + 1)
+				first++;
+		}
 		for (uint32_t k = 0; rc == 0 && reclaim && k < first; k++) {
 			char name[32];
 
@@ -608,6 +616,8 @@ static int ck_run(struct aedb *db, struct aedb_checkpoint_result *res)
 	ck->wal_bytes_at = wal_at;
 	__atomic_store_n(&ck->taken_ns, core_now_ns(), __ATOMIC_RELAXED);
 	rc = ck_segments(&j, 1, &reclaimed);
+	if (rc == 0 && !db->cfg.backup_wal_pin)
+		rc = wal_pin_remove(db->path); /* a pin left from a run with it on */
 	if (rc == 0)
 		rc = ck_remove_others(ckfd, j.seq);
 	ck_result(&j, res, t0, t_write, core_now_ns(), reclaimed);
@@ -675,6 +685,25 @@ int api_ckpt_lock_current(struct aedb *db, uint64_t *seq)
 	if (rc == 0)
 		*seq = db->ckpt->seq;
 	return rc;
+}
+
+int api_ckpt_pin_backup(struct aedb *db, uint64_t to_seq)
+{
+	int rc;
+
+	if (!db->cfg.backup_wal_pin)
+		return 0;
+	AEDB_ASSERT(to_seq != WAL_PIN_NONE);
+	rc = wal_pin_write(db->path, to_seq);
+	if (rc == 0)
+		db->ckpt->wal_pin = to_seq;
+	return rc;
+}
+
+int api_ckpt_wal_kept(struct aedb *db, uint64_t from)
+{
+	return db->cfg.backup_wal_pin && db->ckpt->wal_pin != WAL_PIN_NONE &&
+	       db->ckpt->wal_pin < from;
 }
 
 void api_ckpt_unlock_for_backup(struct aedb *db)
@@ -773,6 +802,14 @@ int api_ckpt_open(struct aedb *db, uint64_t seq)
 	pthread_condattr_destroy(&ca);
 	ck->seq = seq;
 	ck->taken_ns = core_now_ns();
+	ck->wal_pin = WAL_PIN_NONE;
+	if (db->cfg.backup_wal_pin) {
+		rc = wal_pin_read(db->path, &ck->wal_pin);
+		if (rc < 0) {
+			free(ck);
+			return rc;
+		}
+	}
 	db->ckpt = ck;
 	/* After a restart only the newest versions are in memory: the
 	 * checkpoint's snapshot is readable only if nothing came after it. */

@@ -24,6 +24,12 @@ int api_ckpt_lock_for_backup(struct aedb *db, struct aedb_checkpoint_result *res
  * the current checkpoint's seq (segments wholly at or below it may be gone). */
 int api_ckpt_lock_current(struct aedb *db, uint64_t *seq);
 void api_ckpt_unlock_for_backup(struct aedb *db);
+/* Under that lock, after a backup's copy: with cfg.backup_wal_pin, move
+ * the backup pin to @to_seq (wal/pin.h). 0 or -errno. */
+int api_ckpt_pin_backup(struct aedb *db, uint64_t to_seq);
+/* Under that lock: does the pin guarantee every WAL segment that can hold
+ * seqs >= @from is still on disk? */
+int api_ckpt_wal_kept(struct aedb *db, uint64_t from);
 
 /* Fill the checkpoint fields of aedb_stats(). Any thread. */
 void api_ckpt_stats_any(struct aedb *db, struct aedb_stats *out);

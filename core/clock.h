@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Monotonic clock and CPU relax. */
+/* Monotonic and wall clocks, CPU relax. */
 #ifndef AEDB_CORE_CLOCK_H
 #define AEDB_CORE_CLOCK_H
 
@@ -11,6 +11,16 @@ static inline uint64_t core_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Wall clock (CLOCK_REALTIME) in ns since the epoch: for timestamps that
+ * are stored (WAL frames), never for measuring intervals. */
+static inline uint64_t core_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 

@@ -123,6 +123,7 @@ static const struct config_rule {
 	CFG_RULE(max_txn_bytes, 4u << 10, 256u << 20, 0),
 	CFG_RULE(checkpoint_wal_bytes, 1u << 20, UINT32_MAX, CFG_ZERO_OK),
 	CFG_RULE(checkpoint_interval_ms, 100, 86400000, CFG_ZERO_OK),
+	CFG_RULE(backup_wal_pin, 0, 1, 0),
 };
 
 /* Every field before reserved[] has a rule. */

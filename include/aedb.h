@@ -299,8 +299,17 @@ struct aedb_config {
 	/** ... or once this many milliseconds passed since the last one;
 	 *  0 = never, else 100..86400000. Default 0. */
 	uint32_t checkpoint_interval_ms;
+	/** 1: keep the WAL that the next incremental backup needs. Each backup
+	 *  (full or incremental) then records its to_seq P in `backup.pin` in
+	 *  the data directory, and checkpoints (and recovery) reclaim only WAL
+	 *  segments wholly at or below min(checkpoint, P), so
+	 *  aedb_backup_incremental() of the last backup never fails with
+	 *  -AEDB_ESEQGC. The cost: the WAL since the last backup stays on disk,
+	 *  so take backups regularly. With 0 (default) no pin is kept; a pin
+	 *  file left from before is removed by the next checkpoint. 0 or 1. */
+	uint32_t backup_wal_pin;
 	/** Reserved for later fields; must be zero. */
-	uint32_t reserved[11];
+	uint32_t reserved[10];
 };
 
 /**
@@ -572,7 +581,9 @@ AEDB_API int aedb_restore(const char *backup_dir, const char *target_dir);
  * checkpoint is taken. The WAL it needs must still be on disk: a checkpoint
  * taken after the base (aedb_checkpoint_now(), an automatic one, or another
  * full backup) reclaims it, and the call then fails with -AEDB_ESEQGC:
- * take a full backup. Any thread. Returns 0, -AEDB_EEXIST (@dir not empty),
+ * take a full backup; or open with cfg.backup_wal_pin, which keeps the
+ * WAL after the last backup taken for this call. Any thread. Returns 0,
+ * -AEDB_EEXIST (@dir not empty),
  * -AEDB_ECORRUPT (the base failed verification), -AEDB_EINVAL (the base
  * is of another database, or ends past this instance's durable seq),
  * -AEDB_ESEQGC, -AEDB_EINCOMPAT (a base of
@@ -591,8 +602,8 @@ AEDB_API int aedb_backup_incremental(struct aedb *db, const char *base_dir, cons
  * full backup and the incrementals up to @seq are copied, and each shard's
  * WAL is cut back to @seq (a group commit that straddles it is rewritten
  * with only its commits at or below it), so aedb_open() of the target
- * recovers exactly commits 1..@seq. WAL frames carry no timestamps, so a
- * restore is to a seq, not to a time. Not while an instance has
+ * recovers exactly commits 1..@seq (for a time instead of a seq see
+ * aedb_restore_chain_at_time()). Not while an instance has
  * @target_dir open. *@restored_seq (may be NULL) receives the seq.
  * Any thread. Returns 0, -AEDB_EEXIST (target not empty: nothing written),
  * -AEDB_ECORRUPT (a backup failed verification: nothing written),
@@ -605,6 +616,28 @@ AEDB_API int aedb_backup_incremental(struct aedb *db, const char *base_dir, cons
  */
 AEDB_API int aedb_restore_chain(const char *const *dirs, uint32_t ndirs,
 				const char *target_dir, uint64_t seq, uint64_t *restored_seq);
+
+/**
+ * aedb_restore_chain_at_time - aedb_restore_chain() to the state at
+ * wall-clock time @time_ns (ns since the Unix epoch, CLOCK_REALTIME): the
+ * largest seq S such that every commit 1..S was applied at or before
+ * @time_ns by its shard's clock, at most the chain's end. Each WAL frame
+ * (one apply round of one shard) records when it was applied; S is one
+ * less than the smallest seq of any frame stamped after @time_ns, so the
+ * result is a global prefix on every shard (a cross-shard commit is
+ * restored on all its participants or none) and never holds a commit
+ * applied after @time_ns. A time after the last commit restores to the
+ * chain's end. The earliest time is the full backup's creation (after its
+ * checkpoint was written); before it: -AEDB_ESEQGC. Everything is verified
+ * before anything is written, as aedb_restore_chain(). *@restored_seq (may
+ * be NULL) receives S. Any thread. Returns as aedb_restore_chain(), and
+ * -AEDB_ESEQGC (@time_ns before the full backup), -AEDB_ECORRUPT (a WAL
+ * frame in the chain is damaged), -AEDB_EINCOMPAT (WAL written by a build
+ * whose frames carry no time), -AEDB_EMISUSE (@time_ns is 0).
+ */
+AEDB_API int aedb_restore_chain_at_time(const char *const *dirs, uint32_t ndirs,
+					const char *target_dir, uint64_t time_ns,
+					uint64_t *restored_seq);
 
 /**
  * aedb_backup_to_file - aedb_backup() into one archive file @file (which
@@ -635,6 +668,15 @@ AEDB_API int aedb_backup_verify_file(const char *file);
  */
 AEDB_API int aedb_restore_from_file(const char *file, const char *target_dir, uint64_t seq,
 				    uint64_t *restored_seq);
+
+/**
+ * aedb_restore_from_file_at_time - aedb_restore_from_file() to wall-clock
+ * time @time_ns, as aedb_restore_chain_at_time() of the archived backup.
+ * Any thread. Returns as aedb_restore_from_file() and
+ * aedb_restore_chain_at_time().
+ */
+AEDB_API int aedb_restore_from_file_at_time(const char *file, const char *target_dir,
+					    uint64_t time_ns, uint64_t *restored_seq);
 
 /** Counters for tests, tools and metrics. All are totals since open. */
 struct aedb_stats {

@@ -5,8 +5,13 @@
  *   load:   logical MB/s an open loads back from it;
  *   commit: commits/s of concurrent writers without and with checkpoints
  *           running back to back, and their ratio (target: >= 0.8).
+ * With --recover instead: recovery of the checkpoint + WAL data set: the
+ *   first half of the keys goes into a checkpoint, the second half stays in
+ *   the WAL only; then the time of aedb_open() (checkpoint load + WAL
+ *   replay) and MB/s over the logical bytes (issue 6: 1 GiB is
+ *   --keys 1000000 --value 1024).
  * Usage: ckpt_bench [--keys N] [--value BYTES] [--shards N] [--writers N]
- *                   [--seconds S] [--dir PATH]
+ *                   [--seconds S] [--dir PATH] [--recover]
  * One line per result: "bench=checkpoint metric=<name> value=<v> unit=<u>".
  */
 #include <errno.h>
@@ -27,6 +32,7 @@ struct bench_opts {
 	uint32_t shards;
 	uint32_t writers;
 	uint32_t seconds;
+	int recover;
 	const char *dir;
 };
 
@@ -182,19 +188,26 @@ static void bench_parse(int argc, char **argv, struct bench_opts *o)
 {
 	*o = (struct bench_opts){ .keys = 1000000, .value = 100, .shards = 2, .writers = 2,
 				  .seconds = 3 };
-	for (int i = 1; i + 1 < argc; i += 2) {
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : "0";
+
+		if (!strcmp(argv[i], "--recover")) {
+			o->recover = 1;
+			continue;
+		}
 		if (!strcmp(argv[i], "--keys"))
-			o->keys = strtoull(argv[i + 1], NULL, 10);
+			o->keys = strtoull(v, NULL, 10);
 		else if (!strcmp(argv[i], "--value"))
-			o->value = (uint32_t)atoi(argv[i + 1]);
+			o->value = (uint32_t)atoi(v);
 		else if (!strcmp(argv[i], "--shards"))
-			o->shards = (uint32_t)atoi(argv[i + 1]);
+			o->shards = (uint32_t)atoi(v);
 		else if (!strcmp(argv[i], "--writers"))
-			o->writers = (uint32_t)atoi(argv[i + 1]);
+			o->writers = (uint32_t)atoi(v);
 		else if (!strcmp(argv[i], "--seconds"))
-			o->seconds = (uint32_t)atoi(argv[i + 1]);
+			o->seconds = (uint32_t)atoi(v);
 		else if (!strcmp(argv[i], "--dir"))
-			o->dir = argv[i + 1];
+			o->dir = v;
+		i++;
 	}
 	if (o->writers < 1 || o->writers > 64 || o->value < 1)
 		exit(2);
@@ -222,13 +235,53 @@ static void bench_line(const char *metric, double v, const char *unit)
 	printf("bench=checkpoint metric=%s value=%.3f unit=%s\n", metric, v, unit);
 }
 
+/* Keys [@from, @to) through o->writers loaders. */
+static void bench_load(struct aedb *db, const struct bench_opts *o, uint64_t from, uint64_t to)
+{
+	struct bench_writer w[64];
+	pthread_t th[64];
+	uint64_t n = to - from;
+
+	for (uint32_t i = 0; i < o->writers; i++) {
+		w[i] = (struct bench_writer){ .db = db, .value = o->value, .first = from + i,
+					      .stride = o->writers,
+					      .count = n / o->writers + (i < n % o->writers) };
+		pthread_create(&th[i], NULL, bench_load_main, &w[i]);
+	}
+	for (uint32_t i = 0; i < o->writers; i++)
+		pthread_join(th[i], NULL);
+}
+
+/* --recover: half the keys in a checkpoint, half in the WAL, then reopen. */
+static void bench_recover(struct aedb *db, const char *dir, const struct bench_opts *o)
+{
+	struct aedb_checkpoint_result res;
+	struct aedb_open_report rep;
+	uint64_t logical = o->keys * (o->value + 15ull);
+	int rc;
+
+	bench_load(db, o, 0, o->keys / 2);
+	rc = aedb_checkpoint_now(db, &res);
+	if (rc < 0)
+		bench_die("checkpoint", rc);
+	bench_load(db, o, o->keys / 2, o->keys);
+	rc = aedb_close(db);
+	if (rc < 0)
+		bench_die("close", rc);
+	db = bench_open(dir, o, &rep);
+	bench_line("recover_data_mb", (double)logical / 1e6, "MB");
+	bench_line("recover_ckpt_mb", (double)rep.checkpoint_bytes / 1e6, "MB");
+	bench_line("recover_wal_mb", (double)rep.bytes_replayed / 1e6, "MB");
+	bench_line("recover_ms", (double)rep.recovery_ns / 1e6, "ms");
+	bench_line("recover_mb_s", (double)logical * 1e3 / (double)rep.recovery_ns, "MB/s");
+	aedb_close(db);
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[] = "/tmp/aedb-ckpt-bench.XXXXXX";
 	struct aedb_checkpoint_result res;
 	struct aedb_open_report rep;
-	struct bench_writer w[64];
-	pthread_t th[64];
 	struct bench_opts o;
 	uint64_t n_plain, n_ckpt;
 	double plain, with;
@@ -244,15 +297,11 @@ int main(int argc, char **argv)
 	rc = aedb_create_project(db, "bench");
 	if (rc < 0)
 		bench_die("create_project", rc);
-	for (uint32_t i = 0; i < o.writers; i++) {
-		w[i] = (struct bench_writer){ .db = db, .value = o.value, .first = i,
-					      .stride = o.writers,
-					      .count = o.keys / o.writers +
-						       (i < o.keys % o.writers) };
-		pthread_create(&th[i], NULL, bench_load_main, &w[i]);
+	if (o.recover) {
+		bench_recover(db, dir, &o);
+		goto out;
 	}
-	for (uint32_t i = 0; i < o.writers; i++)
-		pthread_join(th[i], NULL);
+	bench_load(db, &o, 0, o.keys);
 	rc = aedb_checkpoint_now(db, &res);
 	if (rc < 0)
 		bench_die("checkpoint", rc);
@@ -273,6 +322,7 @@ int main(int argc, char **argv)
 	bench_line("commit_ratio", with / plain, "ratio");
 	bench_line("checkpoints_during", (double)n_ckpt, "count");
 	aedb_close(db);
+out:
 	if (!o.dir) {
 		char cmd[256];
 

@@ -19,7 +19,10 @@ static const char tool_usage[] =
 	"  dump parity DUMP DIR          compare a dump with a data directory\n"
 	"  check invariants DIR          indexes match rows, unique keys, foreign keys, catalog\n"
 	"  backup DIR DEST               a verified backup of DIR into DEST (empty)\n"
-	"  restore BACKUP DEST           verify BACKUP and restore it into DEST (empty)\n"
+	"  restore BACKUP... DEST [--seq N | --at-time TIME]\n"
+	"                                verify a backup, a chain (full first) or an archive\n"
+	"                                and restore it into DEST (empty); TIME is\n"
+	"                                YYYY-MM-DDTHH:MM:SS[.frac]Z or @SECONDS[.frac]\n"
 	"  explore DIR projects\n"
 	"  explore DIR scopes P\n"
 	"  explore DIR tables P S\n"
@@ -98,6 +101,29 @@ void tool_print_json(json_t *j)
 	json_decref(j);
 }
 
+/* --seq N (>= 1) or --at-time TIME into @a; -1 (reported) if malformed. */
+static int tool_parse_opt_seq(const char *opt, const char *v, struct tool_args *a)
+{
+	char *end;
+
+	if (strcmp(opt, "--at-time") == 0) {
+		if (tool_parse_time(v, &a->at_time_ns) < 0) {
+			tool_fail(TOOL_USAGE, "--at-time wants YYYY-MM-DDTHH:MM:SS[.frac]Z or "
+					      "@SECONDS[.frac]");
+			return -1;
+		}
+		a->has_time = 1;
+		return 0;
+	}
+	errno = 0;
+	a->seq = strtoull(v, &end, 10);
+	if (errno || *end || !*v || a->seq == 0 || v[0] == '-') {
+		tool_fail(TOOL_USAGE, "--seq wants a number >= 1");
+		return -1;
+	}
+	return 0;
+}
+
 static int tool_parse(int argc, char **argv, struct tool_args *a)
 {
 	static char *pos[16];
@@ -122,6 +148,11 @@ static int tool_parse(int argc, char **argv, struct tool_args *a)
 			a->limit = strtoull(argv[++i], &end, 10);
 			if (errno || *end || !*argv[i] || a->limit == 0 || argv[i][0] == '-')
 				return tool_fail(TOOL_USAGE, "--limit wants a number >= 1");
+		} else if (strcmp(s, "--seq") == 0 || strcmp(s, "--at-time") == 0) {
+			if (i + 1 >= argc)
+				return tool_fail(TOOL_USAGE, "%s needs a value", s);
+			if (tool_parse_opt_seq(s, argv[++i], a) < 0)
+				return TOOL_USAGE;
 		} else if (s[0] == '-' && s[1] == '-') {
 			return tool_fail(TOOL_USAGE, "unknown option %s", s);
 		} else if (a->argc < 16) {

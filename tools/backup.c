@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `aedb backup DIR DEST` and `aedb restore BACKUP DEST`, over the public API
- * (aedb_backup(), aedb_restore()).
+ * `aedb backup DIR DEST`, over the public API (aedb_backup()); restore is in
+ * tools/restore.c.
  *
  * A directory nobody has open is opened as a writer and backed up hot. One
  * that another process has open (-AEDB_ELOCKED) cannot be: the backup then
@@ -230,24 +230,5 @@ int tool_cmd_backup(const struct tool_args *a)
 	else
 		printf("ok checkpoint_seq=%" PRIu64 " files=%u bytes=%" PRIu64 "\n",
 		       res.checkpoint_seq, res.files, res.bytes);
-	return TOOL_OK;
-}
-
-int tool_cmd_restore(const struct tool_args *a)
-{
-	int rc;
-
-	if (a->argc != 2)
-		return tool_fail(TOOL_USAGE, "restore BACKUP DEST");
-	rc = aedb_restore(a->argv[0], a->argv[1]);
-	if (rc == -AEDB_EEXIST)
-		return tool_fail(TOOL_REFUSED, "%s: not empty; restore writes only into an empty "
-					       "directory", a->argv[1]);
-	if (rc < 0)
-		return tool_fail(tool_code(rc), "restore of %s: %s", a->argv[0], aedb_strerror(rc));
-	if (a->json)
-		tool_print_json(json_pack("{s:b}", "ok", 1));
-	else
-		printf("ok\n");
 	return TOOL_OK;
 }

@@ -27,10 +27,16 @@ struct tool_args {
 	int json;                /* --json */
 	uint64_t limit;          /* --limit N (0: not given) */
 	const char *prefix;      /* --prefix X */
+	uint64_t seq;            /* restore --seq N (0: not given) */
+	uint64_t at_time_ns;     /* restore --at-time TIME */
+	int has_time;
 	int argc;                /* positional arguments after the command */
 	char **argv;
 };
 
+/* Parse a restore time (tools/restore.c): ISO 8601 UTC
+ * `YYYY-MM-DDTHH:MM:SS[.frac]Z` or `@SECONDS[.frac]`. 0, or -1 if malformed. */
+int tool_parse_time(const char *s, uint64_t *ns);
 /* Print "aedb: <message>" to stderr and return @code. */
 int tool_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The exit code for engine/OS error @err (< 0). */

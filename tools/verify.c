@@ -178,7 +178,9 @@ static int vf_segment(struct tool_verify *v, const char *dir, uint32_t shard, co
 			vf_damage(v, rel, 0, "segment shorter than its header");
 	} else {
 		memcpy(&h, map, sizeof(h));
-		if (wal_seg_hdr_check(&h, shard, v->nshards) < 0 ||
+		if (wal_seg_hdr_check(&h, shard, v->nshards) == -AEDB_EINCOMPAT)
+			vf_damage(v, rel, 0, "segment of another format version");
+		else if (wal_seg_hdr_check(&h, shard, v->nshards) < 0 ||
 		    memcmp(h.db_id, v->db_id, 16) || h.first_seq != strtoull(name, NULL, 10))
 			vf_damage(v, rel, 0, "bad segment header");
 		else if (!first && h.prev_last_seq != *last)

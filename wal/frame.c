@@ -17,10 +17,12 @@ void wal_seg_hdr_seal(struct wal_seg_hdr *h)
 
 int wal_seg_hdr_check(const struct wal_seg_hdr *h, uint32_t shard, uint32_t nshards)
 {
-	if (h->magic != WAL_SEG_MAGIC || h->version != WAL_SEG_VERSION)
+	if (h->magic != WAL_SEG_MAGIC)
 		return -AEDB_ECORRUPT;
 	if (h->crc != core_crc32c(0, h, offsetof(struct wal_seg_hdr, crc)))
 		return -AEDB_ECORRUPT;
+	if (h->version != WAL_SEG_VERSION)
+		return -AEDB_EINCOMPAT;
 	if (h->shard != shard || h->nshards != nshards)
 		return -AEDB_ECORRUPT;
 	return 0;
@@ -58,7 +60,8 @@ enum wal_frame_status wal_frame_check(const uint8_t *buf, size_t avail, struct w
 	if (h->magic != WAL_FRAME_MAGIC || h->count == 0 ||
 	    (h->type == WAL_FRAME_BATCH ? h->parts != 0 :
 	     h->type != WAL_FRAME_TXN || h->parts < 2 || h->count != 1) ||
-	    h->first_seq == 0 || h->len > WAL_FRAME_MAX_BYTES || h->raw_len > WAL_FRAME_MAX_BYTES)
+	    h->first_seq == 0 || h->time_ns == 0 || h->len > WAL_FRAME_MAX_BYTES ||
+	    h->raw_len > WAL_FRAME_MAX_BYTES)
 		return WAL_FRAME_BAD;
 	if ((size_t)h->len > avail - WAL_FRAME_HDR_BYTES)
 		return WAL_FRAME_TORN;
@@ -73,12 +76,13 @@ size_t wal_frame_bound(uint32_t raw_len)
 }
 
 size_t wal_frame_encode(uint8_t *out, const uint8_t *raw, uint32_t raw_len, uint64_t first_seq,
-			uint32_t count, uint64_t sync_mark, uint32_t lz4_min, uint16_t parts)
+			uint32_t count, uint64_t sync_mark, uint32_t lz4_min, uint16_t parts,
+			uint64_t time_ns)
 {
 	struct wal_frame_hdr h = {
 		.raw_len = raw_len, .first_seq = first_seq, .sync_mark = sync_mark,
 		.count = count, .type = parts ? WAL_FRAME_TXN : WAL_FRAME_BATCH,
-		.parts = parts,
+		.parts = parts, .time_ns = time_ns,
 	};
 	uint8_t *payload = out + WAL_FRAME_HDR_BYTES;
 	int clen = 0;

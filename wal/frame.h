@@ -7,14 +7,23 @@
  * one group commit of one shard: the record bodies of one or more apply rounds
  * (wal/record.h), lz4-compressed when that pays.
  *
- * Frame header (40 bytes):
+ * Frame header (48 bytes):
  *   magic u32 | crc u32 | len u32 | raw_len u32 | first_seq u64 | sync_mark u64 |
- *   count u32 | type u8 | flags u8 | parts u16
+ *   count u32 | type u8 | flags u8 | parts u16 | time_ns u64
  * crc is CRC32C over the header from `len` on, then the stored payload. len is
  * the stored payload length, raw_len the decoded one. sync_mark is the offset
  * in this segment up to which the shard had fsynced when the frame was
  * written: recovery uses it to tell a torn unsynced write (tail: truncate)
  * from damage to bytes that were already synced (corruption).
+ *
+ * time_ns is the wall clock (CLOCK_REALTIME, ns) when the shard sealed the
+ * frame, right after applying its round and before publishing it: every
+ * commit of the frame was applied at or before it and became visible after
+ * it. It never goes backwards within one shard's log while the instance
+ * runs (a clock stepped back repeats the last value). Restore to a time
+ * (api/backup_time.c) reads it. 8 bytes per frame, i.e. per apply round of
+ * a shard, not per commit; it came with segment format version 2 (version 1
+ * segments are -AEDB_EINCOMPAT).
  *
  * A TXN frame holds one shard's records of a cross-shard commit: count is 1
  * and parts says how many shards logged a TXN frame for the same seq. The
@@ -27,10 +36,10 @@
 #include <stdint.h>
 
 #define WAL_SEG_MAGIC 0x4c415742444541ull  /* "AEDBWAL\0" little-endian */
-#define WAL_SEG_VERSION 1u
+#define WAL_SEG_VERSION 2u   /* 2: frames carry time_ns */
 #define WAL_SEG_HDR_BYTES 64u
 #define WAL_FRAME_MAGIC 0xF7A3DBAEu
-#define WAL_FRAME_HDR_BYTES 40u
+#define WAL_FRAME_HDR_BYTES 48u
 #define WAL_FRAME_MAX_BYTES (256u << 20)    /* sanity bound on len/raw_len */
 #define WAL_FRAME_F_LZ4 0x1u
 #define WAL_FRAME_BATCH 1u   /* one or more single-shard commits */
@@ -59,13 +68,15 @@ struct wal_frame_hdr {
 	uint8_t type;
 	uint8_t flags;
 	uint16_t parts;         /* TXN: participant count (>= 2); BATCH: 0 */
+	uint64_t time_ns;       /* wall clock when sealed (see above) */
 };
 
 _Static_assert(sizeof(struct wal_seg_hdr) == WAL_SEG_HDR_BYTES, "segment header size");
 _Static_assert(sizeof(struct wal_frame_hdr) == WAL_FRAME_HDR_BYTES, "frame header size");
 
 void wal_seg_hdr_seal(struct wal_seg_hdr *h);
-/* 0 if @h is a valid header for @shard of @nshards, else -AEDB_ECORRUPT. */
+/* 0 if @h is a valid header for @shard of @nshards; -AEDB_EINCOMPAT if it is
+ * an intact header of another format version; else -AEDB_ECORRUPT. */
 int wal_seg_hdr_check(const struct wal_seg_hdr *h, uint32_t shard, uint32_t nshards);
 
 /* Compute and store the frame CRC over header fields and @payload. */
@@ -82,11 +93,12 @@ enum wal_frame_status {
  * its header and the payload follows it. */
 enum wal_frame_status wal_frame_check(const uint8_t *buf, size_t avail, struct wal_frame_hdr *h);
 
-/* Encode @raw (@raw_len bytes of records) into @out as one frame, compressed
- * with lz4 when @raw_len >= @lz4_min and it shrinks. @out must hold
+/* Encode @raw (@raw_len bytes of records) into @out as one frame stamped
+ * @time_ns, compressed with lz4 when @raw_len >= @lz4_min and it shrinks. @out must hold
  * wal_frame_bound(@raw_len) bytes. Returns the frame's total size. */
 size_t wal_frame_encode(uint8_t *out, const uint8_t *raw, uint32_t raw_len, uint64_t first_seq,
-			uint32_t count, uint64_t sync_mark, uint32_t lz4_min, uint16_t parts);
+			uint32_t count, uint64_t sync_mark, uint32_t lz4_min, uint16_t parts,
+			uint64_t time_ns);
 size_t wal_frame_bound(uint32_t raw_len);
 
 /* Decode the payload of a checked frame into @raw (h->raw_len bytes).

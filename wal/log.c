@@ -11,6 +11,7 @@
 
 #include "core/assert.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/crc32c.h"
 #include "io/fault.h"
 #include "wal/frame.h"
@@ -61,15 +62,20 @@ int wal_log_append(struct wal_log *log, const uint8_t *raw, uint32_t raw_len,
 		   uint64_t first_seq, uint32_t count, uint16_t parts)
 {
 	struct wal_buf *b = &log->fill;
+	uint64_t now = core_wall_ns();
 	size_t n;
 
 	AEDB_ASSERT(count > 0);
 	AEDB_ASSERT(first_seq > log->last_seq || log->last_seq == 0);
 	if (wal_buf_reserve(b, wal_frame_bound(raw_len)) < 0)
 		return -ENOMEM;
+	/* One clock read per round (vDSO, ~20 ns); a clock stepped back
+	 * repeats the last stamp, so one shard's stamps never decrease. */
+	if (now > log->last_time_ns)
+		log->last_time_ns = now;
 	/* sync_mark and the CRC are filled in when the write is issued. */
 	n = wal_frame_encode(b->buf + b->len, raw, raw_len, first_seq, count, 0, log->lz4_min,
-			     parts);
+			     parts, log->last_time_ns);
 	b->len += n;
 	b->txn_frames += parts != 0;
 	if (!b->lo_seq)

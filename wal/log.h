@@ -54,6 +54,7 @@ struct wal_log {
 	uint64_t written;         /* offset up to which writes completed */
 	uint64_t synced;          /* offset up to which fdatasync completed */
 	uint64_t last_seq;        /* largest seq handed to a write */
+	uint64_t last_time_ns;    /* time stamped on the last frame (never decreases) */
 	uint32_t lz4_min;         /* compress rounds at least this big */
 	uint64_t sync_every_ns;   /* BATCH: interval */
 	uint64_t sync_every_bytes;/* BATCH: byte threshold */

@@ -24,6 +24,7 @@
 #include "shard/shard.h"
 #include "wal/ckpt_load.h"
 #include "wal/frame.h"
+#include "wal/pin.h"
 
 struct rv_frame {
 	uint64_t first_seq;
@@ -206,6 +207,14 @@ static int rv_scan_seg(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, uint64
 	size_t off = WAL_SEG_HDR_BYTES;
 	struct wal_seg_hdr hdr;
 
+	if (g->size >= WAL_SEG_HDR_BYTES) {
+		memcpy(&hdr, g->map, sizeof(hdr));
+		if (wal_seg_hdr_check(&hdr, sh->id, c->db->nshards) == -AEDB_EINCOMPAT) {
+			rv_note(c, "wal/%u/%s has format version %u, this build reads %u; ",
+				sh->id, g->name, hdr.version, WAL_SEG_VERSION);
+			return -AEDB_EINCOMPAT;
+		}
+	}
 	if (!rv_header_ok(c, sh, g)) {
 		if (is_last && rv_torn_header(g)) {
 			sh->keep_segs = k;
@@ -263,9 +272,14 @@ static int rv_scan_seg(struct rv_ctx *c, struct rv_shard *sh, uint32_t k, uint64
  * of the scan, deleted with the cut once recovery succeeded. */
 static int rv_reclaim(struct rv_ctx *c, struct rv_shard *sh)
 {
+	uint64_t lim = c->base, pin = WAL_PIN_NONE;
 	uint32_t k = 0;
 
-	while (c->base && k + 1 < sh->nsegs && sh->segs[k + 1].first_seq <= c->base + 1)
+	/* The backup pin keeps segments that can hold seqs above it. Not on
+	 * a read-only open: it deletes nothing anyway. */
+	if (c->db->cfg.backup_wal_pin && wal_pin_read(c->db->path, &pin) == 0 && pin < lim)
+		lim = pin;
+	while (lim && k + 1 < sh->nsegs && sh->segs[k + 1].first_seq <= lim + 1)
 		k++;
 	if (!k)
 		return 0;

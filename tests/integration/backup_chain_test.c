@@ -277,6 +277,94 @@ static void test_incremental_refused(void **state)
 	free(x);
 }
 
+/* ~200 KiB of WAL (4 KiB values that lz4 cannot shrink): several 64 KiB
+ * segments per shard. */
+static void bc_fill(struct aedb *db, int round)
+{
+	static char val[4096];
+	uint32_t x = 2463534242u + (uint32_t)round;
+	char key[32];
+
+	for (size_t i = 0; i < sizeof(val); i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		val[i] = (char)x;
+	}
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "fill:%d:%d", round, i);
+		t_set(db, key, strlen(key), val, sizeof(val));
+	}
+}
+
+/* With cfg.backup_wal_pin, checkpoints (and a restart) between backups
+ * keep the WAL the next incremental needs; the chain restores exactly;
+ * once the pin moves on, a checkpoint reclaims the segments below it. */
+static void test_incremental_pinned(void **state)
+{
+	struct aedb_checkpoint_result ck;
+	struct aedb_backup_result r[3];
+	struct aedb_config cfg;
+	struct bc_state st = { 0 };
+	struct aedb *db;
+	char *root = t_tmpdir(), *data = bc_fresh(root, "data"), *t = bc_fresh(root, "t");
+	char *b[3] = { bc_fresh(root, "b0"), bc_fresh(root, "b1"), bc_fresh(root, "b2") };
+	char pin[4400];
+	const char *dirs[3] = { b[0], b[1], b[2] };
+	uint64_t got = 0;
+
+	(void)state;
+	aedb_config_init(&cfg);
+	cfg.shards = 2;
+	cfg.wal_segment_bytes = 64u << 10;
+	cfg.backup_wal_pin = 1;
+	t_assert_rc(aedb_open(data, &cfg, &db), 0);
+	t_assert_rc(aedb_create_project(db, T_P), 1);
+	bc_write(db, &st, 150);
+	t_assert_rc(aedb_backup(db, b[0], &r[0]), 0);
+	bc_write(db, &st, 150);
+	bc_fill(db, 0);
+	/* Without the pin this checkpoint would reclaim the segments after
+	 * b0 (test_incremental_refused: -AEDB_ESEQGC). */
+	t_assert_rc(aedb_checkpoint_now(db, &ck), 0);
+	assert_true(ck.seq > r[0].to_seq);
+	bc_write(db, &st, 150);
+	t_assert_rc(aedb_backup_incremental(db, b[0], b[1], &r[1]), 0);
+	bc_write(db, &st, 100);
+	bc_fill(db, 1);
+	/* Reclaims what b0's and b1's WAL no longer need, keeps the rest. */
+	t_assert_rc(aedb_checkpoint_now(db, &ck), 0);
+	assert_true(ck.seq > r[1].to_seq);
+	/* A restart in between: recovery keeps the pinned WAL too. */
+	t_assert_rc(aedb_close(db), 0);
+	t_assert_rc(aedb_open(data, &cfg, &db), 0);
+	t_assert_rc(aedb_checkpoint_now(db, NULL), 0);
+	bc_write(db, &st, 50);
+	t_assert_rc(aedb_backup_incremental(db, b[1], b[2], &r[2]), 0);
+	t_assert_rc(aedb_restore_chain(dirs, 3, t, 0, &got), 0);
+	assert_int_equal(got, r[2].to_seq);
+	bc_check(t, &st, got);
+	t_rmrf(t);
+	/* The pin is at b2's end now: a checkpoint reclaims what is below it. */
+	bc_fill(db, 2);
+	t_assert_rc(aedb_checkpoint_now(db, &ck), 0);
+	assert_true(ck.segments_reclaimed > 0);
+	t_assert_rc(aedb_close(db), 0);
+	/* Turned off: the next checkpoint drops the pin file. */
+	snprintf(pin, sizeof(pin), "%s/backup.pin", data);
+	assert_false(bc_missing(pin));
+	cfg.backup_wal_pin = 0;
+	t_assert_rc(aedb_open(data, &cfg, &db), 0);
+	t_sets(db, "later", "y");
+	t_assert_rc(aedb_checkpoint_now(db, NULL), 0);
+	assert_true(bc_missing(pin));
+	t_assert_rc(aedb_close(db), 0);
+	t_rmrf(root);
+	free(root);
+	free(data);
+	free(t);
+	for (int k = 0; k < 3; k++)
+		free(b[k]);
+}
+
 #define AR_WRITERS 3
 
 struct ar_writer {
@@ -431,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_chain_restore_every_point),
 		cmocka_unit_test(test_chain_refused),
 		cmocka_unit_test(test_incremental_refused),
+		cmocka_unit_test(test_incremental_pinned),
 		cmocka_unit_test(test_archive_hot_restore_and_damage),
 	};
 

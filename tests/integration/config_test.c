@@ -47,6 +47,7 @@ static const struct ct_field {
 	{ F(max_txn_bytes), { 4095, (256u << 20) + 1 }, 1, { 4096, 256u << 20 } },
 	{ F(checkpoint_wal_bytes), { 1, (1u << 20) - 1 }, 0, { 0, 1u << 20 } },
 	{ F(checkpoint_interval_ms), { 1, 99, 86400001 }, 0, { 0, 100 } },
+	{ F(backup_wal_pin), { 2, UINT32_MAX }, 0, { 0, 1 } },
 #undef F
 };
 
