@@ -678,6 +678,44 @@ AEDB_API int aedb_restore_from_file(const char *file, const char *target_dir, ui
 AEDB_API int aedb_restore_from_file_at_time(const char *file, const char *target_dir,
 					    uint64_t time_ns, uint64_t *restored_seq);
 
+/**
+ * aedb_restore_scope - restore only project @project (@scope NULL: all its
+ * scopes) or only its scope @scope from a backup into @target_dir (created
+ * if missing; an existing directory must be empty). The source is a chain
+ * @dirs[0..@ndirs) as for aedb_restore_chain(), or, when @ndirs is 1 and
+ * @dirs[0] is a regular file, an archive as for aedb_restore_from_file().
+ * The point is seq @seq, or wall-clock time @time_ns (as
+ * aedb_restore_chain_at_time()), or the end when both are 0.
+ *
+ * The result holds the kept scopes with everything in them (catalog
+ * entries, tables with their rows, indexes and foreign keys, KV entries,
+ * accumulators) as they were at that point, plus the "_global" scopes
+ * that kept tables name by foreign key (transitively); every other project
+ * and scope is gone, and no byte of them is in any file of @target_dir:
+ * the whole backup is restored into `@target_dir.scope-XXXXXX` beside the
+ * target, the others are dropped there, a checkpoint is taken, and the
+ * target is made of that checkpoint, aedb.meta and an empty WAL (no WAL
+ * segment of the full restore is carried). Idempotency keys are not
+ * carried. The temporary directory is removed on every path; on failure
+ * nothing is left in @target_dir. Open the target with aedb_open()
+ * afterwards: its seqs continue after the drops (recovered_seq is a few
+ * seqs past *@restored_seq), the kept entries keep their versions.
+ * *@restored_seq (may be NULL) receives the seq of the backup restored to.
+ *
+ * Any thread; needs free space for a full restore. Returns 0, or what
+ * aedb_restore_chain(), aedb_restore_chain_at_time() and
+ * aedb_restore_from_file() return, and: -AEDB_ENOPROJECT (no @project at
+ * that point), -AEDB_ENOSCOPE (no @scope in it), -AEDB_EDEPEND (a kept
+ * table has a foreign key into a scope of its project that is not kept:
+ * restore the whole project), -AEDB_EEXIST (@target_dir not empty, or not
+ * a directory), -AEDB_EMISUSE (NULL or empty argument, @seq and @time_ns
+ * both given), errors of aedb_open() and aedb_checkpoint_now() on the
+ * temporary directory, or -errno.
+ */
+AEDB_API int aedb_restore_scope(const char *const *dirs, uint32_t ndirs, const char *target_dir,
+				const char *project, const char *scope, uint64_t seq,
+				uint64_t time_ns, uint64_t *restored_seq);
+
 /** Counters for tests, tools and metrics. All are totals since open. */
 struct aedb_stats {
 	uint64_t commits;            /**< commits applied (seqs allocated) */

@@ -19,10 +19,11 @@ static const char tool_usage[] =
 	"  dump parity DUMP DIR          compare a dump with a data directory\n"
 	"  check invariants DIR          indexes match rows, unique keys, foreign keys, catalog\n"
 	"  backup DIR DEST               a verified backup of DIR into DEST (empty)\n"
-	"  restore BACKUP... DEST [--seq N | --at-time TIME]\n"
+	"  restore BACKUP... DEST [--seq N | --at-time TIME] [--project P [--scope S]]\n"
 	"                                verify a backup, a chain (full first) or an archive\n"
 	"                                and restore it into DEST (empty); TIME is\n"
-	"                                YYYY-MM-DDTHH:MM:SS[.frac]Z or @SECONDS[.frac]\n"
+	"                                YYYY-MM-DDTHH:MM:SS[.frac]Z or @SECONDS[.frac];\n"
+	"                                with --project, only that project (or scope)\n"
 	"  explore DIR projects\n"
 	"  explore DIR scopes P\n"
 	"  explore DIR tables P S\n"
@@ -135,6 +136,13 @@ static int tool_parse(int argc, char **argv, struct tool_args *a)
 
 		if (strcmp(s, "--json") == 0) {
 			a->json = 1;
+		} else if (strcmp(s, "--project") == 0 || strcmp(s, "--scope") == 0) {
+			if (i + 1 >= argc)
+				return tool_fail(TOOL_USAGE, "%s needs a value", s);
+			if (s[2] == 'p')
+				a->project = argv[++i];
+			else
+				a->scope = argv[++i];
 		} else if (strcmp(s, "--limit") == 0 || strcmp(s, "--prefix") == 0) {
 			char *end;
 

@@ -6,7 +6,8 @@
  * (aedb_restore_from_file()); to the end, to exactly seq N, or to the state
  * at TIME (aedb_restore_chain_at_time()). TIME is UTC in ISO 8601,
  * `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, or `@SECONDS[.fraction]` since the Unix
- * epoch (as GNU date prints with `+@%s.%N`).
+ * epoch (as GNU date prints with `+@%s.%N`). With `--project P [--scope S]`
+ * only that project or scope (aedb_restore_scope()).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -80,6 +81,9 @@ static int rs_run(const struct tool_args *a, uint64_t *seq)
 	uint32_t n = (uint32_t)a->argc - 1;
 	struct stat st;
 
+	if (a->project)
+		return aedb_restore_scope(dirs, n, dest, a->project, a->scope, a->seq,
+					  a->has_time ? a->at_time_ns : 0, seq);
 	if (n == 1 && stat(dirs[0], &st) == 0 && S_ISREG(st.st_mode)) {
 		if (a->has_time)
 			return aedb_restore_from_file_at_time(dirs[0], dest, a->at_time_ns, seq);
@@ -97,9 +101,12 @@ int tool_cmd_restore(const struct tool_args *a)
 	int rc;
 
 	if (a->argc < 2)
-		return tool_fail(TOOL_USAGE, "restore BACKUP... DEST [--seq N | --at-time TIME]");
+		return tool_fail(TOOL_USAGE, "restore BACKUP... DEST [--seq N | --at-time TIME] "
+					     "[--project P [--scope S]]");
 	if (a->has_time && a->seq)
 		return tool_fail(TOOL_USAGE, "--seq and --at-time exclude each other");
+	if (a->scope && !a->project)
+		return tool_fail(TOOL_USAGE, "--scope needs --project");
 	dest = a->argv[a->argc - 1];
 	rc = rs_run(a, &seq);
 	if (rc == -AEDB_EEXIST)
@@ -111,6 +118,15 @@ int tool_cmd_restore(const struct tool_args *a)
 				 rc == -AEDB_ESEQGC ? "earlier than the backup can restore to "
 						      "(before its full backup)"
 						    : "past the end of the backup");
+	if (rc == -AEDB_ENOPROJECT || rc == -AEDB_ENOSCOPE)
+		return tool_fail(TOOL_USAGE, "restore of %s: %s %s%s%s: not in the backup at that "
+					     "point", a->argv[0], a->scope ? "scope" : "project",
+				 a->project, a->scope ? "/" : "", a->scope ? a->scope : "");
+	if (rc == -AEDB_EDEPEND)
+		return tool_fail(TOOL_USAGE, "restore of %s: a table of %s/%s has a foreign key "
+					     "into another scope of its project; restore the "
+					     "project", a->argv[0], a->project,
+				 a->scope ? a->scope : "");
 	if (rc == -AEDB_EINVAL)
 		return tool_fail(TOOL_USAGE, "restore of %s: not a chain (the full backup first, "
 					     "then each incremental after its base)", a->argv[0]);

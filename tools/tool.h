@@ -30,6 +30,8 @@ struct tool_args {
 	uint64_t seq;            /* restore --seq N (0: not given) */
 	uint64_t at_time_ns;     /* restore --at-time TIME */
 	int has_time;
+	const char *project;     /* restore --project P */
+	const char *scope;       /* restore --scope S (with --project) */
 	int argc;                /* positional arguments after the command */
 	char **argv;
 };

@@ -6,7 +6,10 @@
  * two windows (ISO 8601 and @seconds forms) onto exactly the expected seq,
  * --json reports it; bad times, both options, a time before the backup,
  * a seq past it, a broken chain and a non-empty target are refused with
- * their exit codes and write nothing.
+ * their exit codes and write nothing. `restore --project P [--scope S]`:
+ * the dump of the result is exactly the part of P (or P/S) in the dump of
+ * a full restore of the same backup, nothing else; an unknown project or
+ * scope is refused (exit 2) and writes nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -167,10 +170,135 @@ static void test_cli_restore_at_time(void **state)
 	free(f.root);
 }
 
+/* @dir's dump, exported by the CLI into @out, as lines (NULL-terminated;
+ * free with cr_lines_free()). */
+static char **cr_dump_lines(const char *dir, const char *out)
+{
+	struct t_cli r;
+	char **lines = NULL, *buf = NULL, *save, *l;
+	size_t n = 0, cap = 0;
+	FILE *fp;
+
+	t_cli_run(&r, T_CLI("dump", "export", dir, out));
+	assert_int_equal(r.status, 0);
+	t_cli_free(&r);
+	fp = fopen(out, "r");
+	assert_non_null(fp);
+	assert_int_equal(getdelim(&buf, &cap, '\0', fp) > 0, 1);
+	fclose(fp);
+	cap = 0;
+	for (l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		lines = realloc(lines, (n + 2) * sizeof(*lines));
+		assert_non_null(lines);
+		lines[n++] = strdup(l);
+	}
+	lines[n] = NULL;
+	free(buf);
+	return lines;
+}
+
+static void cr_lines_free(char **lines)
+{
+	for (size_t i = 0; lines[i]; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+/* Whether dump line @l belongs to project @p (scope @s, or all). */
+static int cr_part(const char *l, const char *p, const char *s)
+{
+	char a[256], b[256];
+
+	snprintf(a, sizeof(a), "{\"type\":\"project\",\"name\":\"%s\"}", p);
+	if (strcmp(l, a) == 0)
+		return 1;
+	if (!s) {
+		snprintf(a, sizeof(a), "\"project\":\"%s\",", p);
+		return strstr(l, a) != NULL;
+	}
+	snprintf(a, sizeof(a), "{\"type\":\"scope\",\"project\":\"%s\",\"name\":\"%s\"}", p, s);
+	snprintf(b, sizeof(b), "\"project\":\"%s\",\"scope\":\"%s\",", p, s);
+	return strcmp(l, a) == 0 || strstr(l, b) != NULL;
+}
+
+/* The dump of @part is the @p/@s part of the dump of @full, and nothing
+ * else but the header and the end line. */
+static void cr_same_part(char **full, char **part, const char *p, const char *s)
+{
+	size_t i = 0, k = 1;
+
+	for (; full[i]; i++) {
+		if (!cr_part(full[i], p, s))
+			continue;
+		assert_non_null(part[k]);
+		assert_string_equal(full[i], part[k]);
+		k++;
+	}
+	assert_non_null(part[k]);
+	assert_non_null(strstr(part[k], "\"type\":\"end\""));
+	assert_null(part[k + 1]);
+}
+
+static void test_cli_restore_scope(void **state)
+{
+	char data[4400], bk[4400], full[4400], tgt[4400], d1[4400], d2[4400];
+	char **fl, **pl;
+	struct aedb *db;
+	char *base = t_tmpdir();
+	json_t *j;
+
+	(void)state;
+	snprintf(data, sizeof(data), "%s/data", base);
+	snprintf(bk, sizeof(bk), "%s/bk", base);
+	snprintf(full, sizeof(full), "%s/full", base);
+	snprintf(tgt, sizeof(tgt), "%s/tgt", base);
+	snprintf(d1, sizeof(d1), "%s/full.jsonl", base);
+	snprintf(d2, sizeof(d2), "%s/tgt.jsonl", base);
+	t_cli_fill(data, 2);
+	t_assert_rc(aedb_open(data, NULL, &db), 0);
+	t_assert_rc(aedb_create_scope(db, T_P, "extra"), 1);
+	t_assert_rc(aedb_kv_set(db, T_P, "extra", "e", 1, "E", 1, AEDB_FINALITY_VISIBLE, NULL), 0);
+	t_assert_rc(aedb_create_project(db, "other"), 1);
+	t_assert_rc(aedb_kv_set(db, "other", "app", "o", 1, "O", 1, AEDB_FINALITY_VISIBLE, NULL),
+		    0);
+	t_assert_rc(aedb_backup(db, bk, NULL), 0);
+	t_assert_rc(aedb_close(db), 0);
+	j = t_cli_json(0, T_CLI("restore", bk, full));
+	json_decref(j);
+	fl = cr_dump_lines(full, d1);
+
+	j = t_cli_json(0, T_CLI("restore", bk, tgt, "--project", T_P));
+	assert_non_null(j);
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	json_decref(j);
+	pl = cr_dump_lines(tgt, d2);
+	cr_same_part(fl, pl, T_P, NULL);
+	cr_lines_free(pl);
+	t_rmrf(tgt);
+	unlink(d2);
+
+	j = t_cli_json(0, T_CLI("restore", bk, tgt, "--project", T_P, "--scope", "app"));
+	json_decref(j);
+	pl = cr_dump_lines(tgt, d2);
+	cr_same_part(fl, pl, T_P, "app");
+	cr_lines_free(pl);
+	t_rmrf(tgt);
+	cr_lines_free(fl);
+
+	cr_refused(2, T_CLI("restore", bk, tgt, "--project", "nope"), "not in the backup");
+	cr_refused(2, T_CLI("restore", bk, tgt, "--project", T_P, "--scope", "nope"),
+		   "not in the backup");
+	cr_refused(2, T_CLI("restore", bk, tgt, "--scope", "app"), "--scope needs --project");
+	assert_int_equal(access(tgt, F_OK), -1);
+	t_rmrf(base);
+	free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_restore_at_time),
+		cmocka_unit_test(test_cli_restore_scope),
 	};
 
 	t_require_engine();
