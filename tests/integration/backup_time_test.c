@@ -59,37 +59,12 @@ static void bt_key(char *buf, size_t len, uint32_t i)
 	snprintf(buf, len, "key:%05u", i);
 }
 
-/* Keys st->n .. + count through a ring, many in flight (multi-seq frames). */
+/* Keys st->n .. + count, BT_RING in flight (multi-seq frames). */
 static void bt_write(struct aedb *db, struct bt_state *st, uint32_t count)
 {
-	static char keys[BT_KEYS][16];
-	struct aedb_ring ring;
-	uint32_t ns, sent = st->n, done = st->n, end = st->n + count;
-
-	assert_true(end <= BT_KEYS);
-	t_assert_rc(aedb_scope_id(db, T_P, T_S, &ns), 0);
-	t_assert_rc(aedb_ring_init(db, BT_RING, &ring, 0), 0);
-	while (done < end) {
-		struct aedb_cqe *cqe;
-
-		while (sent < end && sent - done < BT_RING) {
-			struct aedb_sqe *sqe = aedb_get_sqe(&ring);
-
-			if (!sqe)
-				break;
-			bt_key(keys[sent], sizeof(keys[sent]), sent);
-			aedb_prep_kv_set(sqe, ns, keys[sent], 9, keys[sent], 9,
-					 AEDB_FINALITY_VISIBLE, &st->seq[sent]);
-			sent++;
-		}
-		assert_true(aedb_submit(&ring) >= 0);
-		t_assert_rc(aedb_wait_cqe(&ring, &cqe), 0);
-		t_assert_rc(cqe->res, 0);
-		aedb_cqe_seen(&ring, cqe);
-		done++;
-	}
-	aedb_ring_exit(&ring);
-	st->n = end;
+	assert_true(st->n + count <= BT_KEYS);
+	t_ring_write_keys(db, st->n, count, BT_RING, st->seq);
+	st->n += count;
 }
 
 /* One transaction over keys on both shards. */

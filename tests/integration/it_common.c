@@ -187,3 +187,36 @@ void t_flip_byte(const char *path, long off, uint8_t mask)
 	assert_int_equal(pwrite(fd, &b, 1, off), 1);
 	close(fd);
 }
+
+void t_ring_write_keys(struct aedb *db, uint32_t from, uint32_t count, uint32_t depth,
+		       uint64_t *seqs)
+{
+	char (*keys)[16] = calloc(count ? count : 1, sizeof(*keys));
+	struct aedb_ring ring;
+	uint32_t ns, sent = 0, done = 0;
+
+	assert_non_null(keys);
+	t_assert_rc(aedb_scope_id(db, T_P, T_S, &ns), 0);
+	t_assert_rc(aedb_ring_init(db, depth, &ring, 0), 0);
+	while (done < count) {
+		struct aedb_cqe *cqe;
+
+		while (sent < count && sent - done < depth) {
+			struct aedb_sqe *sqe = aedb_get_sqe(&ring);
+
+			if (!sqe)
+				break;
+			snprintf(keys[sent], sizeof(keys[sent]), "key:%05u", from + sent);
+			aedb_prep_kv_set(sqe, ns, keys[sent], 9, keys[sent], 9,
+					 AEDB_FINALITY_VISIBLE, &seqs[from + sent]);
+			sent++;
+		}
+		assert_true(aedb_submit(&ring) >= 0);
+		t_assert_rc(aedb_wait_cqe(&ring, &cqe), 0);
+		t_assert_rc(cqe->res, 0);
+		aedb_cqe_seen(&ring, cqe);
+		done++;
+	}
+	aedb_ring_exit(&ring);
+	free(keys);
+}

@@ -96,6 +96,13 @@ struct aedb_value t_vnull(void);
 /* XOR byte @off of file @path with @mask (damage for corruption tests). */
 void t_flip_byte(const char *path, long off, uint8_t mask);
 
+/* Write keys "key:%05u" (9 bytes, value = key) numbered @from .. @from +
+ * @count - 1 into T_P/T_S through a ring with @depth in flight, VISIBLE, so
+ * a shard round (and a WAL frame) holds many seqs; @seqs[i] gets key i's
+ * commit seq. */
+void t_ring_write_keys(struct aedb *db, uint32_t from, uint32_t count, uint32_t depth,
+		       uint64_t *seqs);
+
 /* qsort comparator for uint64_t. */
 int t_u64_cmp(const void *a, const void *b);
 
