@@ -25,6 +25,8 @@
 #include "table/row.h"
 #include "tools/tool.h"
 
+#include <stdbool.h>
+
 #define CK_KEY_MAX 65536u
 #define CK_SHOW_MAX 100u
 
@@ -38,6 +40,36 @@ struct ck_ctx {
 	uint64_t violations, tables, rows, entries;
 	uint8_t key[CK_KEY_MAX];
 };
+
+/* A walk over every shard's part of @sc at the check's snapshot. */
+struct ck_scan {
+	const struct cat_scope *sc;
+	uint32_t shard;          /* the part the current entry is on */
+	bool open;
+	struct kvmap_iter it;
+};
+
+static bool ck_scan_next(const struct ck_ctx *c, struct ck_scan *s)
+{
+	if (s->open) {
+		kvmap_iter_next_any(&s->it);
+		if (kvmap_iter_valid(&s->it))
+			return true;
+		s->shard++;
+	}
+	for (; s->shard < c->nshards; s->shard++) {
+		const struct kvmap *m = __atomic_load_n(&s->sc->parts[s->shard], __ATOMIC_ACQUIRE);
+
+		if (!m)
+			continue;
+		kvmap_iter_seek_any(&s->it, m, NULL, 0, false, c->snap);
+		s->open = true;
+		if (kvmap_iter_valid(&s->it))
+			return true;
+	}
+	s->open = false;
+	return false;
+}
 
 static void ck_violation(struct ck_ctx *c, const char *fmt, ...)
 {
@@ -135,29 +167,23 @@ static int ck_rows(struct ck_ctx *c, const struct cat_scope *t, uint64_t *expect
 	if (!vals)
 		return -ENOMEM;
 	cat_table_indexes(c->cat, t, &ix, &nix);
-	for (uint32_t p = 0; p < c->nshards; p++) {
-		const struct kvmap *m = __atomic_load_n(&t->parts[p], __ATOMIC_ACQUIRE);
-		struct kvmap_iter it;
+	struct ck_scan s = { .sc = t };
 
-		if (!m)
+	while (ck_scan_next(c, &s)) {
+		uint32_t klen;
+		const uint8_t *pk = kvmap_iter_key(&s.it, &klen);
+
+		c->rows++;
+		if (core_kv_shard(t->id, pk, klen, c->nshards) != s.shard)
+			ck_violation(c, "%s.%s.%s: a row on shard %u belongs to another",
+				     t->project, t->name, t->table, s.shard);
+		if (tv_row_decode(sc, s.it.version->data, s.it.version->len, vals) < 0) {
+			ck_violation(c, "%s.%s.%s: a row on shard %u does not decode",
+				     t->project, t->name, t->table, s.shard);
 			continue;
-		kvmap_iter_seek_any(&it, m, NULL, 0, false, c->snap);
-		for (; kvmap_iter_valid(&it); kvmap_iter_next_any(&it)) {
-			uint32_t klen;
-			const uint8_t *pk = kvmap_iter_key(&it, &klen);
-
-			c->rows++;
-			if (core_kv_shard(t->id, pk, klen, c->nshards) != p)
-				ck_violation(c, "%s.%s.%s: a row on shard %u belongs to another",
-					     t->project, t->name, t->table, p);
-			if (tv_row_decode(sc, it.version->data, it.version->len, vals) < 0) {
-				ck_violation(c, "%s.%s.%s: a row on shard %u does not decode",
-					     t->project, t->name, t->table, p);
-				continue;
-			}
-			for (uint32_t k = 0; k < nix; k++)
-				ck_row_entry(c, t, ix[k], p, pk, klen, vals, &expected[k]);
 		}
+		for (uint32_t k = 0; k < nix; k++)
+			ck_row_entry(c, t, ix[k], s.shard, pk, klen, vals, &expected[k]);
 	}
 	free(vals);
 	return 0;
@@ -169,26 +195,21 @@ static void ck_index(struct ck_ctx *c, const struct cat_scope *t, const struct c
 {
 	uint64_t n = 0;
 
-	for (uint32_t q = 0; q < c->nshards; q++) {
-		const struct kvmap *m = __atomic_load_n(&x->parts[q], __ATOMIC_ACQUIRE);
-		struct kvmap_iter it;
+	struct ck_scan s = { .sc = x };
 
-		if (!m)
-			continue;
-		kvmap_iter_seek_any(&it, m, NULL, 0, false, c->snap);
-		for (; kvmap_iter_valid(&it); kvmap_iter_next_any(&it), n++) {
-			const uint8_t *pk = it.version->data;
-			uint32_t len = it.version->len, rs = core_kv_shard(t->id, pk, len,
-									    c->nshards);
-			const struct kvmap *rm = __atomic_load_n(&t->parts[rs], __ATOMIC_ACQUIRE);
+	while (ck_scan_next(c, &s)) {
+		const uint8_t *pk = s.it.version->data;
+		uint32_t len = s.it.version->len, rs = core_kv_shard(t->id, pk, len,
+								    c->nshards);
+		const struct kvmap *rm = __atomic_load_n(&t->parts[rs], __ATOMIC_ACQUIRE);
 
-			if (!rm || !kvmap_get_any(rm, pk, len, c->snap))
-				ck_violation(c, "%s.%s.%s: index %s has an entry for no row",
-					     t->project, t->name, t->table, x->index);
-			else if (!x->idef->unique && rs != q)
-				ck_violation(c, "%s.%s.%s: index %s entry on shard %u, row on %u",
-					     t->project, t->name, t->table, x->index, q, rs);
-		}
+		if (!rm || !kvmap_get_any(rm, pk, len, c->snap))
+			ck_violation(c, "%s.%s.%s: index %s has an entry for no row",
+				     t->project, t->name, t->table, x->index);
+		else if (!x->idef->unique && rs != s.shard)
+			ck_violation(c, "%s.%s.%s: index %s entry on shard %u, row on %u",
+				     t->project, t->name, t->table, x->index, s.shard, rs);
+		n++;
 	}
 	c->entries += n;
 	if (n != expected)
@@ -247,39 +268,33 @@ static uint64_t ck_keys_count(const struct ck_keys *k, const uint8_t *key, uint3
 static int ck_fk_rows(struct ck_ctx *c, const struct cat_scope *t, const struct cat_fk *f,
 		      const struct cat_scope *parent, struct tv_value *vals, struct ck_keys *keys)
 {
-	for (uint32_t p = 0; p < c->nshards; p++) {
-		const struct kvmap *m = __atomic_load_n(&t->parts[p], __ATOMIC_ACQUIRE);
-		struct kvmap_iter it;
+	struct ck_scan s = { .sc = t };
 
-		if (!m)
-			continue;
-		kvmap_iter_seek_any(&it, m, NULL, 0, false, c->snap);
-		for (; kvmap_iter_valid(&it); kvmap_iter_next_any(&it)) {
-			struct tv_value fv[TV_PK_COLUMNS_MAX];
-			const struct kvmap *pm;
-			size_t len = 0;
-			int null = 0, rc;
+	while (ck_scan_next(c, &s)) {
+		struct tv_value fv[TV_PK_COLUMNS_MAX];
+		const struct kvmap *pm;
+		size_t len = 0;
+		int null = 0, rc;
 
-			if (tv_row_decode(&t->tdef->schema, it.version->data, it.version->len,
-					  vals) < 0)
-				continue; /* ck_rows reports it */
-			for (uint32_t i = 0; i < f->ncols; i++) {
-				fv[i] = vals[f->cols[i]];
-				null |= fv[i].type == TV_NULL;
-			}
-			if (null || tv_key_encode(fv, f->ncols, c->key, sizeof(c->key), &len) < 0)
-				continue;
-			pm = __atomic_load_n(&parent->parts[core_kv_shard(parent->id, c->key,
-									 (uint32_t)len,
-									 c->nshards)],
-					     __ATOMIC_ACQUIRE);
-			if (!pm || !kvmap_get_any(pm, c->key, (uint32_t)len, c->snap))
-				ck_violation(c, "%s.%s.%s: foreign key %s: a row names no parent",
-					     t->project, t->name, t->table, f->name);
-			rc = ck_keys_add(keys, c->key, len);
-			if (rc < 0)
-				return rc;
+		if (tv_row_decode(&t->tdef->schema, s.it.version->data, s.it.version->len,
+				  vals) < 0)
+			continue; /* ck_rows reports it */
+		for (uint32_t i = 0; i < f->ncols; i++) {
+			fv[i] = vals[f->cols[i]];
+			null |= fv[i].type == TV_NULL;
 		}
+		if (null || tv_key_encode(fv, f->ncols, c->key, sizeof(c->key), &len) < 0)
+			continue;
+		pm = __atomic_load_n(&parent->parts[core_kv_shard(parent->id, c->key,
+								 (uint32_t)len,
+								 c->nshards)],
+				     __ATOMIC_ACQUIRE);
+		if (!pm || !kvmap_get_any(pm, c->key, (uint32_t)len, c->snap))
+			ck_violation(c, "%s.%s.%s: foreign key %s: a row names no parent",
+				     t->project, t->name, t->table, f->name);
+		rc = ck_keys_add(keys, c->key, len);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -291,31 +306,25 @@ static void ck_fk_counts(struct ck_ctx *c, const struct cat_scope *t, const stru
 {
 	uint64_t total = 0;
 
-	for (uint32_t q = 0; q < c->nshards; q++) {
-		const struct kvmap *m = __atomic_load_n(&cnt->parts[q], __ATOMIC_ACQUIRE);
-		struct kvmap_iter it;
+	struct ck_scan s = { .sc = cnt };
 
-		if (!m)
-			continue;
-		kvmap_iter_seek_any(&it, m, NULL, 0, false, c->snap);
-		for (; kvmap_iter_valid(&it); kvmap_iter_next_any(&it)) {
-			uint32_t klen;
-			const uint8_t *key = kvmap_iter_key(&it, &klen);
-			uint64_t n = 0, want = ck_keys_count(keys, key, klen);
+	while (ck_scan_next(c, &s)) {
+		uint32_t klen;
+		const uint8_t *key = kvmap_iter_key(&s.it, &klen);
+		uint64_t n = 0, want = ck_keys_count(keys, key, klen);
 
-			for (uint32_t i = 0; it.version->len == 8 && i < 8; i++)
-				n = n << 8 | it.version->data[i];
-			total += want;
-			if (core_kv_shard(parent->id, key, klen, c->nshards) != q)
-				ck_violation(c, "%s.%s.%s: foreign key %s: a count on shard %u "
-					     "belongs to another", t->project, t->name, t->table,
-					     f->name, q);
-			/* a count is 8 bytes and never 0 (the engine deletes it) */
-			if (it.version->len != 8 || n == 0 || n != want)
-				ck_violation(c, "%s.%s.%s: foreign key %s: a count of %" PRIu64
-					     " for %" PRIu64 " child rows", t->project, t->name,
-					     t->table, f->name, n, want);
-		}
+		for (uint32_t i = 0; s.it.version->len == 8 && i < 8; i++)
+			n = n << 8 | s.it.version->data[i];
+		total += want;
+		if (core_kv_shard(parent->id, key, klen, c->nshards) != s.shard)
+			ck_violation(c, "%s.%s.%s: foreign key %s: a count on shard %u "
+				     "belongs to another", t->project, t->name, t->table,
+				     f->name, s.shard);
+		/* a count is 8 bytes and never 0 (the engine deletes it) */
+		if (s.it.version->len != 8 || n == 0 || n != want)
+			ck_violation(c, "%s.%s.%s: foreign key %s: a count of %" PRIu64
+				     " for %" PRIu64 " child rows", t->project, t->name,
+				     t->table, f->name, n, want);
 	}
 	if (total != keys->n)
 		ck_violation(c, "%s.%s.%s: foreign key %s: %" PRIu64 " child rows without a "
