@@ -43,6 +43,11 @@ struct cat_scope {
 	char index[AEDB_NAME_MAX + 1];  /* "" unless an index */
 	struct cat_idef *idef;          /* indexes only; owned */
 	uint32_t ixever;                /* table: it has had an index (atomic) */
+	/* Table: seq of the catalog that last changed its index set (atomic),
+	 * stored before the table's CAT_BUSY mark is cleared. A shard whose
+	 * apply round began with an older catalog refuses the table's rows
+	 * (-AEDB_EBUSY): that catalog cannot tell their index entries. */
+	uint64_t ixseq;
 	/* Foreign-key reference counts (txn/fk.c): 1 + the position k of a
 	 * foreign key in its table's definition; the entry has `table` = the
 	 * child table's name and `index` = "~k" (sorting after its indexes),

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const io_kill_names[IO_KILL_POINTS] = {
@@ -92,4 +93,18 @@ int io_fault_fallocate(int fd, off_t len)
 	if (rc == EOPNOTSUPP || rc == EINVAL)
 		rc = ftruncate(fd, len) < 0 ? errno : 0;
 	return -rc;
+}
+
+void io_fault_round_pause(uint32_t shard)
+{
+	uint64_t us;
+	struct timespec ts;
+
+	if (shard == 0 ||
+	    __atomic_load_n(&io_fault_kind_g, __ATOMIC_RELAXED) != IO_FAULT_ROUND_PAUSE)
+		return;
+	us = __atomic_load_n(&io_fault_after_g, __ATOMIC_RELAXED);
+	ts.tv_sec = (time_t)(us / 1000000u);
+	ts.tv_nsec = (long)(us % 1000000u) * 1000;
+	nanosleep(&ts, NULL);
 }

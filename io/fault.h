@@ -14,6 +14,8 @@ enum io_fault_kind {
 	IO_FAULT_ENOSPC_WRITE,   /* WAL writes fail with -ENOSPC after `after` bytes */
 	IO_FAULT_EIO_FSYNC,      /* every fdatasync fails with -EIO */
 	IO_FAULT_ENOSPC_FALLOC,  /* segment preallocation fails with -ENOSPC */
+	IO_FAULT_ROUND_PAUSE,    /* apply rounds of shards other than 0 sleep
+				  * `after` µs once they hold their catalog */
 };
 
 /*
@@ -44,5 +46,7 @@ int io_fault_fsync_res(int res);
 int io_fault_fdatasync(int fd);
 /* Preallocate @len bytes (zeros): 0 or -errno. */
 int io_fault_fallocate(int fd, off_t len);
+/* An apply round of shard @shard took its catalog (IO_FAULT_ROUND_PAUSE). */
+void io_fault_round_pause(uint32_t shard);
 
 #endif

@@ -13,6 +13,7 @@
 #include "api/db.h"
 #include "core/assert.h"
 #include "core/tsan.h"
+#include "io/fault.h"
 #include "shard/shard.h"
 
 #define SHARD_GC_BUDGET 256u /* GC entries per loop pass */
@@ -156,6 +157,7 @@ void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n)
 	shard_metrics_tick(s); /* its completions read the clock after it */
 	ck_epoch_begin(&s->erec, NULL);
 	cat = api_catalog_any(s->db);
+	io_fault_round_pause(s->id);
 	for (uint32_t i = 0; i < n; i++) {
 		struct req *r = reqs[i];
 		int rc;

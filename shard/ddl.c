@@ -122,8 +122,12 @@ static void ddl_swap(struct shard *s, struct catalog *next, uint64_t seq)
 	ck_epoch_call(&s->erec, &old->epoch_entry, ddl_free_catalog_cb);
 }
 
-/* Take a seq, log the DDL, swap in @next at that seq, publish, and complete @r with @res. */
-static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res)
+/* Take a seq, log the DDL, swap in @next at that seq, unmark table @unmark
+ * (if any; its index set changed at the seq), publish, and complete @r with
+ * @res. The mark goes before the answer: a caller's next write must not see
+ * it. */
+static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res,
+		       struct cat_scope *unmark)
 {
 	const struct ddl_op *op = r->ddl;
 	uint64_t seq = wm_alloc(&s->db->wm, s->id, 1);
@@ -131,6 +135,12 @@ static void ddl_commit(struct shard *s, struct req *r, struct catalog *next, int
 	ddl_append(s, op, seq, ddl_kind_creates(op->kind) ? next->next_scope_id - 1 : 0,
 		   op->tdef, op->tdef_len);
 	ddl_swap(s, next, seq);
+	if (unmark) {
+		/* Catalog, then ixseq, then the mark: a shard that sees the
+		 * mark gone sees ixseq too (shard/txn.c txn_ns_stale). */
+		__atomic_store_n(&unmark->ixseq, seq, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&unmark->dropped, 0, __ATOMIC_SEQ_CST);
+	}
 	shard_txn_resolve(s, seq);
 	shard_log_round(s, seq, 1);
 	ddl_finish(s, r, seq, res);
@@ -182,7 +192,7 @@ static void ddl_create_table(struct shard *s, struct req *r, const struct catalo
 		req_complete(r, -ENOMEM);
 		return;
 	}
-	ddl_commit(s, r, next, 1);
+	ddl_commit(s, r, next, 1, NULL);
 }
 
 /* Create accumulator: 0 if an identical one exists, -AEDB_EEXIST if a table
@@ -218,7 +228,7 @@ static void ddl_create_acc(struct shard *s, struct req *r, const struct catalog 
 		req_complete(r, -ENOMEM);
 		return;
 	}
-	ddl_commit(s, r, next, 1);
+	ddl_commit(s, r, next, 1, NULL);
 }
 
 /* Create: one step, no other shard involved. The new catalog is built
@@ -257,7 +267,7 @@ static void ddl_create(struct shard *s, struct req *r, const struct catalog *cat
 		req_complete(r, -ENOMEM);
 		return;
 	}
-	ddl_commit(s, r, next, 1);
+	ddl_commit(s, r, next, 1, NULL);
 }
 
 static void ddl_broadcast(struct shard *s, uint16_t type)
@@ -352,7 +362,7 @@ static void ddl_drop_commit(struct shard *s)
 		ck_epoch_call(&s->erec, &proj->epoch_entry, ddl_free_project_cb);
 	for (uint32_t i = 0; i < s->ddl.nvictims; i++)
 		shard_retire_scope(s, s->ddl.victims[i]);
-	ddl_commit(s, r, s->ddl.next, 1);
+	ddl_commit(s, r, s->ddl.next, 1, NULL);
 	s->ddl.next = NULL;
 	s->ddl.phase = DDL_RETIRING;
 	ddl_broadcast(s, RING_MSG_DDL_RETIRE);
@@ -369,9 +379,10 @@ static void ddl_drop_end(struct shard *s)
 }
 
 /* Hooks for index DDL (shard/ddl_index.c). */
-void shard_ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res)
+void shard_ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res,
+		      struct cat_scope *unmark)
 {
-	ddl_commit(s, r, next, res);
+	ddl_commit(s, r, next, res, unmark);
 }
 
 void shard_ddl_fencing(struct shard *s)

@@ -16,7 +16,9 @@
  *     keeping the keys that hash to it); entries are stamped with a seq
  *     below the commit's, since nobody can read the index before it;
  *  3. commit the catalog with the index at one seq (the DDL record holds
- *     the definition), clear the mark.
+ *     the definition), store that seq in the table's ixseq, clear the mark,
+ *     answer. A round that took the older catalog refuses the table's rows
+ *     (shard/txn.c txn_ns_stale): it cannot tell their index entries.
  * Backfilled entries are not logged: recovery replays the DDL record, the
  * rows and the index entries later transactions logged (a write logs an
  * entry only when it changes), then adds every live row's entry that is
@@ -383,16 +385,14 @@ int shard_ddl_index_advance(struct shard *s)
 			ix_abort(s, -ENOMEM);
 			return 1;
 		}
-		shard_ddl_commit(s, r, next, 1);
-		__atomic_store_n(&t->dropped, 0, __ATOMIC_SEQ_CST);
+		shard_ddl_commit(s, r, next, 1, t);
 		shard_ddl_retire_one(s, s->ddl.ix_index);
 		ix_reset(s);
 		return 1;
 	}
 	if (s->ddl.ix_step == 1) {
-		shard_ddl_commit(s, r, s->ddl.next, 1);
+		shard_ddl_commit(s, r, s->ddl.next, 1, t);
 		s->ddl.next = NULL;
-		__atomic_store_n(&t->dropped, 0, __ATOMIC_SEQ_CST);
 		ix_reset(s);
 		shard_ddl_idle(s);
 		return 1;

@@ -220,7 +220,8 @@ void shard_ddl_submit(struct shard *s, struct req *r);
 int shard_ddl_step(struct shard *s);
 void shard_ddl_on_msg(struct shard *s, const struct ring_msg *m);
 /* Hooks of shard/ddl.c for shard/ddl_index.c (shard 0). */
-void shard_ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res);
+void shard_ddl_commit(struct shard *s, struct req *r, struct catalog *next, int res,
+		      struct cat_scope *unmark);
 void shard_ddl_fencing(struct shard *s);
 void shard_ddl_idle(struct shard *s);
 void shard_ddl_retire_one(struct shard *s, struct cat_scope *victim);

@@ -273,11 +273,15 @@ static void txn_fail(struct txn_verdict *v, int err, const struct txn_item *it)
 		     : txn_kind_is_assert(it->kind) ? AEDB_FAIL_ASSERTION : AEDB_FAIL_READ;
 }
 
-/* The error of an entry whose namespace is gone or being dropped: a table
- * marked busy (an index being built or dropped) is -AEDB_EBUSY; an index
- * that is gone means the entry is stale (-AEDB_ECONFLICT). */
+/* The error of an entry whose namespace is gone, being dropped or newer
+ * than the round's catalog: a table marked busy (an index being built or
+ * dropped) or whose index set changed since the round began (txn_ns_stale;
+ * a retry sees the new catalog) is -AEDB_EBUSY; an index that is gone means
+ * the entry is stale (-AEDB_ECONFLICT). */
 static int txn_ns_error(const struct cat_scope *sc, const struct txn_item *it)
 {
+	if (sc && !__atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE))
+		return -AEDB_EBUSY;
 	/* A reference count whose foreign key (its child table) is gone or
 	 * going: the entry is stale, as for an index (build it again). */
 	if (txn_kind_is_idx(it->kind) || (txn_kind_is_fk(it->kind) && it->kind != TXN_FK_REQ))
@@ -286,6 +290,14 @@ static int txn_ns_error(const struct cat_scope *sc, const struct txn_item *it)
 		return -AEDB_ENOSCOPE;
 	return sc && __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) == CAT_BUSY ? -AEDB_EBUSY
 										  : -AEDB_ENOTABLE;
+}
+
+/* The round's catalog @cat predates @sc's index set: an index DDL committed
+ * and cleared the table's mark after the round began, so @cat cannot check
+ * the row entries' index digests (txn_ix_check). */
+static int txn_ns_stale(const struct catalog *cat, const struct cat_scope *sc)
+{
+	return __atomic_load_n(&sc->ixseq, __ATOMIC_ACQUIRE) > cat->seq;
 }
 
 static void txn_lookup(struct shard *s, const struct catalog *cat, const struct txn_item *it,
@@ -361,7 +373,8 @@ static void txn_eval_part(struct shard *s, const struct catalog *cat, const stru
 		if (it->shard != s->id)
 			continue;
 		sc = cat_scope_by_id(cat, it->ns);
-		if (!sc || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE)) {
+		if (!sc || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) ||
+		    txn_ns_stale(cat, sc)) {
 			txn_fail(&p->v, txn_ns_error(sc, it), it);
 			return;
 		}
