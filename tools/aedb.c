@@ -18,7 +18,9 @@ static const char tool_usage[] =
 	"  dump export DIR OUT           a portable JSON-lines dump of DIR into OUT\n"
 	"  dump parity DUMP DIR          compare a dump with a data directory\n"
 	"  check invariants DIR          indexes match rows, unique keys, foreign keys, catalog\n"
-	"  backup DIR DEST               a verified backup of DIR into DEST (empty)\n"
+	"  backup DIR DEST [--incremental BASE | --archive]\n"
+	"                                a verified backup of DIR into DEST (empty): full,\n"
+	"                                incremental after backup BASE, or one archive file\n"
 	"  restore BACKUP... DEST [--seq N | --at-time TIME] [--project P [--scope S]]\n"
 	"                                verify a backup, a chain (full first) or an archive\n"
 	"                                and restore it into DEST (empty); TIME is\n"
@@ -31,7 +33,7 @@ static const char tool_usage[] =
 	"  explore DIR scan-table P S T [--limit N]\n"
 	"  explore DIR kv-scan P S [--prefix X] [--limit N]\n"
 	"exit: 0 ok, 1 damage or difference found, 2 usage, 3 I/O or engine error,\n"
-	"      4 refused (target not empty, directory in use)\n";
+	"      4 refused (target not empty, directory in use, WAL for an incremental gone)\n";
 
 int tool_fail(int code, const char *fmt, ...)
 {
@@ -136,6 +138,12 @@ static int tool_parse(int argc, char **argv, struct tool_args *a)
 
 		if (strcmp(s, "--json") == 0) {
 			a->json = 1;
+		} else if (strcmp(s, "--archive") == 0) {
+			a->archive = 1;
+		} else if (strcmp(s, "--incremental") == 0) {
+			if (i + 1 >= argc)
+				return tool_fail(TOOL_USAGE, "%s needs a value", s);
+			a->base = argv[++i];
 		} else if (strcmp(s, "--project") == 0 || strcmp(s, "--scope") == 0) {
 			if (i + 1 >= argc)
 				return tool_fail(TOOL_USAGE, "%s needs a value", s);

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `aedb backup DIR DEST`, over the public API (aedb_backup()); restore is in
- * tools/restore.c.
+ * `aedb backup DIR DEST [--incremental BASE | --archive]`, over the public
+ * API (aedb_backup(), aedb_backup_incremental(), aedb_backup_to_file());
+ * restore is in tools/restore.c.
  *
  * A directory nobody has open is opened as a writer and backed up hot. One
  * that another process has open (-AEDB_ELOCKED) cannot be: the backup then
- * copies its files - identity, current checkpoint, WAL - into a staging
- * directory beside DEST without writing anything in DIR, reading the
- * manifest before and after so that no checkpoint completed in between
+ * copies its files - identity, backup pin, current checkpoint, WAL - into a
+ * staging directory beside DEST without writing anything in DIR, reading
+ * the manifest before and after so that no checkpoint completed in between
  * (else the copy is retried), opens the copy (recovery cuts a torn tail)
  * and backs that up into DEST. The state backed up is then a prefix of the
  * commits on disk during the copy.
+ *
+ * Both opens set cfg.backup_wal_pin: a backup taken here records its pin,
+ * so the WAL the next incremental needs is kept by an application that
+ * runs with the pin too, and recovery of a staged copy keeps the segments
+ * below its checkpoint that DIR's pin kept (an incremental may need them).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -134,6 +140,14 @@ static int bk_copy_wal(const char *dir, const char *stage, uint32_t nshards)
 	return rc;
 }
 
+/* backup.pin, if DIR has one (it is written by rename: whole or absent). */
+static int bk_copy_pin(const char *dir, const char *stage)
+{
+	int rc = bk_copy_rel(dir, stage, "backup.pin");
+
+	return rc == -ENOENT ? 0 : rc;
+}
+
 static void bk_rmtree(const char *path)
 {
 	struct dirent *de;
@@ -169,6 +183,8 @@ static int bk_stage(const char *dir, const char *stage, uint32_t nshards)
 		if (rc == 0)
 			rc = bk_copy_rel(dir, stage, "aedb.meta");
 		if (rc == 0)
+			rc = bk_copy_pin(dir, stage);
+		if (rc == 0)
 			rc = bk_copy_ckpt(dir, stage, m0, l0, nshards);
 		if (rc == 0)
 			rc = bk_copy_wal(dir, stage, nshards);
@@ -182,21 +198,43 @@ static int bk_stage(const char *dir, const char *stage, uint32_t nshards)
 	return rc;
 }
 
-static int bk_hot(const char *dir, const char *dest, struct aedb_backup_result *res)
-{
-	struct aedb *db;
-	int rc = aedb_open(dir, NULL, &db);
+/* What to take: a full backup, an incremental after @base, or an archive. */
+struct bk_what {
+	const char *base;
+	int archive;
+};
 
+static int bk_hot(const char *dir, const char *dest, const struct bk_what *w,
+		  struct aedb_backup_result *res)
+{
+	struct aedb_config cfg;
+	struct aedb *db;
+	int rc;
+
+	aedb_config_init(&cfg);
+	cfg.backup_wal_pin = 1;
+	rc = aedb_open(dir, &cfg, &db);
 	if (rc < 0)
 		return rc;
-	rc = aedb_backup(db, dest, res);
+	if (w->base)
+		rc = aedb_backup_incremental(db, w->base, dest, res);
+	else if (w->archive)
+		rc = aedb_backup_to_file(db, dest, res);
+	else
+		rc = aedb_backup(db, dest, res);
 	aedb_close(db);
 	return rc;
+}
+
+static const char *bk_kind(const struct bk_what *w)
+{
+	return w->base ? "incremental backup" : w->archive ? "archive" : "backup";
 }
 
 int tool_cmd_backup(const struct tool_args *a)
 {
 	struct aedb_backup_result res = { 0 };
+	struct bk_what w = { a->base, a->archive };
 	const char *dir, *dest;
 	char stage[4096];
 	uint8_t id[16];
@@ -204,7 +242,12 @@ int tool_cmd_backup(const struct tool_args *a)
 	int rc;
 
 	if (a->argc != 2)
-		return tool_fail(TOOL_USAGE, "backup DIR DEST");
+		return tool_fail(TOOL_USAGE, "backup DIR DEST [--incremental BASE | --archive]");
+	if (a->base && a->archive)
+		return tool_fail(TOOL_USAGE, "--incremental and --archive exclude each other");
+	if (a->seq || a->has_time || a->project || a->scope)
+		return tool_fail(TOOL_USAGE, "--seq, --at-time, --project and --scope are "
+					     "restore options");
 	dir = a->argv[0];
 	dest = a->argv[1];
 	rc = api_meta_read(dir, &n, id, NULL); /* never create DIR */
@@ -212,23 +255,29 @@ int tool_cmd_backup(const struct tool_args *a)
 		return tool_fail(TOOL_IO, "%s: not a data directory (no aedb.meta)", dir);
 	if (rc < 0)
 		return tool_fail(tool_code(rc), "%s: %s", dir, aedb_strerror(rc));
-	rc = bk_hot(dir, dest, &res);
+	rc = bk_hot(dir, dest, &w, &res);
 	if (rc == -AEDB_ELOCKED) {
 		snprintf(stage, sizeof(stage), "%s.staging-%ld", dest, (long)getpid());
 		rc = bk_stage(dir, stage, n);
 		if (rc == 0)
-			rc = bk_hot(stage, dest, &res);
+			rc = bk_hot(stage, dest, &w, &res);
 		bk_rmtree(stage);
 	}
+	if (rc == -AEDB_ESEQGC)
+		return tool_fail(TOOL_REFUSED, "%s of %s into %s: the WAL after %s was "
+					       "reclaimed by a checkpoint: take a full backup",
+				 bk_kind(&w), dir, dest, w.base);
 	if (rc < 0)
-		return tool_fail(tool_code(rc), "backup of %s into %s: %s", dir, dest,
+		return tool_fail(tool_code(rc), "%s of %s into %s: %s", bk_kind(&w), dir, dest,
 				 aedb_strerror(rc));
 	if (a->json)
-		tool_print_json(json_pack("{s:I,s:I,s:I}", "checkpoint_seq",
-					  (json_int_t)res.checkpoint_seq, "files",
-					  (json_int_t)res.files, "bytes", (json_int_t)res.bytes));
+		tool_print_json(json_pack("{s:I,s:I,s:I,s:I}", "checkpoint_seq",
+					  (json_int_t)res.checkpoint_seq, "to_seq",
+					  (json_int_t)res.to_seq, "files", (json_int_t)res.files,
+					  "bytes", (json_int_t)res.bytes));
 	else
-		printf("ok checkpoint_seq=%" PRIu64 " files=%u bytes=%" PRIu64 "\n",
-		       res.checkpoint_seq, res.files, res.bytes);
+		printf("ok checkpoint_seq=%" PRIu64 " to_seq=%" PRIu64 " files=%u bytes=%" PRIu64
+		       "\n",
+		       res.checkpoint_seq, res.to_seq, res.files, res.bytes);
 	return TOOL_OK;
 }

@@ -107,6 +107,8 @@ int tool_cmd_restore(const struct tool_args *a)
 		return tool_fail(TOOL_USAGE, "--seq and --at-time exclude each other");
 	if (a->scope && !a->project)
 		return tool_fail(TOOL_USAGE, "--scope needs --project");
+	if (a->base || a->archive)
+		return tool_fail(TOOL_USAGE, "--incremental and --archive are backup options");
 	dest = a->argv[a->argc - 1];
 	rc = rs_run(a, &seq);
 	if (rc == -AEDB_EEXIST)

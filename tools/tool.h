@@ -32,6 +32,8 @@ struct tool_args {
 	int has_time;
 	const char *project;     /* restore --project P */
 	const char *scope;       /* restore --scope S (with --project) */
+	const char *base;        /* backup --incremental BASE */
+	int archive;             /* backup --archive */
 	int argc;                /* positional arguments after the command */
 	char **argv;
 };
