@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "api/catalog.h"
 #include "api/db.h"
+#include "api/idef.h"
 #include "api/kv.h"
 #include "api/mutate.h"
 #include "api/tdef.h"
@@ -314,6 +316,14 @@ AEDB_API int aedb_upsert_rows(struct aedb *db, const char *project, const char *
 
 /* ---- upsert on conflict ------------------------------------------------ */
 
+static bool api_oc_is_pk(const struct tv_schema *s, uint32_t col)
+{
+	for (uint32_t k = 0; k < s->npk; k++)
+		if (s->pk[k] == col)
+			return true;
+	return false;
+}
+
 struct api_oc {
 	struct aedb *db;
 	const struct aedb_value *rows;
@@ -321,17 +331,25 @@ struct api_oc {
 	const struct aedb_set *in_sets;
 	struct api_set *sets;
 	struct tv_value *old, *prop, *out;   /* ncols each */
-	uint64_t *hashes;                    /* per row: its key's lock hash */
+	uint64_t *hashes;                    /* per row: its target key's hash */
+	uint64_t *phashes;                   /* index target: per inserted row,
+					      * its key's lock hash (else 0) */
 	int count;                           /* rows to be written */
+	/* Conflict target a unique index (NULL: the primary key). */
+	const char *index;
+	uint8_t **tkeys;                     /* per row: its target key, or NULL */
+	size_t *tlens;
+	bool *inserted;                      /* per row: planned as an insert */
+	bool pk_taken;                       /* a non-conflicting row's PK exists */
 };
 
 /* Is the key of row @i (hash @h) the key of an earlier row? The builder
  * holds every earlier key: compare those with the same hash. */
-static bool api_oc_dup(const struct api_oc *c, const struct aedb_txn *t, uint32_t i,
+static bool api_oc_dup(const uint64_t *hashes, const struct aedb_txn *t, uint32_t i,
 		       uint64_t h, const uint8_t *key, size_t klen)
 {
 	for (uint32_t j = 0; j < i; j++) {
-		if (c->hashes[j] != h)
+		if (hashes[j] != h)
 			continue;
 		for (uint32_t k = 0; k < t->nitems; k++) {
 			const struct txn_item *it = &t->items[k];
@@ -359,9 +377,108 @@ static int api_oc_resolve(struct api_oc *c, const struct tv_schema *s,
 		return api_sets_apply(s, c->sets, c->nsets, c->old, c->prop, c->out);
 	memcpy(c->out, c->old, s->ncols * sizeof(*c->out));
 	for (uint32_t k = 0; k < s->ncols; k++)
-		if (raw[k].type != TV_NULL)
-			c->out[k] = c->prop[k];
+		if (raw[k].type != TV_NULL && !api_oc_is_pk(s, k))
+			c->out[k] = c->prop[k]; /* the existing row keeps its key */
 	return 0;
+}
+
+/* Existing row @v (key @key) conflicts with proposed row @i: guard it and,
+ * unless NOTHING, write what @action makes of it. */
+static int api_oc_update(struct api_oc *c, struct aedb_txn *t, const struct cat_scope *sc,
+			 const uint8_t *key, size_t klen, const struct kv_version *v,
+			 const uint8_t *pval, size_t plen, const struct aedb_value *raw)
+{
+	const struct tv_schema *s = &sc->tdef->schema;
+	uint8_t *nkey = NULL, *nval = NULL;
+	size_t nklen = 0, nvlen = 0;
+	struct txn_item *it;
+	int rc = api_guard_add(t, sc->id, key, klen, v->seq);
+
+	if (rc < 0 || c->action == AEDB_CONFLICT_NOTHING)
+		return rc < 0 ? rc : 0;
+	rc = api_oc_resolve(c, s, v, pval, plen, raw);
+	if (rc >= 0)
+		rc = txn_row_encode(s, (const struct aedb_value *)c->out, c->ncols, &nkey, &nklen,
+				    &nval, &nvlen);
+	if (rc >= 0) {
+		rc = txn_add_ns(t, TXN_ROW_PUT, sc->id, nkey, nklen, nval, nvlen, &it);
+		c->count += rc >= 0;
+	}
+	free(nkey);
+	return rc < 0 ? rc : 0;
+}
+
+/* Was target key @key (hash @h) proposed by an earlier row? */
+static bool api_oc_tdup(const struct api_oc *c, uint32_t i, uint64_t h, const uint8_t *key,
+			size_t len)
+{
+	for (uint32_t j = 0; j < i; j++)
+		if (c->tkeys[j] && c->hashes[j] == h && c->tlens[j] == len &&
+		    memcmp(c->tkeys[j], key, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Proposed row @i against unique index @x: its key of @x held by an existing
+ * row at the snapshot is a conflict on that row (whatever its primary key);
+ * no key (a NULL, outside a partial index) or a free one is an insert.
+ */
+static int api_oc_row_index(struct api_oc *c, struct aedb_txn *t, const struct cat_scope *sc,
+			    const struct cat_scope *x, uint64_t snap, uint32_t i)
+{
+	const struct tv_schema *s = &sc->tdef->schema;
+	const struct aedb_value *raw = c->rows + (size_t)i * c->ncols;
+	size_t cap = c->db->cfg.max_key_bytes, klen = 0, vlen = 0, tlen = 0;
+	uint8_t *key = NULL, *val = NULL, *tkey = malloc(cap ? cap : 1);
+	const struct kv_version *e, *v = NULL;
+	struct txn_item *it;
+	int rc = tkey ? txn_row_encode(s, raw, c->ncols, &key, &klen, &val, &vlen) : -ENOMEM;
+
+	if (rc == 0)
+		rc = tv_row_decode(s, val, vlen, c->prop);
+	if (rc == 0)
+		rc = cat_idef_key(x->idef, c->prop, key, klen, tkey, cap, &tlen);
+	if (rc == 1) {
+		c->hashes[i] = XXH3_64bits(tkey, tlen);
+		if (api_oc_tdup(c, i, c->hashes[i], tkey, tlen)) {
+			rc = c->action == AEDB_CONFLICT_NOTHING ? 0 : -AEDB_EINVAL;
+			goto out;
+		}
+		c->tkeys[i] = tkey;
+		c->tlens[i] = tlen;
+		tkey = NULL;
+		e = api_kv_lookup(c->db, x, c->tkeys[i], (uint32_t)c->tlens[i], snap);
+		/* The entry's value is the holder's primary key. */
+		v = e ? api_kv_lookup(c->db, sc, e->data, e->len, snap) : NULL;
+		if (e && !v) {
+			rc = -AEDB_ECONFLICT; /* entry and row disagree: read again */
+			goto out;
+		}
+		if (v) {
+			rc = api_oc_update(c, t, sc, e->data, e->len, v, val, vlen, raw);
+			goto out;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	/* No conflict on the target: insert. Its primary key taken is a
+	 * conflict outside the target (-AEDB_EEXIST, as PostgreSQL). */
+	c->phashes[i] = txn_lock_hash(sc->id, key, (uint32_t)klen);
+	if ((klen <= UINT32_MAX && api_kv_lookup(c->db, sc, key, (uint32_t)klen, snap)) ||
+	    api_oc_dup(c->phashes, t, i, c->phashes[i], key, klen)) {
+		c->pk_taken = true; /* at the read, or by an earlier row */
+		rc = -AEDB_EEXIST;
+		goto out;
+	}
+	rc = txn_add_ns(t, TXN_ROW_INS, sc->id, key, klen, val, vlen, &it);
+	c->inserted[i] = rc >= 0;
+	c->count += rc >= 0;
+	rc = rc < 0 ? rc : 0;
+out:
+	free(tkey);
+	free(key);
+	return rc;
 }
 
 static int api_oc_row(struct api_oc *c, struct aedb_txn *t, const struct cat_scope *sc,
@@ -379,7 +496,7 @@ static int api_oc_row(struct api_oc *c, struct aedb_txn *t, const struct cat_sco
 	if (rc < 0)
 		return rc;
 	c->hashes[i] = txn_lock_hash(sc->id, key, (uint32_t)klen);
-	if (api_oc_dup(c, t, i, c->hashes[i], key, klen)) {
+	if (api_oc_dup(c->hashes, t, i, c->hashes[i], key, klen)) {
 		free(key);
 		return c->action == AEDB_CONFLICT_NOTHING ? 0 : -AEDB_EINVAL;
 	}
@@ -409,6 +526,7 @@ static int api_oc_build(struct api_oc *c, struct aedb_txn *t, const char *projec
 			const char *scope, const char *table)
 {
 	ck_epoch_record_t *rec = api_reader_record(c->db);
+	const struct cat_scope *x = NULL;
 	struct cat_scope *sc;
 	uint64_t snap = 0;
 	int rc;
@@ -426,10 +544,55 @@ static int api_oc_build(struct api_oc *c, struct aedb_txn *t, const char *projec
 		rc = -AEDB_EINVAL;
 	if (rc == 0)
 		rc = api_sets_resolve(&sc->tdef->schema, c->in_sets, c->nsets, true, c->sets);
+	if (rc == 0 && c->index) {
+		x = cat_find_index(api_catalog_any(c->db), project, scope, table, c->index);
+		if (!x || !x->idef->unique)
+			rc = -AEDB_EINVAL;
+		else if (x->created_seq > snap)
+			rc = -AEDB_ECONFLICT; /* created, not yet visible: read again */
+	}
 	for (uint32_t i = 0; rc == 0 && i < c->nrows; i++)
-		rc = api_oc_row(c, t, sc, snap, i);
+		rc = x ? api_oc_row_index(c, t, sc, x, snap, i) : api_oc_row(c, t, sc, snap, i);
 	api_read_end(c->db, rec);
 	return rc;
+}
+
+/* The last commit failed -AEDB_EUNIQUE: was it on the target (a row took a
+ * key this attempt inserted, or the index went: read again) or on another
+ * index (final)? The commit checked the newest applied state, which may be
+ * ahead of the visible one: look there too (UINT64_MAX). */
+static bool api_oc_target_taken(struct api_oc *c, const char *project, const char *scope,
+				const char *table)
+{
+	ck_epoch_record_t *rec = api_reader_record(c->db);
+	const struct cat_scope *x;
+	bool taken;
+
+	if (!rec)
+		return false;
+	api_read_begin(rec);
+	x = cat_find_index(api_catalog_any(c->db), project, scope, table, c->index);
+	taken = !x;
+	for (uint32_t i = 0; !taken && i < c->nrows; i++)
+		taken = c->inserted[i] && c->tkeys[i] &&
+			api_kv_lookup(c->db, x, c->tkeys[i], (uint32_t)c->tlens[i], UINT64_MAX);
+	api_read_end(c->db, rec);
+	return taken;
+}
+
+/* Forget one attempt's target keys. */
+static void api_oc_reset(struct api_oc *c)
+{
+	c->count = 0;
+	c->pk_taken = false;
+	if (!c->index)
+		return;
+	for (uint32_t i = 0; i < c->nrows; i++) {
+		free(c->tkeys[i]);
+		c->tkeys[i] = NULL;
+		c->inserted[i] = false;
+		c->phashes[i] = 0;
+	}
 }
 
 static int api_oc_check(uint32_t nrows, uint32_t ncols, uint32_t action, uint32_t nsets)
@@ -450,7 +613,7 @@ static int api_oc_run(struct api_oc *c, const char *project, const char *scope,
 	for (int attempt = 0; attempt < AEDB_MUTATE_ATTEMPTS; attempt++) {
 		struct aedb_txn *t;
 
-		c->count = 0;
+		api_oc_reset(c);
 		rc = aedb_txn_create(c->db, &t);
 		if (rc < 0)
 			return rc;
@@ -464,6 +627,14 @@ static int api_oc_run(struct api_oc *c, const char *project, const char *scope,
 		if (rc == 0 && t->nmut > 0)
 			rc = aedb_commit(c->db, t, res);
 		aedb_txn_free(t);
+		/* A primary key taken at the read, with a unique index as the
+		 * target: a conflict outside it, final. */
+		if (rc == -AEDB_EEXIST && c->pk_taken)
+			return rc;
+		/* With a unique index as the target, a key of it inserted
+		 * meanwhile: read again (another index's: final). */
+		if (rc == -AEDB_EUNIQUE && c->index && api_oc_target_taken(c, project, scope, table))
+			rc = -AEDB_ECONFLICT;
 		/* a guard failed, a key read absent was inserted meanwhile, or
 		 * an index of the table came or went: read again */
 		if (rc != -AEDB_EASSERT && rc != -AEDB_EEXIST && rc != -AEDB_ECONFLICT)
@@ -473,14 +644,16 @@ static int api_oc_run(struct api_oc *c, const char *project, const char *scope,
 	return rc;
 }
 
-AEDB_API int aedb_upsert_on_conflict(struct aedb *db, const char *project, const char *scope,
-				     const char *table, const struct aedb_value *rows,
-				     uint32_t nrows, uint32_t ncols, uint32_t action,
-				     const struct aedb_set *sets, uint32_t nsets,
-				     uint32_t finality, struct aedb_commit_result *res)
+static int api_oc_call(struct aedb *db, const char *project, const char *scope,
+		       const char *table, const char *index, const struct aedb_value *rows,
+		       uint32_t nrows, uint32_t ncols, uint32_t action,
+		       const struct aedb_set *sets, uint32_t nsets, uint32_t finality,
+		       struct aedb_commit_result *res)
 {
 	struct api_oc c = { .db = db, .rows = rows, .nrows = nrows, .ncols = ncols,
-			    .action = action, .nsets = nsets, .in_sets = sets };
+			    .action = action, .nsets = nsets, .in_sets = sets,
+			    .index = index && index[0] ? index : NULL };
+	size_t n = nrows ? nrows : 1;
 	int rc;
 
 	if (!db || !project || !scope || !table || (!rows && nrows) || (!sets && nsets))
@@ -490,16 +663,49 @@ AEDB_API int aedb_upsert_on_conflict(struct aedb *db, const char *project, const
 		return rc;
 	c.sets = calloc(nsets ? nsets : 1, sizeof(*c.sets));
 	c.old = calloc(3 * (size_t)ncols, sizeof(*c.old));
-	c.hashes = calloc(nrows ? nrows : 1, sizeof(*c.hashes));
-	if (c.sets && c.old && c.hashes) {
+	c.hashes = calloc(n, sizeof(*c.hashes));
+	if (c.index) {
+		c.tkeys = calloc(n, sizeof(*c.tkeys));
+		c.tlens = calloc(n, sizeof(*c.tlens));
+		c.inserted = calloc(n, sizeof(*c.inserted));
+		c.phashes = calloc(n, sizeof(*c.phashes));
+	}
+	if (c.sets && c.old && c.hashes &&
+	    (!c.index || (c.tkeys && c.tlens && c.inserted && c.phashes))) {
 		c.prop = c.old + ncols;
 		c.out = c.prop + ncols;
 		rc = api_oc_run(&c, project, scope, table, finality, res);
+		api_oc_reset(&c);
 	} else {
 		rc = -ENOMEM;
 	}
 	free(c.sets);
 	free(c.old);
 	free(c.hashes);
+	free(c.tkeys);
+	free(c.tlens);
+	free(c.inserted);
+	free(c.phashes);
 	return rc;
+}
+
+AEDB_API int aedb_upsert_on_conflict(struct aedb *db, const char *project, const char *scope,
+				     const char *table, const struct aedb_value *rows,
+				     uint32_t nrows, uint32_t ncols, uint32_t action,
+				     const struct aedb_set *sets, uint32_t nsets,
+				     uint32_t finality, struct aedb_commit_result *res)
+{
+	return api_oc_call(db, project, scope, table, NULL, rows, nrows, ncols, action, sets,
+			   nsets, finality, res);
+}
+
+AEDB_API int aedb_upsert_on_conflict_index(struct aedb *db, const char *project,
+					   const char *scope, const char *table,
+					   const char *index, const struct aedb_value *rows,
+					   uint32_t nrows, uint32_t ncols, uint32_t action,
+					   const struct aedb_set *sets, uint32_t nsets,
+					   uint32_t finality, struct aedb_commit_result *res)
+{
+	return api_oc_call(db, project, scope, table, index, rows, nrows, ncols, action, sets,
+			   nsets, finality, res);
 }

@@ -1978,6 +1978,32 @@ AEDB_API int aedb_upsert_on_conflict(struct aedb *db, const char *project, const
 				     const struct aedb_set *sets, uint32_t nsets,
 				     uint32_t finality, struct aedb_commit_result *res);
 
+/**
+ * aedb_upsert_on_conflict_index - aedb_upsert_on_conflict() whose conflict
+ * target is the unique index @index of the table instead of the primary
+ * key (NULL or "": the primary key, exactly aedb_upsert_on_conflict()).
+ * A proposed row conflicts when an existing row (at the snapshot read)
+ * holds its key of @index; @action then applies to that existing row,
+ * whatever its primary key, which it keeps (MERGE copies no primary-key
+ * column; the sets may not name one). A proposed row without a key of
+ * @index (a NULL in one of its columns, or outside a partial index's
+ * predicate) never conflicts. A row that does not conflict is inserted:
+ * if its primary key is taken, that is a conflict outside the target and
+ * the call fails with -AEDB_EEXIST (as in PostgreSQL), nothing written. A
+ * key of @index given twice in one batch is -AEDB_EINVAL with UPDATE and
+ * MERGE, and the later row does nothing with NOTHING. A row that takes a
+ * key of @index meanwhile makes the call read again (up to
+ * AEDB_MUTATE_ATTEMPTS times, then -AEDB_ECONFLICT); -AEDB_EUNIQUE names
+ * a conflict on another unique index. Returns as aedb_upsert_on_conflict(),
+ * and -AEDB_EINVAL if @index is not a unique index of the table.
+ */
+AEDB_API int aedb_upsert_on_conflict_index(struct aedb *db, const char *project,
+					   const char *scope, const char *table,
+					   const char *index, const struct aedb_value *rows,
+					   uint32_t nrows, uint32_t ncols, uint32_t action,
+					   const struct aedb_set *sets, uint32_t nsets,
+					   uint32_t finality, struct aedb_commit_result *res);
+
 /*
  * Where-mutations act on the rows a query selects: @q names the table, its
  * WHERE the rows, its ORDER BY and LIMIT which ones and how many (no ORDER

@@ -2,7 +2,8 @@
 /*
  * table_mutate_test - the row mutation family (issue 5): insert and upsert
  * batches, upsert on conflict (nothing / update with every kind of
- * assignment / merge), update-where, delete-where, the returning form,
+ * assignment / merge; the primary key or a unique index as the target,
+ * also raced by threads on one key), update-where, delete-where, the returning form,
  * claim-one; every error leaves the table unchanged; concurrent
  * where-mutations lose no update and never claim a row twice.
  */
@@ -509,6 +510,154 @@ static void test_concurrent_no_lost_update(void **state)
 	}
 }
 
+/* Upsert whose conflict target is a unique index (on "note"). */
+static int t_oc_ix(struct aedb *db, const char *index, struct aedb_value *rows, uint32_t n,
+		   uint32_t action, const struct aedb_set *sets, uint32_t nsets)
+{
+	return aedb_upsert_on_conflict_index(db, T_P, T_S, "jobs", index, rows, n, T_NC, action,
+					     sets, nsets, 0, NULL);
+}
+
+static void t_row_note(struct aedb_value *r, uint64_t id, const char *status, int64_t n,
+		       const char *note)
+{
+	t_row(r, id, status, n);
+	r[3] = note ? t_text(note) : t_null();
+}
+
+static void test_upsert_on_conflict_index(void **state)
+{
+	static const char *const c_note[] = { "note" };
+	static const char *const c_status[] = { "status" };
+	struct aedb_index_def du = { "u_note", c_note, 1, AEDB_INDEX_UNIQUE, NULL };
+	struct aedb_index_def ds = { "by_status", c_status, 1, 0, NULL };
+	struct aedb *db = t_setup(4);
+	struct aedb_value rows[3 * T_NC];
+	struct aedb_set add = { .col = "n", .op = AEDB_SET_ADD_PROPOSED };
+	struct aedb_row *r;
+	uint64_t v0;
+
+	(void)state;
+	t_fill(db, 5);
+	t_assert_rc(aedb_create_index(db, T_P, T_S, "jobs", &du), 1);
+	t_assert_rc(aedb_create_index(db, T_P, T_S, "jobs", &ds), 1);
+	for (uint64_t id = 0; id < 3; id++) {
+		char note[8];
+
+		snprintf(note, sizeof(note), "n%u", (unsigned)id);
+		t_row_note(rows, id, "open", (int64_t)id, note);
+		t_assert_rc(aedb_upsert_rows(db, T_P, T_S, "jobs", rows, 1, T_NC, 0, NULL), 0);
+	}
+	/* UPDATE on the row holding "n1" (id 1), not on the proposed id 100 */
+	t_row_note(rows, 100, "x", 5, "n1");
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 1, AEDB_CONFLICT_UPDATE, &add, 1), 1);
+	assert_true(t_n(db, 1) == 6 && t_get(db, 100) == NULL);
+	/* no conflict: inserted; a NULL key never conflicts */
+	t_row_note(rows, 101, "x", 1, "zz");
+	t_row_note(&rows[T_NC], 102, "x", 2, NULL);
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 2, AEDB_CONFLICT_UPDATE, &add, 1), 2);
+	assert_true(t_n(db, 101) == 1 && t_n(db, 102) == 2);
+	/* MERGE onto id 0 (holding "n0"): its key stays 0 */
+	t_row_note(rows, 200, "merged", 9, "n0");
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 1, AEDB_CONFLICT_MERGE, NULL, 0), 1);
+	r = t_get(db, 0);
+	assert_non_null(r);
+	assert_true(r->values[2].u.i64 == 9 && r->values[1].len == 6 &&
+		    memcmp(r->values[1].u.bytes, "merged", 6) == 0);
+	aedb_row_free(r);
+	assert_null(t_get(db, 200));
+	/* NOTHING on "n2": nothing written, no commit */
+	v0 = aedb_visible_seq(db);
+	t_row_note(rows, 300, "x", 1, "n2");
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 1, AEDB_CONFLICT_NOTHING, NULL, 0), 0);
+	assert_true(aedb_visible_seq(db) == v0 && t_get(db, 300) == NULL && t_n(db, 2) == 2);
+	/* a conflict outside the target: id 2 exists, "new" is free */
+	t_row_note(rows, 2, "x", 1, "new");
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 1, AEDB_CONFLICT_UPDATE, &add, 1),
+		    -AEDB_EEXIST);
+	/* one primary key twice among the inserts */
+	t_row_note(rows, 500, "x", 1, "p");
+	t_row_note(&rows[T_NC], 500, "x", 1, "q");
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 2, AEDB_CONFLICT_NOTHING, NULL, 0),
+		    -AEDB_EEXIST);
+	/* one target key twice: UPDATE refuses, NOTHING skips the later row */
+	t_row_note(rows, 400, "x", 1, "q");
+	t_row_note(&rows[T_NC], 401, "x", 1, "q");
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 2, AEDB_CONFLICT_UPDATE, &add, 1),
+		    -AEDB_EINVAL);
+	/* not a unique index of the table */
+	t_assert_rc(t_oc_ix(db, "by_status", rows, 2, AEDB_CONFLICT_NOTHING, NULL, 0),
+		    -AEDB_EINVAL);
+	t_assert_rc(t_oc_ix(db, "nope", rows, 2, AEDB_CONFLICT_NOTHING, NULL, 0), -AEDB_EINVAL);
+	assert_true(aedb_visible_seq(db) == v0);
+	assert_true(t_get(db, 500) == NULL && t_get(db, 400) == NULL && t_n(db, 2) == 2);
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 2, AEDB_CONFLICT_NOTHING, NULL, 0), 1);
+	assert_true(t_n(db, 400) == 1 && t_get(db, 401) == NULL);
+	/* NULL index: the primary key is the target (id 400 exists) */
+	t_row_note(rows, 400, "x", 10, "other");
+	t_assert_rc(t_oc_ix(db, NULL, rows, 1, AEDB_CONFLICT_UPDATE, &add, 1), 1);
+	assert_true(t_n(db, 400) == 11);
+	t_close(db);
+}
+
+/* Threads upsert one unique key under fresh primary keys, each adding 1:
+ * one row ends with it, holding every addition. */
+#define T_HOT_ROUNDS 30
+
+static void *t_hot(void *arg)
+{
+	struct t_worker *w = arg;
+	struct aedb_set add = { .col = "n", .op = AEDB_SET_ADD_PROPOSED };
+	struct aedb_value row[T_NC];
+
+	for (int i = 0; i < T_HOT_ROUNDS; i++) {
+		int rc;
+
+		t_row_note(row, 1000u * (uint64_t)(w->id + 1) + (uint64_t)i, "hot", 1, "hot");
+		do {
+			rc = t_oc_ix(w->db, "u_note", row, 1, AEDB_CONFLICT_UPDATE, &add, 1);
+		} while (rc == -AEDB_ECONFLICT);
+		T_CHECK(rc == 1, "upsert on u_note: %d (%s)", rc, aedb_strerror(rc));
+	}
+	return NULL;
+}
+
+static void test_upsert_on_conflict_index_race(void **state)
+{
+	static const char *const c_note[] = { "note" };
+	struct aedb_index_def du = { "u_note", c_note, 1, AEDB_INDEX_UNIQUE, NULL };
+
+	(void)state;
+	for (uint32_t k = 0; k < 3; k++) {
+		struct aedb *db = t_setup(t_shard_counts[k]);
+		struct t_worker w[T_THREADS];
+		pthread_t th[T_THREADS];
+		struct aedb_value note = t_text("hot");
+		struct aedb_query_result *res;
+		struct aedb_query *q;
+
+		t_assert_rc(aedb_create_index(db, T_P, T_S, "jobs", &du), 1);
+		memset(w, 0, sizeof(w));
+		for (int i = 0; i < T_THREADS; i++) {
+			w[i].db = db;
+			w[i].id = i;
+			assert_int_equal(pthread_create(&th[i], NULL, t_hot, &w[i]), 0);
+		}
+		for (int i = 0; i < T_THREADS; i++)
+			pthread_join(th[i], NULL);
+		assert_int_equal(t_thread_failed(), 0);
+		assert_true(t_count(db) == 1);
+		t_assert_rc(aedb_query_create("jobs", &q), 0);
+		t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "note", &note)), 0);
+		t_assert_rc(aedb_query_run(db, T_P, T_S, q, AEDB_LATEST, &res), 0);
+		assert_int_equal(res->nrows, 1);
+		assert_true(res->rows[2].u.i64 == T_THREADS * T_HOT_ROUNDS);
+		aedb_query_result_free(res);
+		aedb_query_free(q);
+		t_close(db);
+	}
+}
+
 /* Where-mutations and upserts keep secondary indexes right: they are made
  * of ordinary row entries, which maintain them. */
 static void test_indexes_follow(void **state)
@@ -564,6 +713,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_upsert_on_conflict),
+		cmocka_unit_test(test_upsert_on_conflict_index),
+		cmocka_unit_test(test_upsert_on_conflict_index_race),
 		cmocka_unit_test(test_update_delete_where),
 		cmocka_unit_test(test_returning_and_claim),
 		cmocka_unit_test(test_indexes_follow),
