@@ -174,7 +174,7 @@ static void bk_rmtree(const char *path)
 static int bk_stage(const char *dir, const char *stage, uint32_t nshards)
 {
 	uint8_t m0[4096], m1[4096];
-	size_t l0, l1;
+	size_t l0 = 0, l1 = 0;
 	int rc = -AEDB_EBUSY;
 
 	for (int i = 0; i < BK_ATTEMPTS && rc == -AEDB_EBUSY; i++) {
