@@ -65,6 +65,34 @@ void t_cli_free(struct t_cli *r)
 	free(r->err);
 }
 
+void t_cli_expect(int status, const char *const *args, const char *in_err)
+{
+	struct t_cli r;
+
+	t_cli_run(&r, args);
+	if (r.status != status || !strstr(r.err, in_err))
+		fprintf(stderr, "exit %d, stderr: %s\n", r.status, r.err);
+	assert_int_equal(r.status, status);
+	assert_non_null(strstr(r.err, in_err));
+	if (status != 0) /* a one-line reason */
+		assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1);
+	else
+		assert_string_equal(r.err, "");
+	t_cli_free(&r);
+}
+
+void t_cli_restored(const char *const *args, const char *tgt, uint64_t want)
+{
+	json_t *j = t_cli_json(0, args);
+	struct aedb *db;
+
+	assert_int_equal(json_integer_value(json_object_get(j, "restored_seq")), want);
+	json_decref(j);
+	t_assert_rc(aedb_open(tgt, NULL, &db), 0);
+	assert_int_equal(aedb_visible_seq(db), want);
+	t_assert_rc(aedb_close(db), 0);
+}
+
 json_t *t_cli_json(int status, const char *const *args)
 {
 	const char *with[32] = { "--json" };

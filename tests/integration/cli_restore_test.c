@@ -104,28 +104,8 @@ static void cr_iso(uint64_t t, char *buf, size_t len)
 /* Run restore with --json, expect success on @want; check the target. */
 static void cr_ok(struct cr_fix *f, const char *const *args, uint64_t want)
 {
-	json_t *j = t_cli_json(0, args);
-	struct aedb *db;
-
-	assert_non_null(j);
-	assert_int_equal(json_integer_value(json_object_get(j, "restored_seq")), want);
-	json_decref(j);
-	t_assert_rc(aedb_open(f->tgt, NULL, &db), 0);
-	assert_int_equal(aedb_visible_seq(db), want);
-	t_assert_rc(aedb_close(db), 0);
+	t_cli_restored(args, f->tgt, want);
 	t_rmrf(f->tgt);
-}
-
-static void cr_refused(int status, const char *const *args, const char *in_err)
-{
-	struct t_cli r;
-
-	t_cli_run(&r, args);
-	if (r.status != status || !strstr(r.err, in_err))
-		fprintf(stderr, "exit %d, stderr: %s\n", r.status, r.err);
-	assert_int_equal(r.status, status);
-	assert_non_null(strstr(r.err, in_err));
-	t_cli_free(&r);
 }
 
 static void test_cli_restore_at_time(void **state)
@@ -147,15 +127,15 @@ static void test_cli_restore_at_time(void **state)
 	cr_ok(&f, T_CLI("restore", f.b0, f.b1, f.tgt, "--seq", num), f.seq[1] - 3);
 	cr_ok(&f, T_CLI("restore", f.b0, f.b1, f.tgt), f.seq[2]);
 	/* Refusals: nothing written. */
-	cr_refused(2, T_CLI("restore", f.b0, f.tgt, "--at-time", "yesterday"), "--at-time");
-	cr_refused(2, T_CLI("restore", f.b0, f.tgt, "--at-time", "2026-01-01T00:00:00"),
+	t_cli_expect(2, T_CLI("restore", f.b0, f.tgt, "--at-time", "yesterday"), "--at-time");
+	t_cli_expect(2, T_CLI("restore", f.b0, f.tgt, "--at-time", "2026-01-01T00:00:00"),
 		   "--at-time");
-	cr_refused(2, T_CLI("restore", f.b0, f.tgt, "--at-time", iso, "--seq", "3"), "exclude");
+	t_cli_expect(2, T_CLI("restore", f.b0, f.tgt, "--at-time", iso, "--seq", "3"), "exclude");
 	cr_iso(f.t_before, iso, sizeof(iso));
-	cr_refused(2, T_CLI("restore", f.b0, f.b1, f.tgt, "--at-time", iso), "earlier");
+	t_cli_expect(2, T_CLI("restore", f.b0, f.b1, f.tgt, "--at-time", iso), "earlier");
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)f.seq[2] + 1);
-	cr_refused(2, T_CLI("restore", f.b0, f.b1, f.tgt, "--seq", num), "past the end");
-	cr_refused(2, T_CLI("restore", f.b1, f.tgt), "not a chain");
+	t_cli_expect(2, T_CLI("restore", f.b0, f.b1, f.tgt, "--seq", num), "past the end");
+	t_cli_expect(2, T_CLI("restore", f.b1, f.tgt), "not a chain");
 	assert_int_equal(access(f.tgt, F_OK), -1);
 	assert_int_equal(mkdir(f.tgt, 0700), 0);
 	{
@@ -165,7 +145,7 @@ static void test_cli_restore_at_time(void **state)
 		fclose(fopen(keep, "w"));
 	}
 	cr_iso(f.t[2], iso, sizeof(iso));
-	cr_refused(4, T_CLI("restore", f.b0, f.b1, f.tgt, "--at-time", iso), "not empty");
+	t_cli_expect(4, T_CLI("restore", f.b0, f.b1, f.tgt, "--at-time", iso), "not empty");
 	t_rmrf(f.root);
 	free(f.root);
 }
@@ -285,10 +265,10 @@ static void test_cli_restore_scope(void **state)
 	t_rmrf(tgt);
 	cr_lines_free(fl);
 
-	cr_refused(2, T_CLI("restore", bk, tgt, "--project", "nope"), "not in the backup");
-	cr_refused(2, T_CLI("restore", bk, tgt, "--project", T_P, "--scope", "nope"),
+	t_cli_expect(2, T_CLI("restore", bk, tgt, "--project", "nope"), "not in the backup");
+	t_cli_expect(2, T_CLI("restore", bk, tgt, "--project", T_P, "--scope", "nope"),
 		   "not in the backup");
-	cr_refused(2, T_CLI("restore", bk, tgt, "--scope", "app"), "--scope needs --project");
+	t_cli_expect(2, T_CLI("restore", bk, tgt, "--scope", "app"), "--scope needs --project");
 	assert_int_equal(access(tgt, F_OK), -1);
 	t_rmrf(base);
 	free(base);

@@ -124,39 +124,23 @@ static void test_cli_explore(void **state)
 	t_cli_free(&r);
 }
 
-static void cli_expect(int status, const char *const *args, const char *in_err)
-{
-	struct t_cli r;
-
-	t_cli_run(&r, args);
-	if (r.status != status || !strstr(r.err, in_err))
-		fprintf(stderr, "exit %d, stderr: %s\n", r.status, r.err);
-	assert_int_equal(r.status, status);
-	assert_non_null(strstr(r.err, in_err));
-	if (status != 0) /* a one-line reason */
-		assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1);
-	else
-		assert_string_equal(r.err, "");
-	t_cli_free(&r);
-}
-
 static void test_cli_usage_errors(void **state)
 {
 	char missing[4352];
 
 	(void)state;
 	snprintf(missing, sizeof(missing), "%s/missing", cli_dir);
-	cli_expect(2, T_CLI("frobnicate"), "unknown command");
-	cli_expect(2, T_CLI("info"), "info DIR");
-	cli_expect(2, T_CLI("--bogus", "info", cli_dir), "unknown option");
-	cli_expect(2, T_CLI("explore", cli_dir, "scan-table", T_P, T_S, "users", "--limit", "0"),
+	t_cli_expect(2, T_CLI("frobnicate"), "unknown command");
+	t_cli_expect(2, T_CLI("info"), "info DIR");
+	t_cli_expect(2, T_CLI("--bogus", "info", cli_dir), "unknown option");
+	t_cli_expect(2, T_CLI("explore", cli_dir, "scan-table", T_P, T_S, "users", "--limit", "0"),
 		   "--limit");
-	cli_expect(2, T_CLI("explore", cli_dir, "scan-table", T_P, T_S, "nosuch"), "nosuch");
-	cli_expect(2, T_CLI("explore", cli_dir, "scopes", "noproj"), "noproj");
-	cli_expect(2, T_CLI("explore", cli_dir, "dance"), "unknown explore command");
-	cli_expect(2, T_CLI("dump", "import", cli_dir, "x"), "dump export");
-	cli_expect(3, T_CLI("info", missing), "not a data directory");
-	cli_expect(3, T_CLI("verify", missing), "not a data directory");
+	t_cli_expect(2, T_CLI("explore", cli_dir, "scan-table", T_P, T_S, "nosuch"), "nosuch");
+	t_cli_expect(2, T_CLI("explore", cli_dir, "scopes", "noproj"), "noproj");
+	t_cli_expect(2, T_CLI("explore", cli_dir, "dance"), "unknown explore command");
+	t_cli_expect(2, T_CLI("dump", "import", cli_dir, "x"), "dump export");
+	t_cli_expect(3, T_CLI("info", missing), "not a data directory");
+	t_cli_expect(3, T_CLI("verify", missing), "not a data directory");
 	assert_int_equal(access(missing, F_OK), -1);
 }
 
@@ -224,7 +208,7 @@ static void test_cli_dump_parity(void **state)
 	j = t_cli_json(0, T_CLI("dump", "export", dir, dump));
 	assert_true(json_integer_value(json_object_get(j, "records")) > 600);
 	json_decref(j);
-	cli_expect(4, T_CLI("dump", "export", dir, dump), "exists");
+	t_cli_expect(4, T_CLI("dump", "export", dir, dump), "exists");
 	j = t_cli_json(0, T_CLI("dump", "parity", dump, dir));
 	assert_true(json_is_true(json_object_get(j, "equal")));
 	json_decref(j);
@@ -285,14 +269,14 @@ static void test_cli_corrupt(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "damage"),
 							    "offset")), 64);
 	json_decref(j);
-	cli_expect(1, T_CLI("info", dir), "wal/0/");
-	cli_expect(1, T_CLI("explore", dir, "projects"), "corrupt");
+	t_cli_expect(1, T_CLI("info", dir), "wal/0/");
+	t_cli_expect(1, T_CLI("explore", dir, "projects"), "corrupt");
 	after = t_dir_digest(dir);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
 	cli_flip(path, 64 + 50);
-	cli_expect(0, T_CLI("verify", dir), "");
+	t_cli_expect(0, T_CLI("verify", dir), "");
 	/* A truncated checkpoint file. */
 	snprintf(path, sizeof(path), "%s/checkpoint/%020llu/1.ckpt", dir, (unsigned long long)ck);
 	{
@@ -304,7 +288,7 @@ static void test_cli_corrupt(void **state)
 		assert_non_null(strstr(json_string_value(json_object_get(
 				       json_object_get(j, "damage"), "file")), "1.ckpt"));
 		json_decref(j);
-		cli_expect(1, T_CLI("check", "invariants", dir), "1.ckpt");
+		t_cli_expect(1, T_CLI("check", "invariants", dir), "1.ckpt");
 		assert_int_equal(truncate(path, st.st_size), 0);
 	}
 	/* The manifest missing: the WAL it let go of is gone too. */
@@ -314,14 +298,14 @@ static void test_cli_corrupt(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "damage"),
 								 "what")), "missing"));
 	json_decref(j);
-	cli_expect(1, T_CLI("dump", "export", dir, "/nonexistent/x"), "corrupt");
+	t_cli_expect(1, T_CLI("dump", "export", dir, "/nonexistent/x"), "corrupt");
 	/* aedb.meta damaged. */
 	snprintf(path, sizeof(path), "%s/aedb.meta", dir);
 	cli_flip(path, 20);
-	cli_expect(1, T_CLI("verify", dir), "aedb.meta");
+	t_cli_expect(1, T_CLI("verify", dir), "aedb.meta");
 	assert_int_equal(unlink(path), 0);
-	cli_expect(1, T_CLI("verify", dir), "aedb.meta");
-	cli_expect(1, T_CLI("info", dir), "corrupt");
+	t_cli_expect(1, T_CLI("verify", dir), "aedb.meta");
+	t_cli_expect(1, T_CLI("info", dir), "corrupt");
 	t_rmrf(dir);
 	free(dir);
 }
@@ -348,14 +332,14 @@ static void test_cli_restore_refuses(void **state)
 	fclose(f);
 	tgt[strlen(tgt) - 5] = '\0';
 	before = t_dir_digest(tgt);
-	cli_expect(4, T_CLI("restore", bk, tgt), "not empty");
+	t_cli_expect(4, T_CLI("restore", bk, tgt), "not empty");
 	after = t_dir_digest(tgt);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
 	t_rmrf(tgt);
-	cli_expect(0, T_CLI("restore", bk, tgt), "");
-	cli_expect(0, T_CLI("verify", tgt), "");
+	t_cli_expect(0, T_CLI("restore", bk, tgt), "");
+	t_cli_expect(0, T_CLI("verify", tgt), "");
 	t_rmrf(tgt);
 	/* A damaged backup is refused and nothing is created. */
 	{
@@ -364,7 +348,7 @@ static void test_cli_restore_refuses(void **state)
 		snprintf(list, sizeof(list), "%s/BACKUP", bk);
 		cli_flip(list, 40);
 	}
-	cli_expect(1, T_CLI("restore", bk, tgt), "corrupt");
+	t_cli_expect(1, T_CLI("restore", bk, tgt), "corrupt");
 	assert_int_equal(access(tgt, F_OK), -1);
 	t_rmrf(bk);
 	t_rmrf(dir);
