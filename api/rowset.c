@@ -633,7 +633,8 @@ static int api_oc_run(struct api_oc *c, const char *project, const char *scope,
 			return rc;
 		/* With a unique index as the target, a key of it inserted
 		 * meanwhile: read again (another index's: final). */
-		if (rc == -AEDB_EUNIQUE && c->index && api_oc_target_taken(c, project, scope, table))
+		if (rc == -AEDB_EUNIQUE && c->index &&
+		    api_oc_target_taken(c, project, scope, table))
 			rc = -AEDB_ECONFLICT;
 		/* a guard failed, a key read absent was inserted meanwhile, or
 		 * an index of the table came or went: read again */
