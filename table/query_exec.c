@@ -328,7 +328,7 @@ static int tv_exec_result(struct tv_exec *x, struct tv_result_box *b)
 
 static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qerr *err)
 {
-	struct tv_exec x = { .p = p, .err = err };
+	struct tv_exec x = { .p = p, .err = err, .ra = &b->a };
 	int rc;
 
 	x.vals = tv_arena_zalloc(p->a, (p->in.n + 1) * sizeof(*x.vals));

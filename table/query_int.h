@@ -176,6 +176,7 @@ struct tv_exec {
 	struct tv_buf tie;                     /* tie-break key of the current row */
 	const uint8_t *acc_key;                /* access key of the current row */
 	size_t acc_len;
+	struct tv_arena *ra;                   /* the result's arena */
 	struct tv_coll *coll;
 	struct tv_aggr *aggr;
 	struct tv_joins *joins;
