@@ -421,7 +421,7 @@ static int tv_coll_finish_stream(struct tv_coll *c, struct tv_result *r, struct 
 int tv_coll_finish(struct tv_coll *c, struct tv_result *r, struct tv_arena *ra)
 {
 	const struct tv_plan *p = c->p;
-	size_t start = 0, end = c->n, held = ra->bytes;
+	size_t start = 0, end = c->n, held = ra->used;
 	struct tv_value *rows;
 	int rc = 0;
 
@@ -444,8 +444,8 @@ int tv_coll_finish(struct tv_coll *c, struct tv_result *r, struct tv_arena *ra)
 	for (size_t i = start; rc == 0 && i < end; i++) {
 		rc = tv_coll_row(c, c->e[i], rows + (i - start) * p->nproj, ra);
 		if (rc == 0)
-			rc = tv_exec_hold(c->x, (int64_t)(ra->bytes - held));
-		held = ra->bytes;
+			rc = tv_exec_hold(c->x, (int64_t)(ra->used - held));
+		held = ra->used;
 	}
 	if (rc == 0 && c->truncated && end > start)
 		rc = tv_coll_cursor(c, c->e[end - 1]->data, c->e[end - 1]->klen, r, ra);
