@@ -74,6 +74,8 @@ int tv_coll_create(struct tv_exec *x, bool streaming, struct tv_coll **out)
 	c->x = x;
 	c->p = p;
 	c->streaming = streaming;
+	/* the per-row key buffers grow in the plan's arena: no malloc */
+	c->key.a = c->last.a = c->acc.a = c->tuple.a = p->a;
 	c->skip = p->offset;
 	/* A bounded sort keeps offset + limit rows and one more to know
 	 * whether the page is the last; beyond 2^32 it keeps everything. */

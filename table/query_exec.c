@@ -27,7 +27,14 @@ int tv_buf_reserve(struct tv_buf *b, size_t more)
 		return 0;
 	while (cap < b->len + more)
 		cap *= 2;
-	p = realloc(b->p, cap);
+	if (b->a) {
+		/* doubling: the arena holds at most twice the final size */
+		p = tv_arena_alloc(b->a, cap);
+		if (p && b->len)
+			memcpy(p, b->p, b->len);
+	} else {
+		p = realloc(b->p, cap);
+	}
 	if (!p)
 		return -ENOMEM;
 	b->p = p;
@@ -65,7 +72,8 @@ int tv_buf_put_value(struct tv_buf *b, const struct tv_value *v, bool desc)
 
 void tv_buf_free(struct tv_buf *b)
 {
-	free(b->p);
+	if (!b->a)
+		free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
@@ -375,7 +383,7 @@ static int tv_exec_result(struct tv_exec *x, struct tv_result_box *b)
 
 static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qerr *err)
 {
-	struct tv_exec x = { .p = p, .err = err, .ra = &b->a };
+	struct tv_exec x = { .p = p, .err = err, .ra = &b->a, .tie.a = p->a };
 	int rc;
 
 	x.vals = tv_arena_zalloc(p->a, (p->in.n + 1) * sizeof(*x.vals));

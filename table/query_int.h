@@ -155,9 +155,12 @@ struct tv_aggr;
 struct tv_joins;
 
 /* A growable byte buffer (malloc). */
+/* A growable byte buffer on the heap, or in arena @a when set (growing
+ * leaves the old copy there; freeing is the arena's). */
 struct tv_buf {
 	uint8_t *p;
 	size_t len, cap;
+	struct tv_arena *a;
 };
 
 int tv_buf_reserve(struct tv_buf *b, size_t more);
