@@ -45,8 +45,6 @@ struct tv_coll {
 	struct tv_buf last, acc;
 };
 
-/* Streaming pages up to this many rows get their row array at once. */
-#define TV_COLL_ROWS_ONCE 4096u
 
 static size_t tv_centry_bytes(const struct tv_centry *e)
 {

@@ -314,7 +314,7 @@ static size_t tv_result_first_bytes(const struct tv_plan *p)
 
 	if (p->acc.path == TV_PATH_PK_POINT || p->acc.path == TV_PATH_EMPTY)
 		rows = p->acc.nranges;
-	if (p->has_limit && (p->limit < rows || (!p->agg && p->limit <= 4096)))
+	if (p->has_limit && (p->limit < rows || (!p->agg && p->limit <= TV_COLL_ROWS_ONCE)))
 		rows = p->limit;
 	n = TV_RESULT_FIRST_MIN + (uint64_t)p->nproj * 64 +
 	    rows * p->nproj * (sizeof(struct tv_value) + 24);

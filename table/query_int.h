@@ -192,6 +192,11 @@ int tv_exec_hold(struct tv_exec *x, int64_t n);
 /* A row of p->in (x->vals, tie-break in x->tie) that passed every filter. */
 int tv_exec_emit(struct tv_exec *x);
 
+/* Streamed pages (LIMIT) of up to this many rows get their row array, and
+ * room in the result's first block, at once; larger ones grow as rows come
+ * (a big LIMIT often matches few rows). */
+#define TV_COLL_ROWS_ONCE 256u
+
 /* Collector (query_collect.c): rows of p->out in, the page out. */
 int tv_coll_create(struct tv_exec *x, bool streaming, struct tv_coll **out);
 int tv_coll_add(struct tv_coll *c, const struct tv_value *row, const uint8_t *tie,
