@@ -237,11 +237,14 @@ static int api_qerr_out(int rc, const struct tv_qerr *e, struct aedb_query_error
 	return rc;
 }
 
-/* Wrap engine result @r in a public one (takes @r; frees it on failure). */
+/* Wrap engine result @r in a public one (takes @r; frees it on failure).
+ * The wrapper lives in @r's arena: freeing @r frees it. */
 static int api_qresult(struct tv_result *r, struct aedb_query_result **out)
 {
-	struct aedb_query_result *res = calloc(1, sizeof(*res));
+	struct aedb_query_result *res = tv_result_alloc(r, sizeof(*res));
 
+	if (res)
+		memset(res, 0, sizeof(*res));
 	if (!res) {
 		tv_result_free(r);
 		return -ENOMEM;
@@ -302,8 +305,8 @@ AEDB_API void aedb_query_result_free(struct aedb_query_result *r)
 {
 	if (!r)
 		return;
+	/* @r lives in the engine result's arena (api_qresult) */
 	tv_result_free(r->priv);
-	free(r);
 }
 
 struct api_qcall {

@@ -766,9 +766,17 @@ void kvmap_iter_seek_any(struct kvmap_iter *it, const struct kvmap *map,
 	AEDB_ASSERT(it != NULL && map != NULL);
 	it->map = map;
 	it->snap = snap;
-	if (key)
+	/* A key that is in the map is its own first key >= key: the hash
+	 * index finds its node in a miss or two, where the skiplist descent
+	 * takes one per level. The writer inserts a node into the index after
+	 * linking it and removes it before unlinking it, so a node found there
+	 * is one the descent could have found; from it the walk is the same. */
+	n = key && !exclusive ? kvmap_index_find_any(&map->index, kv_index_hash(key, key_len),
+						     key, key_len, kv_node_eq)
+			      : NULL;
+	if (!n && key)
 		n = kv_seek_any(map, key, key_len, exclusive);
-	else
+	else if (!n)
 		n = KV_LOAD_ACQ(&map->head->next[0]);
 	kv_iter_settle_any(it, n);
 	/* Start the pipeline of kv_iter_prefetch_any: the node after. */

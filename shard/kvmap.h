@@ -125,7 +125,8 @@ struct kvmap_iter {
 
 /* Position @it at the first key >= @key (> @key if @exclusive) that is
  * visible at @snap. @key NULL means the first key. Any thread, in an epoch
- * section. */
+ * section. An inclusive seek to a key the map holds starts at its node,
+ * found through the hash index, instead of descending the skiplist. */
 void kvmap_iter_seek_any(struct kvmap_iter *it, const struct kvmap *map,
 			 const void *key, uint32_t key_len, bool exclusive, uint64_t snap);
 /* Advance to the next visible key. */

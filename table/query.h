@@ -173,6 +173,9 @@ struct tv_result {
 int tv_query_run(const struct tv_env *env, const struct tv_query *q,
 		 const struct tv_query_opts *o, struct tv_result **out, struct tv_qerr *err);
 void tv_result_free(struct tv_result *r);
+/* @n bytes (16-byte aligned, uninitialised) that live as long as @r and are
+ * freed with it, e.g. a caller's wrapper; NULL if out of memory. */
+void *tv_result_alloc(struct tv_result *r, size_t n);
 
 /* Plan @q without running it. Same errors as binding in tv_query_run. */
 int tv_query_explain(const struct tv_env *env, const struct tv_query *q,

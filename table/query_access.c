@@ -246,6 +246,7 @@ struct tv_gen {
 	const struct tv_cons *cons;
 	struct tv_access *acc;
 	struct tv_buf kb;
+	struct tv_buf lo, hi;        /* tv_gen_emit's, reused for every range */
 	uint32_t cap;
 };
 
@@ -275,45 +276,44 @@ static int tv_gen_emit(struct tv_gen *g)
 {
 	const struct tv_access *acc = g->acc;
 	const struct tv_cons *c = acc->range ? &g->cons[acc->key[acc->neq]] : NULL;
-	struct tv_buf lo = { 0 }, hi = { 0 };
+	struct tv_buf *lo = &g->lo, *hi = &g->hi;
 	bool has_hi = true;
-	int rc = tv_buf_put(&lo, g->kb.p, g->kb.len);
+	int rc;
 
+	lo->len = hi->len = 0;
+	rc = tv_buf_put(lo, g->kb.p, g->kb.len);
 	if (rc == 0)
-		rc = tv_buf_put(&hi, g->kb.p, g->kb.len);
+		rc = tv_buf_put(hi, g->kb.p, g->kb.len);
 	if (rc == 0 && c && c->has_range && (c->range.has_lo || c->range.has_hi)) {
 		const struct tv_bexpr *r = &c->range;
 		uint8_t not_null = TV_KEY_TAG_NULL + 1;
 
 		if (r->has_lo)
-			rc = tv_buf_put_value(&lo, &r->lo, false);
+			rc = tv_buf_put_value(lo, &r->lo, false);
 		else
-			rc = tv_buf_put(&lo, &not_null, 1);
-		if (rc == 0 && r->has_lo && !r->lo_incl && !tv_key_successor(lo.p, &lo.len))
-			goto out;       /* nothing above the maximum */
+			rc = tv_buf_put(lo, &not_null, 1);
+		if (rc == 0 && r->has_lo && !r->lo_incl && !tv_key_successor(lo->p, &lo->len))
+			return 0;       /* nothing above the maximum */
 		if (rc == 0 && r->has_hi)
-			rc = tv_buf_put_value(&hi, &r->hi, false);
+			rc = tv_buf_put_value(hi, &r->hi, false);
 		if (rc == 0 && (!r->has_hi || r->hi_incl))
-			has_hi = tv_key_successor(hi.p, &hi.len);
+			has_hi = tv_key_successor(hi->p, &hi->len);
 	} else if (rc == 0 && c) {
 		unsigned type = g->p->base_cs.types[acc->key[acc->neq]];
 
-		rc = tv_buf_reserve(&lo, c->pfx_len * 2 + 1);
+		rc = tv_buf_reserve(lo, c->pfx_len * 2 + 1);
 		if (rc == 0)
-			rc = tv_key_put_bytes_prefix(type, c->pfx, c->pfx_len, lo.p, lo.cap,
-						     &lo.len);
+			rc = tv_key_put_bytes_prefix(type, c->pfx, c->pfx_len, lo->p, lo->cap,
+						     &lo->len);
 		if (rc == 0)
-			rc = tv_buf_put(&hi, lo.p + g->kb.len, lo.len - g->kb.len);
+			rc = tv_buf_put(hi, lo->p + g->kb.len, lo->len - g->kb.len);
 		if (rc == 0)
-			has_hi = tv_key_successor(hi.p, &hi.len);
+			has_hi = tv_key_successor(hi->p, &hi->len);
 	} else if (rc == 0 && acc->path != TV_PATH_PK_POINT) {
-		has_hi = tv_key_successor(hi.p, &hi.len);
+		has_hi = tv_key_successor(hi->p, &hi->len);
 	}
 	if (rc == 0)
-		rc = tv_gen_add(g, &lo, &hi, has_hi && acc->path != TV_PATH_PK_POINT);
-out:
-	tv_buf_free(&lo);
-	tv_buf_free(&hi);
+		rc = tv_gen_add(g, lo, hi, has_hi && acc->path != TV_PATH_PK_POINT);
 	return rc;
 }
 
@@ -341,7 +341,9 @@ static int tv_gen_level(struct tv_gen *g, uint32_t level)
 
 static int tv_gen_ranges(struct tv_plan *p, const struct tv_cons *cons)
 {
-	struct tv_gen g = { .p = p, .cons = cons, .acc = &p->acc, .cap = 1 };
+	/* The key buffers grow in the plan's arena: no malloc. */
+	struct tv_gen g = { .p = p, .cons = cons, .acc = &p->acc, .cap = 1, .kb.a = p->a,
+			    .lo.a = p->a, .hi.a = p->a };
 	int rc;
 
 	for (uint32_t i = 0; i < p->acc.neq; i++) {

@@ -78,6 +78,7 @@ void *tv_arena_alloc(struct tv_arena *a, size_t n)
 	AEDB_ASSERT(b->cap - b->used >= need);
 	p = b->data + b->used;
 	b->used += need;
+	a->used += need;
 	return p;
 }
 
@@ -128,4 +129,5 @@ void tv_arena_free(struct tv_arena *a)
 	a->head = NULL;
 	a->fixed = NULL;
 	a->bytes = 0;
+	a->used = 0;
 }

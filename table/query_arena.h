@@ -52,6 +52,7 @@ struct tv_arena {
 	struct tv_arena_blk *head;
 	struct tv_arena_blk *fixed;    /* the caller's first block, or NULL */
 	size_t bytes;                  /* total block bytes held (accounting) */
+	size_t used;                   /* bytes handed out, aligned (accounting) */
 };
 
 static inline void tv_arena_init(struct tv_arena *a)
@@ -59,6 +60,7 @@ static inline void tv_arena_init(struct tv_arena *a)
 	a->head = NULL;
 	a->fixed = NULL;
 	a->bytes = 0;
+	a->used = 0;
 }
 
 /* An arena whose first block is the caller's @buf (@len bytes, e.g. on the

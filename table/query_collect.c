@@ -7,9 +7,12 @@
  * order, and a cursor is simply the last row's sort key.
  *
  * Streaming (rows already arrive in sort-key order): skip the offset, keep
- * LIMIT rows, stop at the next one. Otherwise keep everything (no LIMIT) or
- * a bounded max-heap of offset + limit + 1 rows, then sort. A kept row holds
- * its sort key and its projected values as one key-encoded tuple.
+ * LIMIT rows, stop at the next one. A kept row is written straight into the
+ * result: its projected values into the row array, their payloads copied
+ * into the result's arena; only the last kept row's sort key is kept (the
+ * cursor). Otherwise keep everything (no LIMIT) or a bounded max-heap of
+ * offset + limit + 1 rows, then sort; such a kept row holds its sort key and
+ * its projected values as one key-encoded tuple.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,14 +33,18 @@ struct tv_coll {
 	struct tv_plan *p;
 	bool streaming, truncated;
 	uint64_t k;                  /* heap bound; 0 = keep all */
-	struct tv_centry **e;
-	struct tv_arena *ea;         /* streaming: entries live in the plan's
-				      * arena (never dropped one by one) */
-	size_t n, cap;
+	struct tv_centry **e;        /* sorting: the kept entries */
+	size_t n, cap;               /* kept rows; capacity of e or rows */
 	uint64_t skip, total;
 	struct tv_buf key, tuple;
-	struct tv_buf acc;           /* streaming: access key of the last kept row */
+	/* Streaming: the kept rows' values (in the result's arena, or on the
+	 * heap when the page size is unknown), the sort and access keys of
+	 * the last kept row. */
+	struct tv_value *rows;
+	bool rows_heap;
+	struct tv_buf last, acc;
 };
+
 
 static size_t tv_centry_bytes(const struct tv_centry *e)
 {
@@ -65,7 +72,8 @@ int tv_coll_create(struct tv_exec *x, bool streaming, struct tv_coll **out)
 	c->x = x;
 	c->p = p;
 	c->streaming = streaming;
-	c->ea = streaming ? p->a : NULL;
+	/* the per-row key buffers grow in the plan's arena: no malloc */
+	c->key.a = c->last.a = c->acc.a = c->tuple.a = p->a;
 	c->skip = p->offset;
 	/* A bounded sort keeps offset + limit rows and one more to know
 	 * whether the page is the last; beyond 2^32 it keeps everything. */
@@ -79,12 +87,15 @@ void tv_coll_free(struct tv_coll *c)
 {
 	if (!c)
 		return;
-	AEDB_ASSERT(c->n == 0 || c->e);
-	for (size_t i = 0; !c->ea && i < c->n; i++)
+	AEDB_ASSERT(c->streaming || c->n == 0 || c->e);
+	for (size_t i = 0; !c->streaming && i < c->n; i++)
 		free(c->e[i]);
 	free(c->e);
+	if (c->rows_heap)
+		free(c->rows);
 	tv_buf_free(&c->key);
 	tv_buf_free(&c->tuple);
+	tv_buf_free(&c->last);
 	tv_buf_free(&c->acc);
 }
 
@@ -121,8 +132,8 @@ static int tv_centry_new(struct tv_coll *c, const struct tv_value *row, struct t
 		return rc;
 	if (c->key.len > UINT32_MAX || c->tuple.len > UINT32_MAX)
 		return tv_qerr_set(c->x->err, -AEDB_ETOOBIG, "a result row over 4 GiB");
-	e = c->ea ? tv_arena_alloc(c->ea, sizeof(*e) + c->key.len + c->tuple.len)
-		  : malloc(sizeof(*e) + c->key.len + c->tuple.len);
+	AEDB_ASSERT(!c->streaming);
+	e = malloc(sizeof(*e) + c->key.len + c->tuple.len);
 	if (!e)
 		return -ENOMEM;
 	e->klen = (uint32_t)c->key.len;
@@ -133,8 +144,7 @@ static int tv_centry_new(struct tv_coll *c, const struct tv_value *row, struct t
 		memcpy(e->data + e->klen, c->tuple.p, c->tuple.len);
 	rc = tv_exec_hold(c->x, (int64_t)tv_centry_bytes(e));
 	if (rc) {
-		if (!c->ea)
-			free(e);
+		free(e);
 		return rc;
 	}
 	*out = e;
@@ -144,8 +154,7 @@ static int tv_centry_new(struct tv_coll *c, const struct tv_value *row, struct t
 static void tv_centry_drop(struct tv_coll *c, struct tv_centry *e)
 {
 	tv_exec_hold(c->x, -(int64_t)tv_centry_bytes(e));
-	if (!c->ea)
-		free(e);
+	free(e);
 }
 
 static int tv_coll_push(struct tv_coll *c, struct tv_centry *e)
@@ -234,9 +243,69 @@ static int tv_coll_keep(struct tv_coll *c, const struct tv_value *row)
 	return rc ? rc : tv_coll_push(c, e);
 }
 
+/* Room for one more streamed row: the whole page at once when LIMIT
+ * bounds it, else a heap array that doubles. */
+static int tv_coll_rows_room(struct tv_coll *c)
+{
+	const struct tv_plan *p = c->p;
+	size_t cap;
+	struct tv_value *v;
+
+	if (c->n < c->cap)
+		return 0;
+	if (!c->rows && p->has_limit && p->limit <= TV_COLL_ROWS_ONCE) {
+		c->rows = tv_arena_alloc(c->x->ra, (size_t)p->limit * p->nproj * sizeof(*v) + 1);
+		c->cap = (size_t)p->limit;
+		return c->rows ? 0 : -ENOMEM;
+	}
+	AEDB_ASSERT(!c->rows || c->rows_heap);
+	cap = c->cap ? 2 * c->cap : 64;
+	v = realloc(c->rows, cap * p->nproj * sizeof(*v) + 1);
+	if (!v)
+		return -ENOMEM;
+	c->rows = v;
+	c->rows_heap = true;
+	c->cap = cap;
+	return 0;
+}
+
+/* Keep @row as the next result row: the projected values, with their
+ * payloads copied into the result's arena (the source's bytes live only as
+ * long as the scan). The same values the key encoding would give back. */
+static int tv_coll_put_row(struct tv_coll *c, const struct tv_value *row)
+{
+	const struct tv_plan *p = c->p;
+	struct tv_value *out;
+	size_t held = p->nproj * sizeof(*out);
+	int rc = tv_coll_rows_room(c);
+
+	if (rc)
+		return rc;
+	out = c->rows + c->n * p->nproj;
+	for (uint32_t i = 0; i < p->nproj; i++) {
+		const struct tv_value *v = &row[p->proj[i]];
+
+		out[i] = *v;
+		memset(out[i].reserved, 0, sizeof(out[i].reserved));
+		if (v->type == TV_FLOAT) {
+			out[i].u.f64 = tv_f64_canon(v->u.f64);
+		} else if (tv_type_is_var(v->type)) {
+			out[i].u.bytes = tv_arena_dup(c->x->ra, v->u.bytes, v->len);
+			if (!out[i].u.bytes)
+				return -ENOMEM;
+			held += v->len;
+		}
+	}
+	rc = tv_exec_hold(c->x, (int64_t)held);
+	if (rc == 0)
+		c->n++;
+	return rc;
+}
+
 static int tv_coll_stream(struct tv_coll *c, const struct tv_value *row)
 {
 	const struct tv_plan *p = c->p;
+	struct tv_buf t;
 	int rc;
 
 	if (c->skip) {
@@ -247,12 +316,15 @@ static int tv_coll_stream(struct tv_coll *c, const struct tv_value *row)
 		c->truncated = true;
 		return p->o.want_total ? 0 : TV_EXEC_STOP;
 	}
-	rc = tv_coll_keep(c, row);
-	if (rc == 0) {
-		c->acc.len = 0;
-		rc = tv_buf_put(&c->acc, c->x->acc_key, c->x->acc_len);
-	}
-	return rc;
+	rc = tv_coll_put_row(c, row);
+	if (rc)
+		return rc;
+	/* This row's sort key becomes the last one; the old buffer is reused. */
+	t = c->last;
+	c->last = c->key;
+	c->key = t;
+	c->acc.len = 0;
+	return tv_buf_put(&c->acc, c->x->acc_key, c->x->acc_len);
 }
 
 int tv_coll_add(struct tv_coll *c, const struct tv_value *row, const uint8_t *tie,
@@ -295,12 +367,13 @@ static int tv_coll_row(struct tv_coll *c, const struct tv_centry *e, struct tv_v
 	return rc;
 }
 
-static int tv_coll_cursor(struct tv_coll *c, const struct tv_centry *last, struct tv_result *r,
-			  struct tv_arena *ra)
+/* The cursor after the last row, whose sort key is @key. */
+static int tv_coll_cursor(struct tv_coll *c, const uint8_t *key, uint32_t klen,
+			  struct tv_result *r, struct tv_arena *ra)
 {
 	struct tv_cursor_data cd = {
 		.seq = c->p->env->snapshot_seq, .fingerprint = tv_plan_fingerprint(c->p),
-		.sort_key = last->data, .sort_len = last->klen,
+		.sort_key = key, .sort_len = klen,
 	};
 	uint8_t *buf;
 	size_t len;
@@ -318,21 +391,49 @@ static int tv_coll_cursor(struct tv_coll *c, const struct tv_centry *last, struc
 	return 0;
 }
 
+/* The streamed page: the kept rows are already result rows. */
+static int tv_coll_finish_stream(struct tv_coll *c, struct tv_result *r, struct tv_arena *ra)
+{
+	const struct tv_plan *p = c->p;
+	struct tv_value *rows = c->rows;
+	int rc = 0;
+
+	AEDB_ASSERT(c->n <= c->cap);
+	if (p->has_limit && p->limit == 0)
+		c->truncated = false;
+	if (!rows || c->rows_heap) {
+		/* one copy into the result's arena; the heap array is freed
+		 * with the collector */
+		rows = tv_arena_dup(ra, c->rows, c->n * p->nproj * sizeof(*rows));
+		if (!rows)
+			return -ENOMEM;
+	}
+	r->nrows = c->n;
+	if (c->truncated && c->n) {
+		AEDB_ASSERT(c->last.len <= UINT32_MAX);
+		rc = tv_coll_cursor(c, c->last.p, (uint32_t)c->last.len, r, ra);
+	}
+	r->rows = rows;
+	r->truncated = c->truncated;
+	return rc;
+}
+
 int tv_coll_finish(struct tv_coll *c, struct tv_result *r, struct tv_arena *ra)
 {
 	const struct tv_plan *p = c->p;
-	size_t start = 0, end = c->n, held = ra->bytes;
+	size_t start = 0, end = c->n, held = ra->used;
 	struct tv_value *rows;
 	int rc = 0;
 
-	if (!c->streaming) {
-		if (c->n > 1)
-			qsort(c->e, c->n, sizeof(*c->e), tv_centry_qcmp);
-		start = p->offset < c->n ? (size_t)p->offset : c->n;
-		if (p->has_limit && p->limit < end - start) {
-			end = start + (size_t)p->limit;
-			c->truncated = true;
-		}
+	AEDB_ASSERT(ra == c->x->ra);
+	if (c->streaming)
+		return tv_coll_finish_stream(c, r, ra);
+	if (c->n > 1)
+		qsort(c->e, c->n, sizeof(*c->e), tv_centry_qcmp);
+	start = p->offset < c->n ? (size_t)p->offset : c->n;
+	if (p->has_limit && p->limit < end - start) {
+		end = start + (size_t)p->limit;
+		c->truncated = true;
 	}
 	if (p->has_limit && p->limit == 0)
 		c->truncated = false;
@@ -343,11 +444,11 @@ int tv_coll_finish(struct tv_coll *c, struct tv_result *r, struct tv_arena *ra)
 	for (size_t i = start; rc == 0 && i < end; i++) {
 		rc = tv_coll_row(c, c->e[i], rows + (i - start) * p->nproj, ra);
 		if (rc == 0)
-			rc = tv_exec_hold(c->x, (int64_t)(ra->bytes - held));
-		held = ra->bytes;
+			rc = tv_exec_hold(c->x, (int64_t)(ra->used - held));
+		held = ra->used;
 	}
 	if (rc == 0 && c->truncated && end > start)
-		rc = tv_coll_cursor(c, c->e[end - 1], r, ra);
+		rc = tv_coll_cursor(c, c->e[end - 1]->data, c->e[end - 1]->klen, r, ra);
 	r->rows = rows;
 	r->truncated = c->truncated;
 	return rc;

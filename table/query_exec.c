@@ -27,7 +27,14 @@ int tv_buf_reserve(struct tv_buf *b, size_t more)
 		return 0;
 	while (cap < b->len + more)
 		cap *= 2;
-	p = realloc(b->p, cap);
+	if (b->a) {
+		/* doubling: the arena holds at most twice the final size */
+		p = tv_arena_alloc(b->a, cap);
+		if (p && b->len)
+			memcpy(p, b->p, b->len);
+	} else {
+		p = realloc(b->p, cap);
+	}
 	if (!p)
 		return -ENOMEM;
 	b->p = p;
@@ -65,7 +72,8 @@ int tv_buf_put_value(struct tv_buf *b, const struct tv_value *v, bool desc)
 
 void tv_buf_free(struct tv_buf *b)
 {
-	free(b->p);
+	if (!b->a)
+		free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
@@ -285,10 +293,49 @@ static int tv_exec_scan(struct tv_exec *x)
 
 /* ---- running -------------------------------------------------------- */
 
+/* A result and its arena, whose first block follows in the same
+ * allocation: a small result (a point query's row, its names and types, a
+ * caller's wrapper) costs one malloc. */
 struct tv_result_box {
 	struct tv_result r;
 	struct tv_arena a;
+	_Alignas(16) unsigned char first[];
 };
+
+/* Bytes of a result's first block: room for the rows the plan expects
+ * (the keys of a point lookup, a LIMIT up to the collector's one-shot
+ * page), their names and some payload; more goes to further blocks. */
+#define TV_RESULT_FIRST_MIN 1024u
+#define TV_RESULT_FIRST_MAX (64u * 1024u)
+
+static size_t tv_result_first_bytes(const struct tv_plan *p)
+{
+	uint64_t rows = 16, n;
+
+	if (p->acc.path == TV_PATH_PK_POINT || p->acc.path == TV_PATH_EMPTY)
+		rows = p->acc.nranges;
+	if (p->has_limit && (p->limit < rows || (!p->agg && p->limit <= TV_COLL_ROWS_ONCE)))
+		rows = p->limit;
+	n = TV_RESULT_FIRST_MIN + (uint64_t)p->nproj * 64 +
+	    rows * p->nproj * (sizeof(struct tv_value) + 24);
+	return n < TV_RESULT_FIRST_MAX ? (size_t)n : TV_RESULT_FIRST_MAX;
+}
+
+static struct tv_result_box *tv_result_box_new(const struct tv_plan *p)
+{
+	size_t first = tv_result_first_bytes(p);
+	struct tv_result_box *b = malloc(sizeof(*b) + first);
+
+	if (!b)
+		return NULL;
+	/* All but the plan text, which stays an empty string. */
+	memset(b, 0, offsetof(struct tv_result_box, r.plan.text));
+	b->r.plan.text[0] = 0;
+	memset(&b->r.plan + 1, 0, sizeof(*b) - offsetof(struct tv_result_box, r.plan) -
+				      sizeof(b->r.plan));
+	tv_arena_init_buf(&b->a, b->first, first);
+	return b;
+}
 
 void tv_result_free(struct tv_result *r)
 {
@@ -298,6 +345,14 @@ void tv_result_free(struct tv_result *r)
 		return;
 	tv_arena_free(&b->a);
 	free(b);
+}
+
+void *tv_result_alloc(struct tv_result *r, size_t n)
+{
+	struct tv_result_box *b = (struct tv_result_box *)r;
+
+	AEDB_ASSERT(b != NULL);
+	return tv_arena_alloc(&b->a, n);
 }
 
 static int tv_exec_result(struct tv_exec *x, struct tv_result_box *b)
@@ -319,7 +374,7 @@ static int tv_exec_result(struct tv_exec *x, struct tv_result_box *b)
 	r->names = names;
 	r->types = types;
 	r->snapshot_seq = p->env->snapshot_seq;
-	if (p->o.no_plan_text)  /* the text stays empty (b is zeroed) */
+	if (p->o.no_plan_text)  /* the text stays empty (tv_result_box_new) */
 		memcpy(&r->plan, &p->desc, offsetof(struct tv_plan_desc, text));
 	else
 		r->plan = p->desc;
@@ -328,7 +383,7 @@ static int tv_exec_result(struct tv_exec *x, struct tv_result_box *b)
 
 static int tv_exec_run(struct tv_plan *p, struct tv_result_box *b, struct tv_qerr *err)
 {
-	struct tv_exec x = { .p = p, .err = err };
+	struct tv_exec x = { .p = p, .err = err, .ra = &b->a, .tie.a = p->a };
 	int rc;
 
 	x.vals = tv_arena_zalloc(p->a, (p->in.n + 1) * sizeof(*x.vals));
@@ -369,7 +424,7 @@ static int tv_query_go(const struct tv_env *env, const struct tv_query *q,
 		       struct tv_qerr *err)
 {
 	_Alignas(16) unsigned char plan_buf[TV_PLAN_STACK_BYTES];
-	struct tv_result_box *b;
+	struct tv_result_box *b = NULL;
 	struct tv_arena a;
 	struct tv_plan p;
 	int rc;
@@ -377,10 +432,6 @@ static int tv_query_go(const struct tv_env *env, const struct tv_query *q,
 	if (!out)
 		return tv_qerr_set(err, -AEDB_EMISUSE, "NULL result pointer");
 	*out = NULL;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return tv_qerr_set(err, -ENOMEM, "out of memory");
-	tv_arena_init(&b->a);
 	tv_arena_init_buf(&a, plan_buf, sizeof(plan_buf));
 	rc = tv_plan_build(&p, env, q, o, &a, err);
 	if (rc == 0 && !p.o.no_plan_text)
@@ -391,11 +442,16 @@ static int tv_query_go(const struct tv_env *env, const struct tv_query *q,
 		p.offset = 0;
 		p.o.want_total = false;
 	}
+	if (rc == 0) {
+		b = tv_result_box_new(&p);
+		if (!b)
+			rc = tv_qerr_set(err, -ENOMEM, "out of memory");
+	}
 	if (rc == 0)
 		rc = tv_exec_run(&p, b, err);
 	tv_arena_free(&a);
 	if (rc) {
-		tv_result_free(&b->r);
+		tv_result_free(b ? &b->r : NULL);
 		return rc;
 	}
 	*out = &b->r;

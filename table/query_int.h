@@ -155,9 +155,12 @@ struct tv_aggr;
 struct tv_joins;
 
 /* A growable byte buffer (malloc). */
+/* A growable byte buffer on the heap, or in arena @a when set (growing
+ * leaves the old copy there; freeing is the arena's). */
 struct tv_buf {
 	uint8_t *p;
 	size_t len, cap;
+	struct tv_arena *a;
 };
 
 int tv_buf_reserve(struct tv_buf *b, size_t more);
@@ -176,6 +179,7 @@ struct tv_exec {
 	struct tv_buf tie;                     /* tie-break key of the current row */
 	const uint8_t *acc_key;                /* access key of the current row */
 	size_t acc_len;
+	struct tv_arena *ra;                   /* the result's arena */
 	struct tv_coll *coll;
 	struct tv_aggr *aggr;
 	struct tv_joins *joins;
@@ -187,6 +191,11 @@ int tv_exec_scanned(struct tv_exec *x, uint64_t n);
 int tv_exec_hold(struct tv_exec *x, int64_t n);
 /* A row of p->in (x->vals, tie-break in x->tie) that passed every filter. */
 int tv_exec_emit(struct tv_exec *x);
+
+/* Streamed pages (LIMIT) of up to this many rows get their row array, and
+ * room in the result's first block, at once; larger ones grow as rows come
+ * (a big LIMIT often matches few rows). */
+#define TV_COLL_ROWS_ONCE 256u
 
 /* Collector (query_collect.c): rows of p->out in, the page out. */
 int tv_coll_create(struct tv_exec *x, bool streaming, struct tv_coll **out);

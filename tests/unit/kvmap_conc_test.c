@@ -196,6 +196,16 @@ static void c_points(struct c_reader *r, uint64_t snap)
 			c_fail(c, "seek: wrong key", k, snap);
 			return;
 		}
+		/* Seek at k: starts at k's node when the map holds it (the hash
+		 * index, while the writer inserts, deletes and unlinks). */
+		kvmap_iter_seek_any(&it, c->map, kb, len, false, snap);
+		for (n = k; n < C_KEYS && c_matches(c, n, snap, NULL); n++)
+			;
+		if (n == C_KEYS ? kvmap_iter_valid(&it) :
+		    !kvmap_iter_valid(&it) || !c_matches(c, n, snap, it.version)) {
+			c_fail(c, "inclusive seek: wrong key", k, snap);
+			return;
+		}
 	}
 }
 

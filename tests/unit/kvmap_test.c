@@ -326,6 +326,11 @@ static void test_kvmap_iter_skips_tombstones(void **state)
 	expect_seek(f, KS("k2"), true, 13, KS("k4"));
 	expect_seek(f, KS("k8"), true, 13, NULL, 0);
 	expect_seek(f, KS("k8"), true, 12, KS("k9"));
+	/* An inclusive seek to a key in the map starts at its node (the hash
+	 * index): still only what the snapshot sees. */
+	expect_seek(f, KS("k5"), false, 3, NULL, 0);
+	expect_seek(f, KS("k5"), false, 6, KS("k5"));
+	expect_seek(f, KS("k9"), false, 13, NULL, 0);
 	expect_get(f, KS("k3"), 12, NULL);
 	expect_get(f, KS("k3"), 11, "k3");
 	/* Deleted keys keep their nodes, and tombstones count, until GC. */

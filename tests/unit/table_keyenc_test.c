@@ -469,6 +469,35 @@ static void test_keyenc_mutations(void **state)
 	tg_free(&g);
 }
 
+/* tv_key_cmp (words, then a byte tail) is memcmp's order, the shorter
+ * first on a common prefix: byte strings of 0..40 bytes over a small
+ * alphabet, so long common prefixes and every tail length occur. */
+static void test_keyenc_cmp_is_memcmp(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	uint8_t a[40], b[40];
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		size_t alen, blen, n;
+		int want;
+
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		alen = (size_t)(x >> 33) % 41;
+		blen = (size_t)(x >> 45) % 41;
+		for (size_t k = 0; k < 40; k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			a[k] = (uint8_t)((x >> 60) & 3 ? 0x80 : x >> 52);
+			b[k] = (x >> 58) & 7 ? a[k] : (uint8_t)(x >> 44);
+		}
+		n = alen < blen ? alen : blen;
+		want = n ? memcmp(a, b, n) : 0;
+		want = want < 0 ? -1 : want > 0 ? 1 : (alen > blen) - (alen < blen);
+		assert_int_equal(tv_key_cmp(a, alen, b, blen), want);
+		assert_int_equal(tv_key_cmp(b, blen, a, alen), -want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_keyenc_successor_and_prefix),
 		cmocka_unit_test(test_keyenc_corrupt),
 		cmocka_unit_test(test_keyenc_mutations),
+		cmocka_unit_test(test_keyenc_cmp_is_memcmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
