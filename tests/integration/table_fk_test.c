@@ -243,6 +243,36 @@ static void test_fk_global(void **state)
 	/* _global cannot be dropped while a project names it */
 	t_assert_rc(aedb_drop_project(db, "_global"), -AEDB_EDEPEND);
 	t_assert_rc(aedb_drop_scope(db, "_global", T_S), -AEDB_EDEPEND);
+	/* SET NULL into _global is allowed, and deleting the _global row
+	 * rewrites the project's child */
+	{
+		static const struct aedb_column_def c[2] = {
+			{ .name = "id", .type = AEDB_TYPE_U64 },
+			{ .name = "pid", .type = AEDB_TYPE_U64, .nullable = 1 },
+		};
+		struct aedb_table_def d = { "gsn", c, 2, 1, t_pk_id };
+		struct aedb_value g8[2] = { t_u64(8), t_int(0) }, pk8 = t_u64(8);
+		struct aedb_row *row = NULL;
+
+		fk = t_fk("g", "gparent");
+		fk.ref_project = "_global";
+		fk.on_delete = AEDB_FK_SET_NULL;
+		t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &d, NULL, 0, &fk, 1), 1);
+		t_assert_rc(aedb_insert_row(db, "_global", T_S, "gparent", g8, 2, 0, NULL), 0);
+		pid = t_u64(8);
+		t_assert_rc(t_ins(db, "gsn", 1, &pid, NULL), 0);
+		t_assert_rc(aedb_delete_row(db, "_global", T_S, "gparent", &pk8, 1, 0, NULL), 0);
+		t_assert_rc(aedb_get_row(db, T_P, T_S, "gsn", &pk8 /* id 8: none */, 1,
+					 AEDB_LATEST, &row), -AEDB_ENOTFOUND);
+		pk8 = t_u64(1);
+		t_assert_rc(aedb_get_row(db, T_P, T_S, "gsn", &pk8, 1, AEDB_LATEST, &row), 0);
+		assert_int_equal(row->values[1].type, AEDB_TYPE_NULL);
+		aedb_row_free(row);
+	}
+	/* _global -> _global may cascade */
+	fk = t_fk("gc", "gparent");
+	fk.on_delete = AEDB_FK_CASCADE;
+	t_assert_rc(t_create_child_fk(db, "_global", "gchild", &fk, 1), 1);
 	t_close(db);
 }
 
@@ -942,6 +972,78 @@ static void t_set_actions(uint32_t shards)
 	t_close(db);
 }
 
+/* A delete built, then the children changed by other commits, then the
+ * commit: each change makes it -AEDB_ECONFLICT with nothing written, and
+ * the delete built again goes through. */
+static void t_action_conflicts(uint32_t shards)
+{
+	struct aedb *db = t_open_p(shards, NULL);
+	struct aedb_value pk1 = t_u64(1), pk2 = t_u64(2);
+	struct aedb_txn *t;
+	uint64_t seq;
+
+	t_assert_rc(t_create_parent(db, T_P, "parent"), 1);
+	t_assert_rc(t_create_act(db, T_P, "sn", "parent", AEDB_FK_SET_NULL, 0, NULL), 1);
+	t_assert_rc(t_create_act(db, T_P, "child", "parent", AEDB_FK_CASCADE, 0, NULL), 1);
+	t_assert_rc(t_ins_parent(db, 1), 0);
+	t_assert_rc(t_ins_parent(db, 2), 0);
+	t_assert_rc(t_ins3(db, "sn", 1, 1, 10), 0);
+	t_assert_rc(aedb_txn_create(db, &t), 0);
+
+	/* SET NULL: the child's other column changed meanwhile; the rewrite
+	 * built from the old row must not overwrite it */
+	t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk1, 1), 0);
+	{
+		struct aedb_value r[3] = { t_u64(1), t_u64(1), t_int(99) };
+
+		t_assert_rc(aedb_upsert_row(db, T_P, T_S, "sn", r, 3, 0, NULL), 0);
+	}
+	seq = aedb_visible_seq(db);
+	t_assert_rc(aedb_commit(db, t, NULL), -AEDB_ECONFLICT);
+	assert_int_equal(aedb_visible_seq(db), seq);
+	assert_true(t_exists(db, "parent", 1));
+	t_assert_row3(db, "sn", 1, 1, 99);
+	aedb_txn_reset(t);
+	t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk1, 1), 0);
+	t_assert_rc(aedb_commit(db, t, NULL), 0);
+	t_assert_row3(db, "sn", 1, T_NONE, 99);
+
+	/* CASCADE: a child inserted meanwhile is a conflict, not an orphan
+	 * and not -AEDB_EFOREIGN (building again covers it) */
+	aedb_txn_reset(t);
+	t_assert_rc(t_ins3(db, "child", 1, 2, 0), 0);
+	t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk2, 1), 0);
+	t_assert_rc(t_ins3(db, "child", 2, 2, 0), 0);
+	seq = aedb_visible_seq(db);
+	t_assert_rc(aedb_commit(db, t, NULL), -AEDB_ECONFLICT);
+	assert_int_equal(aedb_visible_seq(db), seq);
+	assert_true(t_exists(db, "parent", 2));
+	t_assert_row3(db, "child", 1, 2, 0);
+	t_assert_row3(db, "child", 2, 2, 0);
+	/* ... and so is a child deleted meanwhile */
+	aedb_txn_reset(t);
+	t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk2, 1), 0);
+	t_assert_rc(t_delr(db, "child", 1, NULL), 0);
+	t_assert_rc(aedb_commit(db, t, NULL), -AEDB_ECONFLICT);
+	t_assert_row3(db, "child", 2, 2, 0);
+	aedb_txn_reset(t);
+	t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk2, 1), 0);
+	t_assert_rc(aedb_commit(db, t, NULL), 0);
+	t_assert_gone3(db, "child", 2);
+	assert_false(t_exists(db, "parent", 2));
+	aedb_txn_free(t);
+	t_close(db);
+}
+
+static void test_fk_action_conflicts(void **state)
+{
+	static const uint32_t shards[] = { 1, 2, 4 };
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++)
+		t_action_conflicts(shards[i]);
+}
+
 static void test_fk_set_actions(void **state)
 {
 	static const uint32_t shards[] = { 1, 2, 4 };
@@ -1052,6 +1154,110 @@ static void test_fk_race(void **state)
 	t_close(db);
 }
 
+/*
+ * The cascade race at @shards: parent deletes (CASCADE to child, and on to
+ * grand) and re-inserts on one thread, child inserts naming random parents
+ * on a second, grandchild inserts naming random children on a third. No
+ * child may outlive its parent, nor a grandchild its child; afterwards
+ * deleting every parent takes every child and grandchild with it.
+ */
+#define T_CRACE_PARENTS 6u
+#define T_CRACE_OPS 240u
+
+static uint64_t t_crace_children;   /* atomic: child ids 1.. tried so far */
+
+static void *t_crace(void *arg)
+{
+	struct t_racer *r = arg;
+
+	for (uint32_t i = 0; i < T_CRACE_OPS; i++) {
+		uint64_t x = t_rand(&r->seed), p = 1 + x % T_CRACE_PARENTS;
+		int rc;
+
+		if (r->role == 1) {
+			rc = t_ins3(r->db, "child", r->next_child++, p, 0);
+			__atomic_store_n(&t_crace_children, r->next_child, __ATOMIC_RELEASE);
+			r->bad += rc != 0 && rc != -AEDB_EFOREIGN && rc != -AEDB_ECONFLICT &&
+				  rc != -AEDB_EBUSY;
+		} else if (r->role == 2) {
+			uint64_t nc = __atomic_load_n(&t_crace_children, __ATOMIC_ACQUIRE);
+
+			/* a child id among the last 16 tried: most exist */
+			rc = t_ins3(r->db, "grand", r->next_child++,
+				    nc > 16 ? nc - 1 - (x >> 8) % 16 : 1 + (x >> 8) % 16, 0);
+			r->bad += rc != 0 && rc != -AEDB_EFOREIGN && rc != -AEDB_ECONFLICT &&
+				  rc != -AEDB_EBUSY;
+		} else if ((x >> 20) % 4 != 0) {
+			rc = t_ins_parent(r->db, p);
+			r->bad += rc != 0 && rc != -AEDB_EEXIST && rc != -AEDB_ECONFLICT &&
+				  rc != -AEDB_EBUSY;
+		} else {
+			/* never -AEDB_EFOREIGN: a child that appeared meanwhile
+			 * is a conflict, and the call builds the cascade again */
+			rc = t_delr(r->db, "parent", p, NULL);
+			r->bad += rc != 0 && rc != -AEDB_ECONFLICT && rc != -AEDB_EBUSY;
+		}
+	}
+	return NULL;
+}
+
+static void t_cascade_race(uint32_t shards)
+{
+	struct aedb *db = t_open_p(shards, NULL);
+	uint64_t seed = t_seed("test_fk_cascade_race");
+	struct t_racer r[3];
+	pthread_t th[3];
+	uint32_t children = 0, grands = 0;
+	uint64_t pid;
+	int64_t n;
+
+	t_assert_rc(t_create_parent(db, T_P, "parent"), 1);
+	t_assert_rc(t_create_act(db, T_P, "child", "parent", AEDB_FK_CASCADE, 0, NULL), 1);
+	t_assert_rc(t_create_act(db, T_P, "grand", "child", AEDB_FK_CASCADE, 0, NULL), 1);
+	for (uint64_t p = 1; p <= T_CRACE_PARENTS; p++)
+		t_assert_rc(t_ins_parent(db, p), 0);
+	__atomic_store_n(&t_crace_children, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 3; i++)
+		r[i] = (struct t_racer){ .db = db, .seed = seed + (uint64_t)i, .role = i,
+					 .next_child = 1 };
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, t_crace, &r[i]), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(r[i].bad, 0);
+	/* no orphan at either level */
+	for (uint64_t c = 1; c <= T_CRACE_OPS; c++) {
+		if (t_get3(db, "child", c, &pid, &n)) {
+			children++;
+			assert_true(t_exists(db, "parent", pid));
+		}
+		if (t_get3(db, "grand", c, &pid, &n)) {
+			grands++;
+			assert_true(t_get3(db, "child", pid, &pid, &n));
+		}
+	}
+	/* every parent goes, with all its descendants (the counts agree) */
+	for (uint64_t p = 1; p <= T_CRACE_PARENTS; p++)
+		t_assert_rc(t_delr(db, "parent", p, NULL), 0);
+	for (uint64_t c = 1; c <= T_CRACE_OPS; c++) {
+		t_assert_gone3(db, "child", c);
+		t_assert_gone3(db, "grand", c);
+	}
+	print_message("fk cascade race: %u shards, %u children and %u grandchildren left\n",
+		      shards, children, grands);
+	t_close(db);
+}
+
+static void test_fk_cascade_race(void **state)
+{
+	static const uint32_t shards[] = { 1, 2, 4 };
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++)
+		t_cascade_race(shards[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1065,6 +1271,8 @@ int main(void)
 		cmocka_unit_test(test_fk_cascade),
 		cmocka_unit_test(test_fk_cascade_depth),
 		cmocka_unit_test(test_fk_set_actions),
+		cmocka_unit_test(test_fk_action_conflicts),
+		cmocka_unit_test(test_fk_cascade_race),
 	};
 
 	t_require_engine();
