@@ -1204,8 +1204,10 @@ AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, con
  * (the caller's indexes stay dense; a failure names the delete). A child
  * row changed, deleted or added by another commit between the build and
  * the commit makes it fail with -AEDB_ECONFLICT (the one-row calls build
- * again): never an orphan. Finding the children scans the child table on
- * every shard (no index is used yet); docs/TABLES.md has the details.
+ * again): never an orphan. The children are found through an index
+ * whose leading columns are the foreign key's (not partial) if the child
+ * table has one, else by a scan of the child table on every shard;
+ * docs/TABLES.md has the details.
  *
  * Returns what aedb_create_table_checked() returns, and: -AEDB_ENOTABLE
  * (no such parent table), -AEDB_ENOCOLUMN (a child or parent column the

@@ -46,6 +46,7 @@
 
 #include "api/catalog.h"
 #include "api/db.h"
+#include "api/idef.h"
 #include "api/tdef.h"
 #include "api/tcheck.h"
 #include "api/tfk.h"
@@ -333,22 +334,104 @@ static int fk_row_names(const struct cat_scope *ch, const struct cat_fk *fk, str
 	return (size_t)kl == plen && memcmp(scratch, pkey, plen) == 0;
 }
 
+/* An index of child table @ch whose leading columns are @fk's, in @fk's
+ * order, over every row (not partial), or NULL. A leftmost prefix of
+ * columns encodes to a byte prefix (table/keyenc.h), so the entries of the
+ * child rows naming a parent key are those starting with that key. */
+static const struct cat_scope *fk_index(const struct catalog *cat, const struct cat_scope *ch,
+					const struct cat_fk *fk)
+{
+	struct cat_scope *const *ix;
+	uint32_t n;
+
+	cat_table_indexes(cat, ch, &ix, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cat_idef *x = ix[i]->idef;
+		uint32_t j = 0;
+
+		if (!x || x->bound || x->partial || x->ncols < fk->ncols)
+			continue;
+		while (j < fk->ncols && x->cols[j] == fk->cols[j])
+			j++;
+		if (j == fk->ncols)
+			return ix[i];
+	}
+	return NULL;
+}
+
+/* Child row @pk (by its index entry) if it names @pkey and this
+ * transaction has not written it: a hit. */
+static int fk_find_pk(const struct aedb_txn *t, const struct cat_scope *ch,
+		      const struct cat_fk *fk, struct tv_value *vals, const uint8_t *pk,
+		      uint32_t len, const uint8_t *pkey, size_t plen, uint8_t *scratch, size_t cap,
+		      struct fk_hits *out)
+{
+	uint32_t sh = core_kv_shard(ch->id, pk, len, t->db->nshards);
+	const struct kvmap *m = __atomic_load_n(&ch->parts[sh], __ATOMIC_ACQUIRE);
+	const struct kv_version *v = m ? kvmap_get_any(m, pk, len, UINT64_MAX) : NULL;
+	int rc;
+
+	if (!v)
+		return 0; /* a stale entry: the zero check has the last word */
+	rc = fk_row_names(ch, fk, vals, v->data, v->len, pkey, plen, scratch, cap, 0);
+	if (rc == 1 && fk_txn_row(t, ch->id, pk, len) < 0)
+		return fk_hit_add(out, pk, len, v->data, v->len, v->seq);
+	return rc < 0 ? rc : 0;
+}
+
+/* fk_find through index @x: the entries starting with @pkey, on every
+ * shard (unique entries live on their key's shard, others on their row's). */
+static int fk_find_ix(const struct aedb_txn *t, const struct cat_scope *ch,
+		      const struct cat_fk *fk, const struct cat_scope *x, struct tv_value *vals,
+		      const uint8_t *pkey, size_t plen, uint8_t *scratch, size_t cap,
+		      struct fk_hits *out)
+{
+	int rc = 0;
+
+	for (uint32_t sh = 0; rc == 0 && sh < t->db->nshards; sh++) {
+		const struct kvmap *m = __atomic_load_n(&x->parts[sh], __ATOMIC_ACQUIRE);
+		struct kvmap_iter it;
+
+		if (!m)
+			continue;
+		for (kvmap_iter_seek_any(&it, m, pkey, (uint32_t)plen, false, UINT64_MAX);
+		     rc == 0 && kvmap_iter_valid(&it); kvmap_iter_next_any(&it)) {
+			uint32_t klen;
+			const uint8_t *key = kvmap_iter_key(&it, &klen);
+
+			if (klen < plen || memcmp(key, pkey, plen) != 0)
+				break;
+			rc = fk_find_pk(t, ch, fk, vals, it.version->data, it.version->len, pkey,
+					plen, scratch, cap, out);
+		}
+	}
+	return rc;
+}
+
 /*
  * The rows of child table @ch that name parent key @pkey through its
  * foreign key @fk, as this transaction sees them: the newest stored
- * version of every row on every shard (read lock-free, inside the caller's
- * epoch section), unless an entry of the transaction wrote the row, then
- * that entry's row. The scan is of the whole table: there is no index
- * lookup here yet.
+ * version of every such row on every shard (read lock-free, inside the
+ * caller's epoch section), unless an entry of the transaction wrote the
+ * row, then that entry's row. Through an index on the child columns if
+ * there is one (fk_index), else by a scan of the whole table. Either may
+ * miss a row a commit is applying just now, or see an entry of a row that
+ * is changing: every row found is checked against its values here and
+ * guarded by its version at commit, and a row missed keeps the parent's
+ * count above zero at commit (-AEDB_ECONFLICT), so neither is trusted.
  */
-static int fk_find(const struct aedb_txn *t, const struct cat_scope *ch, const struct cat_fk *fk,
-		   const uint8_t *pkey, size_t plen, size_t cap, struct fk_hits *out)
+static int fk_find(const struct aedb_txn *t, const struct catalog *cat,
+		   const struct cat_scope *ch, const struct cat_fk *fk, const uint8_t *pkey,
+		   size_t plen, size_t cap, struct fk_hits *out)
 {
 	struct tv_value *vals = malloc(ch->tdef->schema.ncols * sizeof(*vals));
 	uint8_t *scratch = malloc(cap + 1);
+	const struct cat_scope *x = fk_index(cat, ch, fk);
 	int rc = vals && scratch ? 0 : -ENOMEM;
 
-	for (uint32_t sh = 0; rc == 0 && sh < t->db->nshards; sh++) {
+	if (rc == 0 && x)
+		rc = fk_find_ix(t, ch, fk, x, vals, pkey, plen, scratch, cap, out);
+	for (uint32_t sh = 0; rc == 0 && !x && sh < t->db->nshards; sh++) {
 		const struct kvmap *m = __atomic_load_n(&ch->parts[sh], __ATOMIC_ACQUIRE);
 		struct kvmap_iter it;
 
@@ -462,7 +545,7 @@ static int fk_actions(struct aedb_txn *t, struct fk_ctx *c, const struct cat_sco
 {
 	const struct cat_fk *fk = &ch->tdef->fks[k];
 	struct fk_hits hits = { 0 };
-	int rc = fk_find(t, ch, fk, key, klen, c->cap, &hits);
+	int rc = fk_find(t, c->cat, ch, fk, key, klen, c->cap, &hits);
 
 	if (rc == 0 && hits.n && t->fk_depth >= TXN_FK_DEPTH_MAX)
 		rc = -AEDB_ETOOBIG; /* a chain of actions too deep */

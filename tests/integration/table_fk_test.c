@@ -742,10 +742,23 @@ static void t_assert_gone3(struct aedb *db, const char *table, uint64_t id)
 
 #define T_ACT_ROWS 24u
 
-/* CASCADE at @shards: children on every shard, grandchildren, a RESTRICT
- * grandchild blocking the whole delete, counts right afterwards, a child
- * of the same transaction, the caller's indexes. */
-static void t_cascade(uint32_t shards)
+/* An index on @table's (pid[, n]): the actions find the children through
+ * it instead of scanning the table. */
+static void t_index_pid(struct aedb *db, const char *table, int unique, int with_n)
+{
+	static const char *const cols[] = { "pid", "n" };
+	struct aedb_index_def d = { .name = "by_pid", .columns = cols,
+				    .ncolumns = with_n ? 2 : 1,
+				    .flags = unique ? AEDB_INDEX_UNIQUE : 0 };
+
+	t_assert_rc(aedb_create_index(db, T_P, T_S, table, &d), 1);
+}
+
+/* CASCADE at @shards (children found by a scan, or with @ix through an
+ * index): children on every shard, grandchildren, a RESTRICT grandchild
+ * blocking the whole delete, counts right afterwards, a child of the same
+ * transaction, the caller's indexes. */
+static void t_cascade(uint32_t shards, int ix)
 {
 	struct aedb *db = t_open_p(shards, NULL);
 	struct aedb_txn *t;
@@ -756,6 +769,10 @@ static void t_cascade(uint32_t shards)
 	t_assert_rc(t_create_act(db, T_P, "child", "parent", AEDB_FK_CASCADE, 0, NULL), 1);
 	t_assert_rc(t_create_act(db, T_P, "grand", "child", AEDB_FK_CASCADE, 0, NULL), 1);
 	t_assert_rc(t_create_act(db, T_P, "keep", "child", AEDB_FK_RESTRICT, 0, NULL), 1);
+	if (ix) {
+		t_index_pid(db, "child", 0, 1);
+		t_index_pid(db, "grand", 0, 0);
+	}
 	for (uint64_t i = 1; i <= 3; i++)
 		t_assert_rc(t_ins_parent(db, i), 0);
 	/* children 1..24 of parents 1 (even) and 2 (odd); grandchild 100+i of i */
@@ -844,8 +861,10 @@ static void test_fk_cascade(void **state)
 	static const uint32_t shards[] = { 1, 2, 4 };
 
 	(void)state;
-	for (unsigned i = 0; i < 3; i++)
-		t_cascade(shards[i]);
+	for (unsigned i = 0; i < 3; i++) {
+		t_cascade(shards[i], 0);
+		t_cascade(shards[i], 1);
+	}
 }
 
 /* A table naming itself ON DELETE CASCADE: a chain node 1 <- 2 <- ... A
@@ -962,6 +981,13 @@ static void t_set_actions(uint32_t shards)
 	}
 	t_assert_rc(t_ins_parent(db, 4), 0);
 	t_assert_rc(t_ins3(db, "sdx", 1, 4, 3), 0);
+	/* SET NULL found through a unique index on the child column (NULLs
+	 * are exempt from uniqueness), and SET DEFAULT through a plain one */
+	t_assert_rc(t_create_act(db, T_P, "su", "parent", AEDB_FK_SET_NULL, 0, NULL), 1);
+	t_index_pid(db, "su", 1, 0);
+	t_index_pid(db, "sdx", 0, 0);
+	t_assert_rc(t_ins3(db, "su", 1, 4, 1), 0);
+	t_assert_rc(t_ins3(db, "su", 2, 9, 2), 0);
 	seq = aedb_visible_seq(db);
 	t_assert_rc(t_delr(db, "parent", 4, NULL), -AEDB_EFOREIGN);
 	assert_int_equal(aedb_visible_seq(db), seq);
@@ -969,6 +995,10 @@ static void t_set_actions(uint32_t shards)
 	t_assert_rc(t_ins_parent(db, 8), 0);
 	t_assert_rc(t_delr(db, "parent", 4, NULL), 0);
 	t_assert_row3(db, "sdx", 1, 8, 3);
+	t_assert_row3(db, "su", 1, T_NONE, 1);
+	t_assert_row3(db, "su", 2, 9, 2);
+	t_assert_rc(t_ins_parent(db, 4), 0);
+	t_assert_rc(t_delr(db, "parent", 4, NULL), 0);
 	t_close(db);
 }
 
