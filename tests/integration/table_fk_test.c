@@ -1231,7 +1231,7 @@ static void *t_crace(void *arg)
 	return NULL;
 }
 
-static void t_cascade_race(uint32_t shards)
+static void t_cascade_race(uint32_t shards, int ix)
 {
 	struct aedb *db = t_open_p(shards, NULL);
 	uint64_t seed = t_seed("test_fk_cascade_race");
@@ -1244,6 +1244,10 @@ static void t_cascade_race(uint32_t shards)
 	t_assert_rc(t_create_parent(db, T_P, "parent"), 1);
 	t_assert_rc(t_create_act(db, T_P, "child", "parent", AEDB_FK_CASCADE, 0, NULL), 1);
 	t_assert_rc(t_create_act(db, T_P, "grand", "child", AEDB_FK_CASCADE, 0, NULL), 1);
+	if (ix) {
+		t_index_pid(db, "child", 0, 0);
+		t_index_pid(db, "grand", 0, 1);
+	}
 	for (uint64_t p = 1; p <= T_CRACE_PARENTS; p++)
 		t_assert_rc(t_ins_parent(db, p), 0);
 	__atomic_store_n(&t_crace_children, 1, __ATOMIC_RELEASE);
@@ -1274,8 +1278,8 @@ static void t_cascade_race(uint32_t shards)
 		t_assert_gone3(db, "child", c);
 		t_assert_gone3(db, "grand", c);
 	}
-	print_message("fk cascade race: %u shards, %u children and %u grandchildren left\n",
-		      shards, children, grands);
+	print_message("fk cascade race: %u shards%s, %u children and %u grandchildren left\n",
+		      shards, ix ? " (indexed)" : "", children, grands);
 	t_close(db);
 }
 
@@ -1284,8 +1288,10 @@ static void test_fk_cascade_race(void **state)
 	static const uint32_t shards[] = { 1, 2, 4 };
 
 	(void)state;
-	for (unsigned i = 0; i < 3; i++)
-		t_cascade_race(shards[i]);
+	for (unsigned i = 0; i < 3; i++) {
+		t_cascade_race(shards[i], 0);
+		t_cascade_race(shards[i], 1);
+	}
 }
 
 int main(void)
