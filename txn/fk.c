@@ -261,7 +261,8 @@ static int fk_child(struct aedb_txn *t, uint32_t pos, struct fk_ctx *c, int has_
 struct fk_hit {
 	uint8_t *key;            /* key_len bytes, then val_len bytes of row */
 	uint32_t key_len, val_len;
-	uint64_t seq;            /* the stored version read; 0: this transaction's */
+	uint64_t seq;            /* the stored version read (if stored) */
+	int stored;              /* 0: the row of an entry of this transaction */
 };
 
 struct fk_hits {
@@ -278,7 +279,7 @@ static void fk_hits_free(struct fk_hits *h)
 }
 
 static int fk_hit_add(struct fk_hits *h, const uint8_t *key, uint32_t klen, const uint8_t *val,
-		      uint32_t vlen, uint64_t seq)
+		      uint32_t vlen, int stored, uint64_t seq)
 {
 	struct fk_hit *x;
 
@@ -300,6 +301,7 @@ static int fk_hit_add(struct fk_hits *h, const uint8_t *key, uint32_t klen, cons
 	x->key_len = klen;
 	x->val_len = vlen;
 	x->seq = seq;
+	x->stored = stored;
 	h->n++;
 	return 0;
 }
@@ -375,7 +377,7 @@ static int fk_find_pk(const struct aedb_txn *t, const struct cat_scope *ch,
 		return 0; /* a stale entry: the zero check has the last word */
 	rc = fk_row_names(ch, fk, vals, v->data, v->len, pkey, plen, scratch, cap, 0);
 	if (rc == 1 && fk_txn_row(t, ch->id, pk, len) < 0)
-		return fk_hit_add(out, pk, len, v->data, v->len, v->seq);
+		return fk_hit_add(out, pk, len, v->data, v->len, 1, v->seq);
 	return rc < 0 ? rc : 0;
 }
 
@@ -446,7 +448,7 @@ static int fk_find(const struct aedb_txn *t, const struct catalog *cat,
 					  plen, scratch, cap, 0);
 			if (rc == 1 && fk_txn_row(t, ch->id, key, klen) < 0)
 				rc = fk_hit_add(out, key, klen, it.version->data, it.version->len,
-						it.version->seq);
+						1, it.version->seq);
 			else if (rc == 1)
 				rc = 0; /* the transaction's entry decides: below */
 		}
@@ -461,7 +463,7 @@ static int fk_find(const struct aedb_txn *t, const struct catalog *cat,
 				  cap, 1);
 		if (rc == 1)
 			rc = fk_hit_add(out, txn_key(t, o), o->key_len, txn_val(t, o), o->val_len,
-					0);
+					0, 0);
 	}
 	free(vals);
 	free(scratch);
@@ -480,7 +482,7 @@ static int fk_rewrite(const struct cat_scope *ch, const struct cat_fk *fk, const
 
 	*out = NULL;
 	if (rc == 0 && tv_row_decode(s, h->key + h->key_len, h->val_len, v) < 0)
-		rc = h->seq ? -AEDB_ECORRUPT : -AEDB_ECONFLICT;
+		rc = h->stored ? -AEDB_ECORRUPT : -AEDB_ECONFLICT;
 	for (uint32_t i = 0; rc == 0 && i < fk->ncols; i++) {
 		struct tv_value *x = &v[fk->cols[i]];
 
@@ -531,7 +533,7 @@ static int fk_act(struct aedb_txn *t, const struct cat_scope *ch, const struct c
 	free(nval);
 	if (rc < 0)
 		return rc;
-	if (h->seq) {
+	if (h->stored) {
 		it->op = TXN_OP_GUARD;
 		memcpy(it->operand, &h->seq, sizeof(h->seq));
 	}
