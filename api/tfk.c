@@ -65,8 +65,16 @@ static int fk_check_one(const struct tv_schema *s, const char *project,
 			if (strcmp(fk->columns[i], fk->columns[j]) == 0)
 				return -AEDB_EINVAL;
 	}
-	if (fk->on_delete != AEDB_FK_RESTRICT && fk->on_delete != AEDB_FK_NO_ACTION)
-		return -AEDB_ENOTSUP;   /* CASCADE, SET NULL, SET DEFAULT: not yet */
+	/* SET NULL / SET DEFAULT rewrite the child row in place (txn/fk.c):
+	 * a key column would move the row, so none may be one. */
+	for (uint32_t i = 0; i < fk->ncolumns; i++) {
+		int c = fk_col_index(s, fk->columns[i]);
+
+		for (uint32_t j = 0; j < s->npk; j++)
+			if (s->pk[j] == (uint32_t)c && (fk->on_delete == AEDB_FK_SET_NULL ||
+							fk->on_delete == AEDB_FK_SET_DEFAULT))
+				return -AEDB_EINVAL;
+	}
 	return 0;
 }
 

@@ -44,7 +44,7 @@ struct cat_fk {
  * Check @fks[0..@n) (normalized: ref_columns NULL, columns in the parent
  * key's order, parent names filled) against child schema @s and encode the
  * section into @buf (NULL: only the size, in *@len). 0, -AEDB_ENAME,
- * -AEDB_ENOCOLUMN, -AEDB_EINVAL, -AEDB_ENOTSUP, -AEDB_ETOOBIG, -AEDB_EMISUSE.
+ * -AEDB_ENOCOLUMN, -AEDB_EINVAL, -AEDB_ETOOBIG, -AEDB_EMISUSE.
  */
 int cat_fks_encode(const struct tv_schema *s, const char *project,
 		   const struct aedb_fk_def *fks, uint32_t n, uint8_t *buf, size_t *len);

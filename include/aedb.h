@@ -1054,9 +1054,12 @@ struct aedb_expr; /* see "Tables: queries" */
 enum aedb_fk_action {
 	AEDB_FK_RESTRICT = 0,    /**< the delete fails with -AEDB_EFOREIGN */
 	AEDB_FK_NO_ACTION = 1,   /**< the same, checked immediately (as RESTRICT) */
-	AEDB_FK_CASCADE = 2,     /**< not yet: refused with -AEDB_ENOTSUP */
-	AEDB_FK_SET_NULL = 3,    /**< not yet: refused with -AEDB_ENOTSUP */
-	AEDB_FK_SET_DEFAULT = 4, /**< not yet: refused with -AEDB_ENOTSUP */
+	AEDB_FK_CASCADE = 2,     /**< the child rows are deleted too, and their
+				      own children by their foreign keys */
+	AEDB_FK_SET_NULL = 3,    /**< the child rows' foreign-key columns are
+				      written NULL (the default, if they have one) */
+	AEDB_FK_SET_DEFAULT = 4, /**< ... are written their defaults (NULL if
+				      none); the defaults' parent must exist */
 };
 
 /**
@@ -1066,7 +1069,11 @@ enum aedb_fk_action {
  * checked. The parent is in the same project (@ref_project NULL or equal)
  * or in project "_global"; a "_global" table cannot name another project's
  * table, and a foreign key into "_global" from another project cannot be
- * ON DELETE CASCADE. The parent may be the new table itself.
+ * ON DELETE CASCADE. The parent may be the new table itself. SET NULL and
+ * SET DEFAULT rewrite the child row in place, so none of @columns may be a
+ * primary-key column of the child. There is no ON UPDATE: a row's primary
+ * key is its identity (a write with another key is another row), so a
+ * parent key never changes in place.
  */
 struct aedb_fk_def {
 	const char *name;              /**< 1..128 bytes of [A-Za-z0-9_-], unique */
@@ -1182,18 +1189,35 @@ AEDB_API int aedb_create_table_checked(struct aedb *db, const char *project, con
  * rows naming each parent key lives on the parent row's shard, and a child
  * write and a parent delete both lock it. A child row written or deleted
  * after it was read may make a transaction fail with -AEDB_ECONFLICT
- * (build it again; the one-row calls do). Not yet: CASCADE, SET NULL and
- * SET DEFAULT are refused (-AEDB_ENOTSUP); see docs/TABLES.md.
+ * (build it again; the one-row calls do).
+ *
+ * With CASCADE, SET NULL or SET DEFAULT, adding a parent row's delete to a
+ * transaction (any delete path: aedb_delete_row(), aedb_txn_delete_row(),
+ * batches, delete-where) finds the child rows naming it, as the
+ * transaction sees them (its own earlier entries included), and adds their
+ * deletes (CASCADE, following the children's own foreign keys down, at
+ * most 16 levels: deeper is -AEDB_ETOOBIG) or their rewritten rows (SET
+ * NULL / SET DEFAULT: checked as any write, so a NOT NULL column without a
+ * default is -AEDB_ENOTNULL, a failed check -AEDB_ECHECK, a default naming
+ * no parent -AEDB_EFOREIGN at commit) to the same transaction: all of it
+ * commits or none. Each of those entries takes the delete's mutation index
+ * (the caller's indexes stay dense; a failure names the delete). A child
+ * row changed, deleted or added by another commit between the build and
+ * the commit makes it fail with -AEDB_ECONFLICT (the one-row calls build
+ * again): never an orphan. The children are found through an index
+ * whose leading columns are the foreign key's (not partial) if the child
+ * table has one, else by a scan of the child table on every shard;
+ * docs/TABLES.md has the details.
  *
  * Returns what aedb_create_table_checked() returns, and: -AEDB_ENOTABLE
  * (no such parent table), -AEDB_ENOCOLUMN (a child or parent column the
  * table does not have), -AEDB_EINVAL (no columns, a column count other
  * than the parent key's, a column repeated, ref_columns not the parent's
  * key columns, an unknown action, a name repeated, a parent in another
- * project than the child's or "_global", CASCADE into "_global"),
+ * project than the child's or "_global", CASCADE into "_global", SET NULL
+ * or SET DEFAULT on a primary-key column),
  * -AEDB_ETYPE (a child column of another type than its parent column),
- * -AEDB_ENOTSUP (an action not built yet), -AEDB_ETOOBIG (over 32),
- * -AEDB_EMISUSE (NULL pointers).
+ * -AEDB_ETOOBIG (over 32), -AEDB_EMISUSE (NULL pointers).
  */
 AEDB_API int aedb_create_table_ex(struct aedb *db, const char *project, const char *scope,
 				  const struct aedb_table_def *def,

@@ -286,6 +286,10 @@ static int txn_ns_error(const struct cat_scope *sc, const struct txn_item *it)
 	 * going: the entry is stale, as for an index (build it again). */
 	if (txn_kind_is_idx(it->kind) || (txn_kind_is_fk(it->kind) && it->kind != TXN_FK_REQ))
 		return -AEDB_ECONFLICT;
+	/* So is a foreign-key action's row (txn/fk.c) whose child table went:
+	 * built again, the delete no longer has that action to take. */
+	if ((it->kind == TXN_ROW_PUT || it->kind == TXN_ROW_DEL) && it->op == TXN_OP_GUARD)
+		return -AEDB_ECONFLICT;
 	if (!txn_kind_is_row(it->kind) && !txn_kind_is_fk(it->kind))
 		return -AEDB_ENOSCOPE;
 	return sc && __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) == CAT_BUSY ? -AEDB_EBUSY

@@ -253,7 +253,7 @@ int txn_add_ns(struct aedb_txn *t, uint8_t kind, uint32_t ns, const void *key, s
 	if (txn_kind_is_mut(kind)) {
 		/* Index entries (txn/index.c) take their row entry's index, so
 		 * the caller's mutations keep dense indexes. */
-		it->index = txn_mut_count(t, t->nitems - 1);
+		it->index = t->fk_depth ? t->fk_index : txn_mut_count(t, t->nitems - 1);
 		t->nmut++;
 		t->log_bytes += WAL_REC_HDR_BYTES + key_len + (kind == TXN_NUM ? 32 : val_len);
 	} else if (txn_kind_is_assert(kind)) {

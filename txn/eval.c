@@ -129,6 +129,15 @@ int txn_eval_mut(const struct aedb_txn *t, const struct txn_item *m, const struc
 {
 	memset(e, 0, sizeof(*e));
 	e->item = m;
+	if ((m->kind == TXN_ROW_PUT || m->kind == TXN_ROW_DEL) && m->op == TXN_OP_GUARD) {
+		uint64_t seq;
+
+		/* A foreign-key action's row: changed or gone since it was
+		 * read, the action built for it is stale (txn/fk.c). */
+		memcpy(&seq, m->operand, sizeof(seq));
+		if (!cur->present || cur->version != seq)
+			return -AEDB_ECONFLICT;
+	}
 	switch (m->kind) {
 	case TXN_ROW_INS:
 		if (cur->present)
@@ -162,7 +171,9 @@ int txn_eval_mut(const struct aedb_txn *t, const struct txn_item *m, const struc
 		return cur->present ? 0 : -AEDB_EFOREIGN;
 	case TXN_FK_ZERO:
 		e->kind = TXN_EFF_NONE;
-		return cur->present ? -AEDB_EFOREIGN : 0;
+		if (!cur->present)
+			return 0;
+		return m->op == TXN_OP_RETRY ? -AEDB_ECONFLICT : -AEDB_EFOREIGN;
 	case TXN_FK_INC:
 	case TXN_FK_DEC:
 		return txn_eval_fk_count(m, cur, e);

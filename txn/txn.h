@@ -52,6 +52,14 @@ enum txn_kind {
 			     * (a parent row deleted); writes nothing */
 };
 
+/* txn_item.op of a row entry added by a foreign-key action (txn/fk.c):
+ * the row must still be at the version it was read at (operand), else
+ * -AEDB_ECONFLICT. Of a TXN_FK_ZERO entry: the foreign key has an action,
+ * so a child row that appeared since the build is -AEDB_ECONFLICT (build
+ * again: the action then covers it) rather than -AEDB_EFOREIGN. */
+#define TXN_OP_GUARD 1u
+#define TXN_OP_RETRY 1u
+
 static inline int txn_kind_is_fk(uint8_t k)
 {
 	return k >= TXN_FK_REQ && k <= TXN_FK_ZERO;
@@ -101,6 +109,8 @@ struct txn_item {
 	uint64_t version;   /* NUM (expected), A_VERSION, READ; ROW_*: the digest of
 			     * the index entries its row had (txn/index.h) */
 	uint64_t lock_hash; /* hash of (ns, key): the shard's lock table key */
+	/* NUM: the operand; ROW_PUT/ROW_DEL with op TXN_OP_GUARD: the stored
+	 * version (u64, native order) the row must still have at commit */
 	uint8_t operand[32];/* NUM, big-endian, width bytes */
 };
 
@@ -122,6 +132,12 @@ struct aedb_txn {
 				 * is a no-op entry */
 	uint32_t idem_shard;
 	uint64_t idem_hash;
+	/* Foreign-key actions (txn/fk.c): while > 0, entries are being added
+	 * for a parent row delete's ON DELETE action, this many levels deep,
+	 * and take the index of the caller's row entry (fk_index), as index
+	 * entries do, so the caller's mutation indexes stay dense. */
+	uint32_t fk_depth;
+	uint32_t fk_index;
 };
 
 static inline const uint8_t *txn_key(const struct aedb_txn *t, const struct txn_item *it)

@@ -15,6 +15,12 @@
  *    the parent passes preflight, and one that leaves one child fails
  *    with -AEDB_EFOREIGN: the count is exactly the children;
  *  - the foreign key is still declared, and still enforced on a write.
+ * A second child table, casc(id, pid -> parent ON DELETE CASCADE), gets
+ * inserts too: a parent delete that goes through takes its casc rows in
+ * the same commit. After each reopen no casc row names an absent parent,
+ * and a delete of the parent building the cascade again passes preflight
+ * (its count is not above its rows: the cascade's decrements and deletes
+ * were recovered together).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +34,7 @@
 
 static const char *fc_self;
 static uint64_t fc_rows_seen;   /* child rows seen by the checks: the run did work */
+static uint64_t fc_casc_seen;   /* casc rows seen by the checks */
 
 static const char *const fc_pk[] = { "id" }, *const fc_pid[] = { "pid" };
 static const struct aedb_column_def fc_pcols[1] = { { .name = "id", .type = AEDB_TYPE_U64 } };
@@ -54,6 +61,10 @@ static int fc_child_load(struct aedb *db)
 
 	if (rc >= 0)
 		rc = aedb_create_table(db, "fk", "app", &pd);
+	if (rc >= 0)
+		rc = aedb_create_table_ex(db, "fk", "app", &cd, NULL, 0, &fk, 1);
+	cd.name = "casc";
+	fk.on_delete = AEDB_FK_CASCADE;
 	if (rc >= 0)
 		rc = aedb_create_table_ex(db, "fk", "app", &cd, NULL, 0, &fk, 1);
 	for (uint64_t p = 1; rc >= 0 && p <= FC_PARENTS; p++) {
@@ -84,12 +95,15 @@ static int fc_child_main(char **argv)
 		struct aedb_value row[2] = { fc_u64(c), fc_u64(p) };
 		int rc;
 
-		switch ((x >> 20) % 4) {
+		switch ((x >> 20) % 5) {
 		case 0:
 		case 1:
 			if ((x >> 30) % 8 == 0)
 				row[1].type = AEDB_TYPE_NULL;
 			rc = aedb_upsert_row(db, "fk", "app", "child", row, 2, 0, NULL);
+			break;
+		case 4:
+			rc = aedb_upsert_row(db, "fk", "app", "casc", row, 2, 0, NULL);
 			break;
 		case 2:
 			rc = aedb_delete_row(db, "fk", "app", "child", row, 1, 0, NULL);
@@ -118,7 +132,8 @@ static void fc_line(char *line, void *arg)
 	(void)arg;
 }
 
-/* Preflight: delete @n of parent @p's children @kids, then @p. */
+/* Preflight: delete @n of parent @p's children @kids, then @p (its casc
+ * rows by the cascade). */
 static int fc_preflight(struct aedb *db, uint64_t p, const uint64_t *kids, uint32_t n)
 {
 	struct aedb_preflight *pf = NULL;
@@ -172,6 +187,22 @@ static void fc_check(struct aedb *db)
 	fc_rows_seen += r->nrows;
 	aedb_query_result_free(r);
 	aedb_query_free(q);
+	/* no casc row outlived its parent */
+	cr_assert_rc(aedb_query_create("casc", &q), 0);
+	cr_assert_rc(aedb_query_clear_limit(q), 0);
+	cr_assert_rc(aedb_query_run(db, "fk", "app", q, AEDB_LATEST, &r), 0);
+	for (uint64_t i = 0; i < r->nrows; i++) {
+		const struct aedb_value *row = r->rows + i * 2;
+		struct aedb_row *pr = NULL;
+
+		assert_int_equal(row[1].type, AEDB_TYPE_U64);
+		cr_assert_rc(aedb_get_row(db, "fk", "app", "parent", &row[1], 1, AEDB_LATEST, &pr),
+			     0);
+		aedb_row_free(pr);
+	}
+	fc_casc_seen += r->nrows;
+	aedb_query_result_free(r);
+	aedb_query_free(q);
 	/* the counts are exactly the children */
 	for (uint64_t p = 1; p <= FC_PARENTS; p++) {
 		cr_assert_rc(fc_preflight(db, p, kids[p], nkids[p]), 0);
@@ -206,10 +237,12 @@ static void fc_cycles(uint32_t shards, uint32_t kills)
 		fc_check(db);
 		cr_assert_rc(aedb_close(db), 0);
 	}
-	print_message("fk_crash: %u shards, %" PRIu64 " child rows checked\n", shards,
-		      fc_rows_seen);
+	print_message("fk_crash: %u shards, %" PRIu64 " child and %" PRIu64
+		      " casc rows checked\n", shards, fc_rows_seen, fc_casc_seen);
 	assert_true(fc_rows_seen > 0);
+	assert_true(fc_casc_seen > 0);
 	fc_rows_seen = 0;
+	fc_casc_seen = 0;
 	t_rmrf(dir);
 	free(dir);
 }

@@ -5,101 +5,15 @@
  * referenced table refused, child columns pinned against ALTER TABLE, and
  * every child write path checking that its parent exists at commit
  * (one-row calls, batches, transactions, update-where, on-conflict upserts)
- * with nothing written on failure, at 1, 2 and 4 shards.
+ * with nothing written on failure, at 1, 2 and 4 shards; parent deletes
+ * with RESTRICT. The ON DELETE actions: table_fk_act_test.c.
  */
-#include "it_common.h"
+#include "fk_common.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const t_pk_id[] = { "id" };
-static const char *const t_pid[] = { "pid" };
-
-static struct aedb_value t_u64(uint64_t x)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_U64 };
-
-	v.u.u64 = x;
-	return v;
-}
-
-static struct aedb_value t_int(int64_t x)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_INTEGER };
-
-	v.u.i64 = x;
-	return v;
-}
-
-static struct aedb_value t_null(void)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_NULL };
-
-	return v;
-}
-
-/* parent(id u64 pk, n integer) */
-static int t_create_parent(struct aedb *db, const char *project, const char *name)
-{
-	static const struct aedb_column_def c[2] = {
-		{ .name = "id", .type = AEDB_TYPE_U64 },
-		{ .name = "n", .type = AEDB_TYPE_INTEGER, .nullable = 1 },
-	};
-	struct aedb_table_def d = { name, c, 2, 1, t_pk_id };
-
-	return aedb_create_table(db, project, T_S, &d);
-}
-
-/* child(id u64 pk, pid u64 null) with foreign key @fk (pid -> parent). */
-static int t_create_child_fk(struct aedb *db, const char *project, const char *name,
-			     const struct aedb_fk_def *fk, uint32_t nfk)
-{
-	static const struct aedb_column_def c[2] = {
-		{ .name = "id", .type = AEDB_TYPE_U64 },
-		{ .name = "pid", .type = AEDB_TYPE_U64, .nullable = 1 },
-	};
-	struct aedb_table_def d = { name, c, 2, 1, t_pk_id };
-
-	return aedb_create_table_ex(db, project, T_S, &d, NULL, 0, fk, nfk);
-}
-
-static struct aedb_fk_def t_fk(const char *name, const char *parent)
-{
-	struct aedb_fk_def fk = {
-		.name = name, .columns = t_pid, .ncolumns = 1, .ref_table = parent,
-		.on_delete = AEDB_FK_RESTRICT,
-	};
-
-	return fk;
-}
-
-static int t_ins(struct aedb *db, const char *table, uint64_t id, const struct aedb_value *pid,
-		 struct aedb_commit_result *res)
-{
-	struct aedb_value r[2] = { t_u64(id), *pid };
-
-	return aedb_insert_row(db, T_P, T_S, table, r, 2, 0, res);
-}
-
-static int t_ins_parent(struct aedb *db, uint64_t id)
-{
-	struct aedb_value r[2] = { t_u64(id), t_int(0) };
-
-	return aedb_insert_row(db, T_P, T_S, "parent", r, 2, 0, NULL);
-}
-
-static int t_exists(struct aedb *db, const char *table, uint64_t id)
-{
-	struct aedb_value pk = t_u64(id);
-	struct aedb_row *r = NULL;
-	int rc = aedb_get_row(db, T_P, T_S, table, &pk, 1, AEDB_LATEST, &r);
-
-	aedb_row_free(r);
-	assert_true(rc == 0 || rc == -AEDB_ENOTFOUND);
-	return rc == 0;
-}
 
 static void test_fk_declare(void **state)
 {
@@ -132,9 +46,15 @@ static void test_fk_declare(void **state)
 	two[1] = t_fk("same", "parent");
 	t_assert_rc(t_create_child_fk(db, T_P, "child", two, 2), -AEDB_EINVAL);
 	fk = t_fk("to_parent", "parent");
-	fk.on_delete = AEDB_FK_CASCADE;
-	t_assert_rc(t_create_child_fk(db, T_P, "child", &fk, 1), -AEDB_ENOTSUP);
 	fk.on_delete = 99;
+	t_assert_rc(t_create_child_fk(db, T_P, "child", &fk, 1), -AEDB_EINVAL);
+	fk.on_delete = AEDB_FK_SET_DEFAULT + 1;
+	t_assert_rc(t_create_child_fk(db, T_P, "child", &fk, 1), -AEDB_EINVAL);
+	/* SET NULL / SET DEFAULT cannot rewrite a primary-key column */
+	fk.columns = id_col;
+	fk.on_delete = AEDB_FK_SET_NULL;
+	t_assert_rc(t_create_child_fk(db, T_P, "child", &fk, 1), -AEDB_EINVAL);
+	fk.on_delete = AEDB_FK_SET_DEFAULT;
 	t_assert_rc(t_create_child_fk(db, T_P, "child", &fk, 1), -AEDB_EINVAL);
 	fk = t_fk("bad name", "parent");
 	t_assert_rc(t_create_child_fk(db, T_P, "child", &fk, 1), -AEDB_ENAME);
@@ -237,6 +157,36 @@ static void test_fk_global(void **state)
 	/* _global cannot be dropped while a project names it */
 	t_assert_rc(aedb_drop_project(db, "_global"), -AEDB_EDEPEND);
 	t_assert_rc(aedb_drop_scope(db, "_global", T_S), -AEDB_EDEPEND);
+	/* SET NULL into _global is allowed, and deleting the _global row
+	 * rewrites the project's child */
+	{
+		static const struct aedb_column_def c[2] = {
+			{ .name = "id", .type = AEDB_TYPE_U64 },
+			{ .name = "pid", .type = AEDB_TYPE_U64, .nullable = 1 },
+		};
+		struct aedb_table_def d = { "gsn", c, 2, 1, t_pk_id };
+		struct aedb_value g8[2] = { t_u64(8), t_int(0) }, pk8 = t_u64(8);
+		struct aedb_row *row = NULL;
+
+		fk = t_fk("g", "gparent");
+		fk.ref_project = "_global";
+		fk.on_delete = AEDB_FK_SET_NULL;
+		t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &d, NULL, 0, &fk, 1), 1);
+		t_assert_rc(aedb_insert_row(db, "_global", T_S, "gparent", g8, 2, 0, NULL), 0);
+		pid = t_u64(8);
+		t_assert_rc(t_ins(db, "gsn", 1, &pid, NULL), 0);
+		t_assert_rc(aedb_delete_row(db, "_global", T_S, "gparent", &pk8, 1, 0, NULL), 0);
+		t_assert_rc(aedb_get_row(db, T_P, T_S, "gsn", &pk8 /* id 8: none */, 1,
+					 AEDB_LATEST, &row), -AEDB_ENOTFOUND);
+		pk8 = t_u64(1);
+		t_assert_rc(aedb_get_row(db, T_P, T_S, "gsn", &pk8, 1, AEDB_LATEST, &row), 0);
+		assert_int_equal(row->values[1].type, AEDB_TYPE_NULL);
+		aedb_row_free(row);
+	}
+	/* _global -> _global may cascade */
+	fk = t_fk("gc", "gparent");
+	fk.on_delete = AEDB_FK_CASCADE;
+	t_assert_rc(t_create_child_fk(db, "_global", "gchild", &fk, 1), 1);
 	t_close(db);
 }
 
@@ -350,14 +300,6 @@ static void t_child_writes(uint32_t shards)
 			    -AEDB_EFOREIGN);
 	}
 	t_close(db);
-}
-
-static int t_delr(struct aedb *db, const char *table, uint64_t id,
-		 struct aedb_commit_result *res)
-{
-	struct aedb_value pk = t_u64(id);
-
-	return aedb_delete_row(db, T_P, T_S, table, &pk, 1, 0, res);
 }
 
 /* Parent deletes (RESTRICT) at @shards shards: refused while a child names
@@ -645,14 +587,6 @@ static void test_fk_reopen(void **state)
  */
 #define T_RACE_PARENTS 8u
 #define T_RACE_OPS 300u
-
-struct t_racer {
-	struct aedb *db;
-	uint64_t seed;
-	int role;                 /* 0 child inserts, 1 child deletes, 2 parent churn */
-	uint64_t next_child;      /* role 0: ids role-0 owns: 1000 * k + n */
-	uint32_t bad;             /* unexpected results */
-};
 
 static void *t_race(void *arg)
 {
