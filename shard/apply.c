@@ -78,19 +78,6 @@ int shard_bulk_append(struct shard *s, struct cat_scope *sc, const void *key, ui
 	return kvmap_bulk_append(m, key, key_len, val, val_len, seq, created_seq);
 }
 
-int shard_bulk_finish(struct shard *s, const struct catalog *cat)
-{
-	int rc = 0;
-
-	for (uint32_t i = 0; rc == 0 && i < cat->nscopes; i++) {
-		struct kvmap *m = cat->scopes[i]->parts[s->id];
-
-		if (m)
-			rc = kvmap_bulk_finish(m);
-	}
-	return rc;
-}
-
 /* Encode @r as a record at @seq and apply it from the record. */
 static int shard_apply_one(struct shard *s, const struct catalog *cat, struct req *r,
 			   uint64_t seq)

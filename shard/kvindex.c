@@ -92,11 +92,15 @@ int kvmap_index_reserve(struct kv_index *ix, uint64_t n, ck_epoch_record_t *rec)
 	return kvx_rebuild(ix, (t ? t->live : 0) + n, rec);
 }
 
-/* Writer: put @node in @t, which has room. */
-static void kvx_insert(struct kv_index_table *t, uint64_t hash, void *node)
+int kvmap_index_insert(struct kv_index *ix, uint64_t hash, void *node, ck_epoch_record_t *rec)
 {
-	uint64_t i = kvx_home(t, hash);
+	struct kv_index_table *t;
+	uint64_t i;
 
+	if (kvmap_index_reserve(ix, 1, rec) < 0)
+		return -ENOMEM;
+	t = ix->tab;
+	i = kvx_home(t, hash);
 	/* Reuse a tombstone only if it already carries this hash: readers
 	 * passing it compare keys anyway, and the run stays unbroken. */
 	while (t->slots[i].hash && !(t->slots[i].hash == hash && !t->slots[i].node))
@@ -106,55 +110,6 @@ static void kvx_insert(struct kv_index_table *t, uint64_t hash, void *node)
 	__atomic_store_n(&t->slots[i].node, node, __ATOMIC_RELEASE);
 	__atomic_store_n(&t->slots[i].hash, hash, __ATOMIC_RELEASE);
 	t->live++;
-}
-
-int kvmap_index_insert(struct kv_index *ix, uint64_t hash, void *node, ck_epoch_record_t *rec)
-{
-	if (kvmap_index_reserve(ix, 1, rec) < 0)
-		return -ENOMEM;
-	kvx_insert(ix->tab, hash, node);
-	return 0;
-}
-
-/* Below this many, sorting costs more than the misses it saves. */
-#define KVX_MANY_MIN 4096u
-
-int kvmap_index_insert_many(struct kv_index *ix, struct kv_index_slot *items, uint64_t n)
-{
-	struct kv_index_table *t = ix->tab;
-	struct kv_index_slot *sorted;
-	uint32_t *start, bits, shift;
-	uint64_t nb;
-
-	AEDB_ASSERT(n == 0 || (t && (t->used + n) * 4 <= (t->mask + 1) * 3));
-	if (n < KVX_MANY_MIN) {
-		for (uint64_t i = 0; i < n; i++)
-			kvx_insert(t, items[i].hash, items[i].node);
-		return 0;
-	}
-	/* Counting sort by the top bits of the home slot: 16 slots per
-	 * bucket, at most 2^20 buckets. */
-	shift = (uint32_t)__builtin_ctzll(t->mask + 1);
-	bits = shift > 24 ? 20 : shift > 4 ? shift - 4 : 0;
-	shift -= bits;
-	nb = 1ull << bits;
-	sorted = malloc(n * sizeof(*sorted));
-	start = calloc(nb + 1, sizeof(*start));
-	if (!sorted || !start || n > UINT32_MAX) {
-		free(sorted);
-		free(start);
-		return -ENOMEM;
-	}
-	for (uint64_t i = 0; i < n; i++)
-		start[(kvx_home(t, items[i].hash) >> shift) + 1]++;
-	for (uint64_t b = 0; b < nb; b++)
-		start[b + 1] += start[b];
-	for (uint64_t i = 0; i < n; i++)
-		sorted[start[kvx_home(t, items[i].hash) >> shift]++] = items[i];
-	for (uint64_t i = 0; i < n; i++)
-		kvx_insert(t, sorted[i].hash, sorted[i].node);
-	free(sorted);
-	free(start);
 	return 0;
 }
 

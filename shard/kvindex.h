@@ -55,12 +55,6 @@ int kvmap_index_insert(struct kv_index *ix, uint64_t hash, void *node, ck_epoch_
 void kvmap_index_remove(struct kv_index *ix, uint64_t hash, const void *node);
 /* Writer: free the table now (no reader may use it). */
 void kvmap_index_destroy(struct kv_index *ix);
-/* Writer: add @n nodes (@items: hash and node each; no key already in the
- * index; room reserved with kvmap_index_reserve()) in the order of their
- * home slots, so the table is written front to back rather than at random
- * (bulk loads: one cache miss per line instead of per node). Reorders
- * @items. 0 or -ENOMEM (nothing added). */
-int kvmap_index_insert_many(struct kv_index *ix, struct kv_index_slot *items, uint64_t n);
 /* Writer: room for @n more nodes without growing. 0 or -ENOMEM. */
 int kvmap_index_reserve(struct kv_index *ix, uint64_t n, ck_epoch_record_t *rec);
 

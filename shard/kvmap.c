@@ -86,10 +86,6 @@ struct kvmap {
 	uint64_t keys;                  /* this map's share of keys_live */
 	struct kv_node *bulk_tail[KV_HEIGHT_MAX]; /* kvmap_bulk_append's finger */
 	bool bulk;                      /* bulk_tail is set up */
-	/* Bulk-appended nodes not yet in the point index: kvmap_bulk_finish()
-	 * adds them in the order of their slots (heap, not the pool). */
-	struct kv_index_slot *pend;
-	uint64_t npend, pend_cap;
 	struct kv_index index;          /* key hash -> node (point reads, updates) */
 };
 
@@ -404,7 +400,6 @@ static void kv_free_all(struct kvmap *map)
 	AEDB_ASSERT(versions == map->versions);
 	kv_node_free(pool, map->head);
 	kvmap_index_destroy(&map->index);
-	free(map->pend);
 	free(map->gcq);
 	core_pool_free(pool, map, sizeof(*map));
 }
@@ -500,43 +495,9 @@ static int kv_put_new(struct kvmap *map, struct kv_node **preds, const void *key
 	return 0;
 }
 
-static int kv_pend_reserve(struct kvmap *map, uint64_t n)
-{
-	struct kv_index_slot *p;
-	uint64_t cap = map->pend_cap ? map->pend_cap : 1024;
-
-	if (map->npend + n <= map->pend_cap)
-		return 0;
-	while (cap < map->npend + n)
-		cap *= 2;
-	p = realloc(map->pend, cap * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	map->pend = p;
-	map->pend_cap = cap;
-	return 0;
-}
-
 int kvmap_reserve(struct kvmap *map, uint64_t keys)
 {
-	int rc = kvmap_index_reserve(&map->index, map->npend + keys, map->env->record);
-
-	return rc == 0 && (map->bulk || map->keys == 0) ? kv_pend_reserve(map, keys) : rc;
-}
-
-int kvmap_bulk_finish(struct kvmap *map)
-{
-	int rc = 0;
-
-	if (map->npend) {
-		rc = kvmap_index_reserve(&map->index, map->npend, map->env->record);
-		if (rc == 0)
-			rc = kvmap_index_insert_many(&map->index, map->pend, map->npend);
-	}
-	free(map->pend);
-	map->pend = NULL;
-	map->npend = map->pend_cap = 0;
-	return rc;
+	return kvmap_index_reserve(&map->index, keys, map->env->record);
 }
 
 int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
@@ -557,13 +518,14 @@ int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
 	AEDB_DEBUG_ASSERT(map->bulk_tail[0] == map->head ||
 			  kv_cmp(kv_node_key(map->bulk_tail[0]), map->bulk_tail[0]->key_len,
 				 key, key_len) < 0);
-	if (kv_pend_reserve(map, 1) < 0)
+	if (kvmap_index_reserve(&map->index, 1, env->record) < 0)
 		return -ENOMEM;
 	node = kv_node_with_value(env, key, key_len, val, val_len, seq, created_seq);
 	if (!node)
 		return -ENOMEM;
 	kv_link(map, node, map->bulk_tail);
-	map->pend[map->npend++] = (struct kv_index_slot){ kv_index_hash(key, key_len), node };
+	if (kvmap_index_insert(&map->index, kv_index_hash(key, key_len), node, env->record) < 0)
+		AEDB_ASSERT(!"reserved index slot");
 	for (uint32_t i = 0; i < node->height; i++)
 		map->bulk_tail[i] = node;
 	if (seq > map->last_seq)
@@ -586,7 +548,6 @@ int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
 	int rc;
 
 	AEDB_ASSERT(map != NULL);
-	AEDB_ASSERT(map->npend == 0); /* kvmap_bulk_finish() ended the bulk load */
 	AEDB_ASSERT(seq >= map->last_seq); /* a transaction writes several keys at one seq */
 	AEDB_ASSERT(key != NULL || key_len == 0);
 	AEDB_ASSERT(tombstone || val != NULL || val_len == 0);

@@ -95,16 +95,10 @@ int kvmap_put(struct kvmap *map, const void *key, uint32_t key_len,
  * Recovery's bulk load: append @key, which must sort after every key in the
  * map, with a single version (@seq, @created_seq). The map must hold only
  * keys appended this way (no kvmap_put, no GC entries, before or in
- * between). O(1) per key. The key reaches the point index only at
- * kvmap_bulk_finish(), which must come before any read or other write of
- * the map. Writer only. Returns 0 or -ENOMEM.
+ * between). O(1) per key. Writer only. Returns 0 or -ENOMEM.
  */
 int kvmap_bulk_append(struct kvmap *map, const void *key, uint32_t key_len,
 		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq);
-/* End a bulk load: add the appended keys to the point index, in the order
- * of their slots (a random insert per key costs a cache miss each; this
- * writes the table front to back). Idempotent. 0 or -ENOMEM. */
-int kvmap_bulk_finish(struct kvmap *map);
 
 /* Make room for @keys more keys in the point index (bulk loads). 0 or
  * -ENOMEM. Writer only. */

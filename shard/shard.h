@@ -149,9 +149,6 @@ int shard_bulk_reserve(struct shard *s, struct cat_scope *sc, uint64_t keys);
 /* Recovery's bulk load of one key's newest version (see kvmap_bulk_append). */
 int shard_bulk_append(struct shard *s, struct cat_scope *sc, const void *key, uint32_t key_len,
 		      const void *val, uint32_t val_len, uint64_t seq, uint64_t created_seq);
-/* Recovery: end the bulk loads of this shard's partitions of every scope
- * of @cat (kvmap_bulk_finish). 0 or -ENOMEM. */
-int shard_bulk_finish(struct shard *s, const struct catalog *cat);
 /* shard/apply.c: run one apply round over @n requests. */
 void shard_apply_round(struct shard *s, struct req **reqs, uint32_t n);
 /* Park an applied request (seq, res set) until V (or D, for DURABLE

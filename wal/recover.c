@@ -843,8 +843,6 @@ static void *rv_replay_main(void *arg)
 					    &r->ck_bytes, &r->ck_keys, r->err, sizeof(r->err));
 	else if (r->rc == 0)
 		r->rc = rv_load(r);
-	if (r->rc == 0)
-		r->rc = shard_bulk_finish(&c->db->shards[r->sh->id], c->db->catalog);
 	for (size_t i = 0; i < r->nbufs; i++)
 		free(r->bufs[i]);
 	free(r->bufs);

@@ -865,63 +865,6 @@ static void test_kvmap_random_model(void **state)
 	free(m);
 }
 
-/* ---- bulk load ------------------------------------------------------------- */
-
-/* Bulk-append @n keys (even numbers, big-endian) to @m, end the load, then
- * every key reads back through the point index, the odd ones are absent,
- * iteration sees all, and ordinary writes work on top. */
-static void bulk_check(struct fx *f, struct kvmap *m, uint32_t n)
-{
-	char val[16];
-	uint8_t k[4];
-
-	assert_int_equal(kvmap_reserve(m, n), 0);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t key = __builtin_bswap32(2 * i);
-
-		snprintf(val, sizeof(val), "v%u", i);
-		assert_int_equal(kvmap_bulk_append(m, &key, 4, val, (uint32_t)strlen(val), i + 1,
-						   i + 1), 0);
-	}
-	assert_int_equal(kvmap_bulk_finish(m), 0);
-	assert_int_equal(kvmap_bulk_finish(m), 0); /* idempotent */
-	rd_begin(f);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t key = __builtin_bswap32(2 * i), odd = __builtin_bswap32(2 * i + 1);
-		const struct kv_version *v = kvmap_get_any(m, &key, 4, UINT64_MAX);
-
-		snprintf(val, sizeof(val), "v%u", i);
-		assert_non_null(v);
-		assert_int_equal(v->len, strlen(val));
-		assert_memory_equal(v->data, val, v->len);
-		assert_int_equal(v->seq, i + 1);
-		assert_null(kvmap_get_any(m, &odd, 4, UINT64_MAX));
-	}
-	rd_end(f);
-	memcpy(k, (uint8_t[]){ 0, 0, 0, 0 }, 4);
-	assert_int_equal(kvmap_put(m, k, 4, "new", 3, n + 1, 0), 0);
-	memcpy(k, (uint8_t[]){ 0, 0, 0, 1 }, 4);
-	assert_int_equal(kvmap_put(m, k, 4, "odd", 3, n + 2, 0), 0);
-	rd_begin(f);
-	assert_memory_equal(kvmap_get_any(m, (uint8_t[]){ 0, 0, 0, 0 }, 4, UINT64_MAX)->data,
-			    "new", 3);
-	assert_memory_equal(kvmap_get_any(m, k, 4, UINT64_MAX)->data, "odd", 3);
-	rd_end(f);
-}
-
-static void test_kvmap_bulk_load(void **state)
-{
-	struct fx *f = *state;
-	struct kvmap *small = kvmap_create(&f->env);
-
-	/* Over and under the size at which the index insert sorts by slot. */
-	bulk_check(f, f->map, 20000);
-	assert_int_equal(iter_count(f, UINT64_MAX), 20001);
-	assert_non_null(small);
-	bulk_check(f, small, 100);
-	kvmap_destroy(small);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -941,7 +884,6 @@ int main(void)
 		T(test_kvmap_gc_defers_free_until_readers_leave),
 		T(test_kvmap_retire_frees_after_grace),
 		T(test_kvmap_random_model),
-		T(test_kvmap_bulk_load),
 #undef T
 	};
 
