@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -164,4 +165,120 @@ AEDB_API int aedb_operational_metrics(struct aedb *db, struct aedb_operational_m
 	met_watermarks(db, out);
 	out->snapshots_active = met_readers_active(db);
 	return 0;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+struct met_field {
+	const char *name;
+	size_t off;
+};
+
+#define MET_F(type, f) { #f, offsetof(struct type, f) }
+
+/* Every uint64_t field of the totals, in the struct's order. */
+static const struct met_field met_total_fields[] = {
+	MET_F(aedb_operational_metrics, uptime_ms),
+	MET_F(aedb_operational_metrics, recovery_ns),
+	MET_F(aedb_operational_metrics, recovered_seq),
+	MET_F(aedb_operational_metrics, commits),
+	MET_F(aedb_operational_metrics, completed),
+	MET_F(aedb_operational_metrics, errors),
+	MET_F(aedb_operational_metrics, latency_ns_p50),
+	MET_F(aedb_operational_metrics, latency_ns_p99),
+	MET_F(aedb_operational_metrics, latency_ns_p999),
+	MET_F(aedb_operational_metrics, latency_ns_max),
+	MET_F(aedb_operational_metrics, latency_ns_mean),
+	MET_F(aedb_operational_metrics, allocated_seq),
+	MET_F(aedb_operational_metrics, visible_seq),
+	MET_F(aedb_operational_metrics, durable_seq),
+	MET_F(aedb_operational_metrics, visible_lag),
+	MET_F(aedb_operational_metrics, durable_lag),
+	MET_F(aedb_operational_metrics, inbox_depth),
+	MET_F(aedb_operational_metrics, parked),
+	MET_F(aedb_operational_metrics, wal_bytes),
+	MET_F(aedb_operational_metrics, wal_writes),
+	MET_F(aedb_operational_metrics, wal_segments),
+	MET_F(aedb_operational_metrics, wal_disk_bytes),
+	MET_F(aedb_operational_metrics, checkpoint_seq),
+	MET_F(aedb_operational_metrics, checkpoint_age_ms),
+	MET_F(aedb_operational_metrics, checkpoint_duration_ns),
+	MET_F(aedb_operational_metrics, checkpoint_lag),
+	MET_F(aedb_operational_metrics, snapshots_active),
+	MET_F(aedb_operational_metrics, gc_floor_seq),
+	MET_F(aedb_operational_metrics, gc_backlog),
+	MET_F(aedb_operational_metrics, memory_bytes),
+	MET_F(aedb_operational_metrics, memory_used_bytes),
+	MET_F(aedb_operational_metrics, keys),
+	MET_F(aedb_operational_metrics, versions),
+};
+
+static const struct met_field met_shard_fields[] = {
+	MET_F(aedb_shard_metrics, commits),
+	MET_F(aedb_shard_metrics, completed),
+	MET_F(aedb_shard_metrics, errors),
+	MET_F(aedb_shard_metrics, latency_ns_p50),
+	MET_F(aedb_shard_metrics, latency_ns_p99),
+	MET_F(aedb_shard_metrics, latency_ns_p999),
+	MET_F(aedb_shard_metrics, latency_ns_max),
+	MET_F(aedb_shard_metrics, inbox_depth),
+	MET_F(aedb_shard_metrics, parked),
+	MET_F(aedb_shard_metrics, wal_bytes),
+	MET_F(aedb_shard_metrics, wal_writes),
+	MET_F(aedb_shard_metrics, wal_segments),
+	MET_F(aedb_shard_metrics, wal_disk_bytes),
+	MET_F(aedb_shard_metrics, memory_bytes),
+	MET_F(aedb_shard_metrics, memory_used_bytes),
+	MET_F(aedb_shard_metrics, keys),
+	MET_F(aedb_shard_metrics, versions),
+	MET_F(aedb_shard_metrics, gc_backlog),
+};
+
+/* Append to @buf at *@at like snprintf, counting what does not fit. */
+static void met_put(char *buf, size_t len, size_t *at, const char *fmt, const char *name,
+		    uint64_t v)
+{
+	int n = snprintf(*at < len ? buf + *at : NULL, *at < len ? len - *at : 0, fmt, name,
+			 (unsigned long long)v);
+
+	*at += n > 0 ? (size_t)n : 0;
+}
+
+static void met_lit(char *buf, size_t len, size_t *at, const char *s)
+{
+	int n = snprintf(*at < len ? buf + *at : NULL, *at < len ? len - *at : 0, "%s", s);
+
+	*at += n > 0 ? (size_t)n : 0;
+}
+
+static void met_fields(char *buf, size_t len, size_t *at, const void *base,
+		       const struct met_field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)base + f[i].off, sizeof(v));
+		met_put(buf, len, at, ",\"%s\":%llu", f[i].name, v);
+	}
+}
+
+AEDB_API long aedb_operational_metrics_json(const struct aedb_operational_metrics *m,
+					    char *buf, size_t len)
+{
+	size_t at = 0;
+
+	if (!m || (!buf && len) || m->nshards > AEDB_SHARDS_MAX)
+		return -AEDB_EMISUSE;
+	met_put(buf, len, &at, "{\"%s\":%llu", "nshards", m->nshards);
+	met_fields(buf, len, &at, m, met_total_fields,
+		   sizeof(met_total_fields) / sizeof(met_total_fields[0]));
+	met_lit(buf, len, &at, ",\"shards\":[");
+	for (uint32_t i = 0; i < m->nshards; i++) {
+		met_put(buf, len, &at, i ? ",{\"%s\":%llu" : "{\"%s\":%llu", "shard", i);
+		met_fields(buf, len, &at, &m->shards[i], met_shard_fields,
+			   sizeof(met_shard_fields) / sizeof(met_shard_fields[0]));
+		met_lit(buf, len, &at, "}");
+	}
+	met_lit(buf, len, &at, "]}");
+	return (long)at;
 }

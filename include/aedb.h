@@ -843,6 +843,24 @@ struct aedb_operational_metrics {
  */
 AEDB_API int aedb_operational_metrics(struct aedb *db, struct aedb_operational_metrics *out);
 
+/**
+ * aedb_operational_metrics_json - render @m as one line of JSON into @buf
+ * (@len bytes, NUL-terminated, truncated like snprintf() when too small):
+ * an object with "nshards", every counter of struct
+ * aedb_operational_metrics under its field name, and "shards", an array of
+ * nshards objects ("shard": its index, then the fields of struct
+ * aedb_shard_metrics). Every value is an unsigned integer. For exporting
+ * from the application (no server: only the process that has the instance
+ * open can read its live counters); `aedb --json metrics DIR` prints the
+ * same for a directory opened read-only. Any thread; @m is only read.
+ * Returns the length of the whole text (without the NUL; >= @len means it
+ * was truncated: call again with more), or -AEDB_EMISUSE (@m NULL, @buf
+ * NULL with @len > 0, nshards over AEDB_SHARDS_MAX). 2 KiB plus 1 KiB per
+ * shard always suffice.
+ */
+AEDB_API long aedb_operational_metrics_json(const struct aedb_operational_metrics *m,
+					    char *buf, size_t len);
+
 /* ------------------------------------------------------------------------ */
 /* Requests: caller, finality, consistency                                   */
 /* ------------------------------------------------------------------------ */

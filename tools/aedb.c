@@ -14,6 +14,7 @@
 static const char tool_usage[] =
 	"usage: aedb [--json] <command> ...\n"
 	"  info DIR                      shards, format, id, seqs, checkpoint, WAL, sizes\n"
+	"  metrics DIR                   operational metrics of the recovered state\n"
 	"  verify DIR                    every CRC of the manifest, checkpoint and WAL\n"
 	"  dump export DIR OUT           a portable JSON-lines dump of DIR into OUT\n"
 	"  dump parity DUMP DIR          compare a dump with a data directory\n"
@@ -189,7 +190,7 @@ int main(int argc, char **argv)
 		{ "info", tool_cmd_info },       { "verify", tool_cmd_verify },
 		{ "dump", tool_cmd_dump },       { "check", tool_cmd_check },
 		{ "explore", tool_cmd_explore }, { "backup", tool_cmd_backup },
-		{ "restore", tool_cmd_restore },
+		{ "restore", tool_cmd_restore }, { "metrics", tool_cmd_metrics },
 	};
 	struct tool_args a;
 	int rc = tool_parse(argc, argv, &a);

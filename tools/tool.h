@@ -77,5 +77,6 @@ int tool_cmd_check(const struct tool_args *a);
 int tool_cmd_explore(const struct tool_args *a);
 int tool_cmd_backup(const struct tool_args *a);
 int tool_cmd_restore(const struct tool_args *a);
+int tool_cmd_metrics(const struct tool_args *a);
 
 #endif

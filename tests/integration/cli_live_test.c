@@ -113,6 +113,7 @@ static void live_run_all(const char *dir, const char *dump)
 {
 	const char *const *cmds[] = {
 		T_CLI("info", dir),
+		T_CLI("metrics", dir),
 		T_CLI("verify", dir),
 		T_CLI("check", "invariants", dir),
 		T_CLI("dump", "export", dir, dump),

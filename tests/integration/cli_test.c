@@ -55,6 +55,38 @@ static void test_cli_info(void **state)
 	t_cli_free(&r);
 }
 
+/* `metrics`: the recovered state's operational metrics, as JSON and as
+ * "key value" lines. */
+static void test_cli_metrics(void **state)
+{
+	json_t *j = t_cli_json(0, T_CLI("metrics", cli_dir)), *sh;
+	uint64_t keys = 0;
+	struct t_cli r;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(json_integer_value(json_object_get(j, "nshards")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "recovered_seq")), cli_seq);
+	assert_int_equal(json_integer_value(json_object_get(j, "visible_seq")), cli_seq);
+	assert_int_equal(json_integer_value(json_object_get(j, "commits")), 0);
+	assert_true(json_integer_value(json_object_get(j, "checkpoint_seq")) > 0);
+	assert_true(json_integer_value(json_object_get(j, "memory_bytes")) > 0);
+	assert_int_equal(json_array_size(json_object_get(j, "shards")), 2);
+	json_array_foreach(json_object_get(j, "shards"), i, sh) {
+		assert_int_equal(json_integer_value(json_object_get(sh, "shard")), i);
+		keys += (uint64_t)json_integer_value(json_object_get(sh, "keys"));
+	}
+	assert_true(keys > 0);
+	assert_int_equal(keys, json_integer_value(json_object_get(j, "keys")));
+	json_decref(j);
+	t_cli_run(&r, T_CLI("metrics", cli_dir));
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "nshards 2\n"));
+	assert_non_null(strstr(r.out, "\nshard.1.keys "));
+	t_cli_free(&r);
+	t_cli_expect(2, T_CLI("metrics"), "metrics DIR");
+}
+
 static void test_cli_verify_and_check(void **state)
 {
 	json_t *j = t_cli_json(0, T_CLI("verify", cli_dir));
@@ -150,6 +182,7 @@ static void test_cli_readonly_unchanged(void **state)
 	char *before = t_dir_digest(cli_dir), *after, out[4352];
 	const char *const *cmds[] = {
 		T_CLI("info", cli_dir),
+		T_CLI("metrics", cli_dir),
 		T_CLI("verify", cli_dir),
 		T_CLI("check", "invariants", cli_dir),
 		T_CLI("explore", cli_dir, "projects"),
@@ -359,6 +392,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_info),
+		cmocka_unit_test(test_cli_metrics),
 		cmocka_unit_test(test_cli_verify_and_check),
 		cmocka_unit_test(test_cli_explore),
 		cmocka_unit_test(test_cli_usage_errors),

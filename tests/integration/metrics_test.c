@@ -250,6 +250,45 @@ static void test_metrics_under_load(void **state)
 	t_close(db);
 }
 
+/* aedb_operational_metrics_json(): every field, each shard, snprintf's
+ * truncation contract, the documented size bound. */
+static void test_metrics_json(void **state)
+{
+	struct aedb *db = t_open_p(2, NULL);
+	struct aedb_operational_metrics *m = t_met(db);
+	char buf[8192], want[64], small[16];
+	long n = aedb_operational_metrics_json(m, buf, sizeof(buf));
+
+	(void)state;
+	assert_true(n > 0 && (size_t)n == strlen(buf));
+	assert_true(buf[0] == '{' && buf[n - 1] == '}');
+	snprintf(want, sizeof(want), "{\"nshards\":2,\"uptime_ms\":%llu,",
+		 (unsigned long long)m->uptime_ms);
+	assert_memory_equal(buf, want, strlen(want));
+	snprintf(want, sizeof(want), ",\"commits\":%llu,", (unsigned long long)m->commits);
+	assert_non_null(strstr(buf, want));
+	snprintf(want, sizeof(want), ",\"versions\":%llu,\"shards\":[{\"shard\":0,\"commits\":",
+		 (unsigned long long)m->versions);
+	assert_non_null(strstr(buf, want));
+	assert_non_null(strstr(buf, "},{\"shard\":1,"));
+	assert_null(strstr(buf, "\"shard\":2"));
+	assert_int_equal(aedb_operational_metrics_json(m, NULL, 0), n);
+	assert_int_equal(aedb_operational_metrics_json(m, small, sizeof(small)), n);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_memory_equal(small, buf, sizeof(small) - 1);
+	assert_int_equal(aedb_operational_metrics_json(NULL, buf, sizeof(buf)), -AEDB_EMISUSE);
+	assert_int_equal(aedb_operational_metrics_json(m, NULL, 5), -AEDB_EMISUSE);
+	/* the largest text: every counter at its maximum, every shard */
+	memset(m, 0xff, sizeof(*m));
+	m->nshards = AEDB_SHARDS_MAX + 1;
+	assert_int_equal(aedb_operational_metrics_json(m, buf, sizeof(buf)), -AEDB_EMISUSE);
+	m->nshards = AEDB_SHARDS_MAX;
+	n = aedb_operational_metrics_json(m, NULL, 0);
+	assert_true(n > 0 && n <= 2048 + 1024 * AEDB_SHARDS_MAX);
+	free(m);
+	t_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_refused_commit_is_an_error),
 		cmocka_unit_test(test_metrics_checkpoint),
 		cmocka_unit_test(test_metrics_under_load),
+		cmocka_unit_test(test_metrics_json),
 	};
 
 	t_require_engine();
