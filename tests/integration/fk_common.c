@@ -7,22 +7,6 @@
 const char *const t_pk_id[] = { "id" };
 const char *const t_pid[] = { "pid" };
 
-struct aedb_value t_u64(uint64_t x)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_U64 };
-
-	v.u.u64 = x;
-	return v;
-}
-
-struct aedb_value t_int(int64_t x)
-{
-	struct aedb_value v = { .type = AEDB_TYPE_INTEGER };
-
-	v.u.i64 = x;
-	return v;
-}
-
 struct aedb_value t_null(void)
 {
 	struct aedb_value v = { .type = AEDB_TYPE_NULL };
@@ -68,21 +52,21 @@ struct aedb_fk_def t_fk(const char *name, const char *parent)
 int t_ins(struct aedb *db, const char *table, uint64_t id, const struct aedb_value *pid,
 	  struct aedb_commit_result *res)
 {
-	struct aedb_value r[2] = { t_u64(id), *pid };
+	struct aedb_value r[2] = { t_vu64(id), *pid };
 
 	return aedb_insert_row(db, T_P, T_S, table, r, 2, 0, res);
 }
 
 int t_ins_parent(struct aedb *db, uint64_t id)
 {
-	struct aedb_value r[2] = { t_u64(id), t_int(0) };
+	struct aedb_value r[2] = { t_vu64(id), t_vint(0) };
 
 	return aedb_insert_row(db, T_P, T_S, "parent", r, 2, 0, NULL);
 }
 
 int t_exists(struct aedb *db, const char *table, uint64_t id)
 {
-	struct aedb_value pk = t_u64(id);
+	struct aedb_value pk = t_vu64(id);
 	struct aedb_row *r = NULL;
 	int rc = aedb_get_row(db, T_P, T_S, table, &pk, 1, AEDB_LATEST, &r);
 
@@ -93,7 +77,7 @@ int t_exists(struct aedb *db, const char *table, uint64_t id)
 
 int t_delr(struct aedb *db, const char *table, uint64_t id, struct aedb_commit_result *res)
 {
-	struct aedb_value pk = t_u64(id);
+	struct aedb_value pk = t_vu64(id);
 
 	return aedb_delete_row(db, T_P, T_S, table, &pk, 1, 0, res);
 }

@@ -9,8 +9,6 @@
 extern const char *const t_pk_id[];
 extern const char *const t_pid[];
 
-struct aedb_value t_u64(uint64_t x);
-struct aedb_value t_int(int64_t x);
 struct aedb_value t_null(void);
 int t_create_parent(struct aedb *db, const char *project, const char *name);
 int t_create_child_fk(struct aedb *db, const char *project, const char *name,

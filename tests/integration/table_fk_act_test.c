@@ -40,7 +40,7 @@ static int t_create_act(struct aedb *db, const char *project, const char *name,
 /* Insert (@id, @pid or NULL if T_NONE, @n) into @table. */
 static int t_ins3(struct aedb *db, const char *table, uint64_t id, uint64_t pid, int64_t n)
 {
-	struct aedb_value r[3] = { t_u64(id), pid == T_NONE ? t_null() : t_u64(pid), t_int(n) };
+	struct aedb_value r[3] = { t_vu64(id), pid == T_NONE ? t_null() : t_vu64(pid), t_vint(n) };
 
 	return aedb_insert_row(db, T_P, T_S, table, r, 3, 0, NULL);
 }
@@ -48,7 +48,7 @@ static int t_ins3(struct aedb *db, const char *table, uint64_t id, uint64_t pid,
 /* Row @id of @table: 1 with its pid (T_NONE for NULL) and n, or 0. */
 static int t_get3(struct aedb *db, const char *table, uint64_t id, uint64_t *pid, int64_t *n)
 {
-	struct aedb_value pk = t_u64(id);
+	struct aedb_value pk = t_vu64(id);
 	struct aedb_row *r = NULL;
 	int rc = aedb_get_row(db, T_P, T_S, table, &pk, 1, AEDB_LATEST, &r);
 
@@ -169,9 +169,9 @@ static void t_cascade(uint32_t shards, int ix)
 	 * and the caller's mutation indexes stay 0, 1, 2 */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value c[3] = { t_u64(3000), t_u64(3), t_int(0) };
-		struct aedb_value g[3] = { t_u64(3001), t_u64(3000), t_int(0) };
-		struct aedb_value pk = t_u64(3);
+		struct aedb_value c[3] = { t_vu64(3000), t_vu64(3), t_vint(0) };
+		struct aedb_value g[3] = { t_vu64(3001), t_vu64(3000), t_vint(0) };
+		struct aedb_value pk = t_vu64(3);
 
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "child", c, 3), 0);
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk, 1), 1);
@@ -182,8 +182,8 @@ static void t_cascade(uint32_t shards, int ix)
 	assert_true(t_exists(db, "parent", 3));
 	aedb_txn_reset(t);
 	{
-		struct aedb_value c[3] = { t_u64(3000), t_u64(3), t_int(0) };
-		struct aedb_value pk = t_u64(3);
+		struct aedb_value c[3] = { t_vu64(3000), t_vu64(3), t_vint(0) };
+		struct aedb_value pk = t_vu64(3);
 
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "child", c, 3), 0);
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk, 1), 1);
@@ -233,7 +233,7 @@ static void test_fk_cascade_depth(void **state)
 	/* a row naming itself goes with its own delete */
 	t_assert_rc(t_ins3(db, "node", 7, T_NONE, 0), 0);
 	{
-		struct aedb_value r[3] = { t_u64(7), t_u64(7), t_int(1) };
+		struct aedb_value r[3] = { t_vu64(7), t_vu64(7), t_vint(1) };
 
 		t_assert_rc(aedb_upsert_row(db, T_P, T_S, "node", r, 3, 0, NULL), 0);
 	}
@@ -248,7 +248,7 @@ static void test_fk_cascade_depth(void **state)
 static void t_set_actions(uint32_t shards)
 {
 	struct aedb *db = t_open_p(shards, NULL);
-	struct aedb_value nine = t_u64(9);
+	struct aedb_value nine = t_vu64(9);
 	uint64_t seq;
 
 	t_assert_rc(t_create_parent(db, T_P, "parent"), 1);
@@ -283,7 +283,7 @@ static void t_set_actions(uint32_t shards)
 	t_assert_rc(t_delr(db, "parent", 1, NULL), 0);
 	/* a child set to NULL can name a parent again */
 	{
-		struct aedb_value r[3] = { t_u64(2), t_u64(2), t_int(5) };
+		struct aedb_value r[3] = { t_vu64(2), t_vu64(2), t_vint(5) };
 
 		t_assert_rc(aedb_upsert_row(db, T_P, T_S, "sn", r, 3, 0, NULL), 0);
 	}
@@ -315,7 +315,7 @@ static void t_set_actions(uint32_t shards)
 	/* SET DEFAULT with the default's parent absent: -AEDB_EFOREIGN, and
 	 * nothing changes; with it there, the default is written */
 	{
-		struct aedb_value eight = t_u64(8);
+		struct aedb_value eight = t_vu64(8);
 
 		t_assert_rc(t_create_act(db, T_P, "sdx", "parent", AEDB_FK_SET_DEFAULT, 0,
 					 &eight), 1);
@@ -349,7 +349,7 @@ static void t_set_actions(uint32_t shards)
 static void t_action_conflicts(uint32_t shards)
 {
 	struct aedb *db = t_open_p(shards, NULL);
-	struct aedb_value pk1 = t_u64(1), pk2 = t_u64(2);
+	struct aedb_value pk1 = t_vu64(1), pk2 = t_vu64(2);
 	struct aedb_txn *t;
 	uint64_t seq;
 
@@ -365,7 +365,7 @@ static void t_action_conflicts(uint32_t shards)
 	 * built from the old row must not overwrite it */
 	t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk1, 1), 0);
 	{
-		struct aedb_value r[3] = { t_u64(1), t_u64(1), t_int(99) };
+		struct aedb_value r[3] = { t_vu64(1), t_vu64(1), t_vint(99) };
 
 		t_assert_rc(aedb_upsert_row(db, T_P, T_S, "sn", r, 3, 0, NULL), 0);
 	}

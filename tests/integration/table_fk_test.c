@@ -134,8 +134,8 @@ static void test_fk_global(void **state)
 {
 	struct aedb *db = t_open_p(2, NULL);
 	struct aedb_fk_def fk = t_fk("g", "gparent");
-	struct aedb_value pid = t_u64(7);
-	struct aedb_value r[2] = { t_u64(7), t_int(0) };
+	struct aedb_value pid = t_vu64(7);
+	struct aedb_value r[2] = { t_vu64(7), t_vint(0) };
 
 	(void)state;
 	t_assert_rc(aedb_create_project(db, "_global"), 1);
@@ -165,7 +165,7 @@ static void test_fk_global(void **state)
 			{ .name = "pid", .type = AEDB_TYPE_U64, .nullable = 1 },
 		};
 		struct aedb_table_def d = { "gsn", c, 2, 1, t_pk_id };
-		struct aedb_value g8[2] = { t_u64(8), t_int(0) }, pk8 = t_u64(8);
+		struct aedb_value g8[2] = { t_vu64(8), t_vint(0) }, pk8 = t_vu64(8);
 		struct aedb_row *row = NULL;
 
 		fk = t_fk("g", "gparent");
@@ -173,12 +173,12 @@ static void test_fk_global(void **state)
 		fk.on_delete = AEDB_FK_SET_NULL;
 		t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &d, NULL, 0, &fk, 1), 1);
 		t_assert_rc(aedb_insert_row(db, "_global", T_S, "gparent", g8, 2, 0, NULL), 0);
-		pid = t_u64(8);
+		pid = t_vu64(8);
 		t_assert_rc(t_ins(db, "gsn", 1, &pid, NULL), 0);
 		t_assert_rc(aedb_delete_row(db, "_global", T_S, "gparent", &pk8, 1, 0, NULL), 0);
 		t_assert_rc(aedb_get_row(db, T_P, T_S, "gsn", &pk8 /* id 8: none */, 1,
 					 AEDB_LATEST, &row), -AEDB_ENOTFOUND);
-		pk8 = t_u64(1);
+		pk8 = t_vu64(1);
 		t_assert_rc(aedb_get_row(db, T_P, T_S, "gsn", &pk8, 1, AEDB_LATEST, &row), 0);
 		assert_int_equal(row->values[1].type, AEDB_TYPE_NULL);
 		aedb_row_free(row);
@@ -206,7 +206,7 @@ static void t_child_writes(uint32_t shards)
 		t_assert_rc(t_ins_parent(db, i), 0);
 	v0 = aedb_visible_seq(db);
 	/* a missing parent: EFOREIGN, the row entry named, nothing written */
-	pid = t_u64(100);
+	pid = t_vu64(100);
 	t_assert_rc(t_ins(db, "child", 1, &pid, &res), -AEDB_EFOREIGN);
 	assert_int_equal(res.fail_kind, AEDB_FAIL_MUTATION);
 	assert_int_equal(res.failed_index, 0);
@@ -215,20 +215,20 @@ static void t_child_writes(uint32_t shards)
 	/* MATCH SIMPLE: NULL is not checked; an existing parent is fine */
 	t_assert_rc(t_ins(db, "child", 1, &nul, NULL), 0);
 	for (uint64_t i = 2; i <= 20; i++) {
-		pid = t_u64(i);
+		pid = t_vu64(i);
 		t_assert_rc(t_ins(db, "child", i, &pid, NULL), 0);
 	}
 	/* upsert to a missing parent */
-	pid = t_u64(999);
+	pid = t_vu64(999);
 	{
-		struct aedb_value r[2] = { t_u64(2), pid };
+		struct aedb_value r[2] = { t_vu64(2), pid };
 
 		t_assert_rc(aedb_upsert_row(db, T_P, T_S, "child", r, 2, 0, NULL), -AEDB_EFOREIGN);
 	}
 	/* a batch with one bad row writes nothing */
 	for (uint64_t i = 0; i < 4; i++) {
-		rows[2 * i] = t_u64(100 + i);
-		rows[2 * i + 1] = t_u64(i == 3 ? 555 : i + 1);
+		rows[2 * i] = t_vu64(100 + i);
+		rows[2 * i + 1] = t_vu64(i == 3 ? 555 : i + 1);
 	}
 	v0 = aedb_visible_seq(db);
 	t_assert_rc(aedb_insert_rows(db, T_P, T_S, "child", rows, 4, 2, 0, &res),
@@ -240,7 +240,7 @@ static void t_child_writes(uint32_t shards)
 	/* a transaction: a parent inserted earlier counts ... */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value p[2] = { t_u64(50), t_int(1) }, c[2] = { t_u64(50), t_u64(50) };
+		struct aedb_value p[2] = { t_vu64(50), t_vint(1) }, c[2] = { t_vu64(50), t_vu64(50) };
 
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "parent", p, 2), 0);
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "child", c, 2), 1);
@@ -251,7 +251,7 @@ static void t_child_writes(uint32_t shards)
 	/* ... a later one does not (immediate check, in entry order) */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value p[2] = { t_u64(51), t_int(1) }, c[2] = { t_u64(51), t_u64(51) };
+		struct aedb_value p[2] = { t_vu64(51), t_vint(1) }, c[2] = { t_vu64(51), t_vu64(51) };
 
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "child", c, 2), 0);
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "parent", p, 2), 1);
@@ -265,7 +265,7 @@ static void t_child_writes(uint32_t shards)
 	 * (parent 1 has no children: child 1 names NULL) */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value pk = t_u64(1), c[2] = { t_u64(60), t_u64(1) };
+		struct aedb_value pk = t_vu64(1), c[2] = { t_vu64(60), t_vu64(1) };
 
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &pk, 1), 0);
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "child", c, 2), 1);
@@ -277,15 +277,15 @@ static void t_child_writes(uint32_t shards)
 	/* update-where to a missing parent, and to an existing one */
 	{
 		struct aedb_query *q;
-		struct aedb_value two = t_u64(2);
+		struct aedb_value two = t_vu64(2);
 		struct aedb_set set = { .col = "pid", .op = AEDB_SET_VALUE };
 
-		set.value = t_u64(777);
+		set.value = t_vu64(777);
 		t_assert_rc(aedb_query_create("child", &q), 0);
 		t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_EQ, "id", &two)), 0);
 		t_assert_rc(aedb_update_where(db, T_P, T_S, q, &set, 1, 0, NULL),
 			    -AEDB_EFOREIGN);
-		set.value = t_u64(3);
+		set.value = t_vu64(3);
 		t_assert_rc(aedb_update_where(db, T_P, T_S, q, &set, 1, 0, NULL), 1);
 		set.value = t_null();
 		t_assert_rc(aedb_update_where(db, T_P, T_S, q, &set, 1, 0, NULL), 1);
@@ -293,7 +293,7 @@ static void t_child_writes(uint32_t shards)
 	}
 	/* on-conflict upsert: the new row is checked */
 	{
-		struct aedb_value r[2] = { t_u64(3), t_u64(888) };
+		struct aedb_value r[2] = { t_vu64(3), t_vu64(888) };
 
 		t_assert_rc(aedb_upsert_on_conflict(db, T_P, T_S, "child", r, 1, 2,
 						    AEDB_CONFLICT_MERGE, NULL, 0, 0, NULL),
@@ -319,7 +319,7 @@ static void t_parent_deletes(uint32_t shards)
 		t_assert_rc(t_ins_parent(db, i), 0);
 	/* children 1..6 name parent 1..3 (two each); parent 4..10 unnamed */
 	for (uint64_t i = 1; i <= 6; i++) {
-		pid = t_u64((i + 1) / 2);
+		pid = t_vu64((i + 1) / 2);
 		t_assert_rc(t_ins(db, "child", i, &pid, NULL), 0);
 	}
 	v0 = aedb_visible_seq(db);
@@ -334,14 +334,14 @@ static void t_parent_deletes(uint32_t shards)
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
 		struct aedb_preflight *pf;
-		struct aedb_value c1 = t_u64(1), p1 = t_u64(1);
+		struct aedb_value c1 = t_vu64(1), p1 = t_vu64(1);
 
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c1, 1), 0);
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &p1, 1), 1);
 		t_assert_rc(aedb_preflight(db, t, &pf), 0);
 		assert_int_equal(pf->error, -AEDB_EFOREIGN);   /* child 2 names it too */
 		aedb_preflight_free(pf);
-		c1 = t_u64(2);
+		c1 = t_vu64(2);
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c1, 1), 2);
 		t_assert_rc(aedb_preflight(db, t, &pf), 0);
 		assert_int_equal(pf->error, -AEDB_EFOREIGN);   /* parent deleted first */
@@ -351,7 +351,7 @@ static void t_parent_deletes(uint32_t shards)
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
 		struct aedb_preflight *pf;
-		struct aedb_value c1 = t_u64(1), c2 = t_u64(2), p1 = t_u64(1);
+		struct aedb_value c1 = t_vu64(1), c2 = t_vu64(2), p1 = t_vu64(1);
 
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c1, 1), 0);
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c2, 1), 1);
@@ -368,13 +368,13 @@ static void t_parent_deletes(uint32_t shards)
 	t_assert_rc(t_delr(db, "parent", 1, NULL), 0);
 	/* children moved away (upsert, update to NULL): the counts follow */
 	{
-		struct aedb_value r[2] = { t_u64(3), t_u64(5) };
+		struct aedb_value r[2] = { t_vu64(3), t_vu64(5) };
 
 		t_assert_rc(aedb_upsert_row(db, T_P, T_S, "child", r, 2, 0, NULL), 0);
 	}
 	{
 		struct aedb_query *q;
-		struct aedb_value four = t_u64(4);
+		struct aedb_value four = t_vu64(4);
 		struct aedb_set set = { .col = "pid", .op = AEDB_SET_VALUE };
 
 		set.value = nul;
@@ -388,7 +388,7 @@ static void t_parent_deletes(uint32_t shards)
 	/* a child and its parent deleted in one transaction, child first */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value c5 = t_u64(5), c6 = t_u64(6), p3 = t_u64(3);
+		struct aedb_value c5 = t_vu64(5), c6 = t_vu64(6), p3 = t_vu64(3);
 
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c5, 1), 0);
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c6, 1), 1);
@@ -400,7 +400,7 @@ static void t_parent_deletes(uint32_t shards)
 	/* parent first: refused, nothing written */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value c3 = t_u64(3), p5 = t_u64(5);
+		struct aedb_value c3 = t_vu64(3), p5 = t_vu64(5);
 
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "parent", &p5, 1), 0);
 		t_assert_rc(aedb_txn_delete_row(t, T_P, T_S, "child", &c3, 1), 1);
@@ -412,7 +412,7 @@ static void t_parent_deletes(uint32_t shards)
 	/* delete-where over parents, one of them named: nothing deleted */
 	{
 		struct aedb_query *q;
-		struct aedb_value five = t_u64(5);
+		struct aedb_value five = t_vu64(5);
 
 		t_assert_rc(aedb_query_create("parent", &q), 0);
 		t_assert_rc(aedb_query_where(q, aedb_expr_cmp(AEDB_CMP_GE, "id", &five)), 0);
@@ -470,8 +470,8 @@ static void test_fk_composite_self(void **state)
 				  .ref_table = "pair", .ref_columns = refs_ba };
 	struct aedb_fk_def self = { .name = "to_boss", .columns = boss, .ncolumns = 1,
 				    .ref_table = "emp" };
-	struct aedb_value p[3] = { { .type = AEDB_TYPE_TEXT }, t_int(5), t_null() };
-	struct aedb_value c[3] = { t_u64(1), t_int(5), { .type = AEDB_TYPE_TEXT } };
+	struct aedb_value p[3] = { { .type = AEDB_TYPE_TEXT }, t_vint(5), t_null() };
+	struct aedb_value c[3] = { t_vu64(1), t_vint(5), { .type = AEDB_TYPE_TEXT } };
 	struct aedb_table_info *info;
 
 	(void)state;
@@ -491,15 +491,15 @@ static void test_fk_composite_self(void **state)
 	t_assert_rc(aedb_insert_row(db, T_P, T_S, "cref", c, 3, 0, NULL), -AEDB_EFOREIGN);
 	t_assert_rc(aedb_insert_row(db, T_P, T_S, "pair", p, 3, 0, NULL), 0);
 	t_assert_rc(aedb_insert_row(db, T_P, T_S, "cref", c, 3, 0, NULL), 0);
-	c[0] = t_u64(2);
-	c[1] = t_int(6);
+	c[0] = t_vu64(2);
+	c[1] = t_vint(6);
 	t_assert_rc(aedb_insert_row(db, T_P, T_S, "cref", c, 3, 0, NULL), -AEDB_EFOREIGN);
 
 	/* self-reference: the boss must be an employee (or NULL) */
 	t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &ed, NULL, 0, &self, 1), 1);
 	{
-		struct aedb_value e1[2] = { t_u64(1), t_null() }, e2[2] = { t_u64(2), t_u64(1) };
-		struct aedb_value e3[2] = { t_u64(3), t_u64(3) }, e4[2] = { t_u64(4), t_u64(9) };
+		struct aedb_value e1[2] = { t_vu64(1), t_null() }, e2[2] = { t_vu64(2), t_vu64(1) };
+		struct aedb_value e3[2] = { t_vu64(3), t_vu64(3) }, e4[2] = { t_vu64(4), t_vu64(9) };
 
 		t_assert_rc(aedb_insert_row(db, T_P, T_S, "emp", e2, 2, 0, NULL), -AEDB_EFOREIGN);
 		t_assert_rc(aedb_insert_row(db, T_P, T_S, "emp", e1, 2, 0, NULL), 0);
@@ -540,7 +540,7 @@ static void test_fk_composite_self(void **state)
 static void test_fk_reopen(void **state)
 {
 	struct aedb_fk_def fk = t_fk("to_parent", "parent");
-	struct aedb_value pid = t_u64(5), bad = t_u64(6);
+	struct aedb_value pid = t_vu64(5), bad = t_vu64(6);
 	struct aedb_config cfg;
 	struct aedb *db;
 	char *dir = t_tmpdir();
@@ -594,7 +594,7 @@ static void *t_race(void *arg)
 
 	for (uint32_t i = 0; i < T_RACE_OPS; i++) {
 		uint64_t x = t_rand(&r->seed), p = 1 + x % T_RACE_PARENTS;
-		struct aedb_value pid = t_u64(p);
+		struct aedb_value pid = t_vu64(p);
 		int rc;
 
 		if (r->role == 0) {
@@ -646,7 +646,7 @@ static void test_fk_race(void **state)
 		assert_int_equal(r[i].bad, 0);
 	/* no orphan */
 	for (uint64_t c = 1; c < nchild; c++) {
-		struct aedb_value pk = t_u64(c);
+		struct aedb_value pk = t_vu64(c);
 		struct aedb_row *row = NULL;
 		int rc = aedb_get_row(db, T_P, T_S, "child", &pk, 1, AEDB_LATEST, &row);
 
