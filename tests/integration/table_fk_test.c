@@ -240,7 +240,8 @@ static void t_child_writes(uint32_t shards)
 	/* a transaction: a parent inserted earlier counts ... */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value p[2] = { t_vu64(50), t_vint(1) }, c[2] = { t_vu64(50), t_vu64(50) };
+		struct aedb_value p[2] = { t_vu64(50), t_vint(1) };
+		struct aedb_value c[2] = { t_vu64(50), t_vu64(50) };
 
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "parent", p, 2), 0);
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "child", c, 2), 1);
@@ -251,7 +252,8 @@ static void t_child_writes(uint32_t shards)
 	/* ... a later one does not (immediate check, in entry order) */
 	t_assert_rc(aedb_txn_create(db, &t), 0);
 	{
-		struct aedb_value p[2] = { t_vu64(51), t_vint(1) }, c[2] = { t_vu64(51), t_vu64(51) };
+		struct aedb_value p[2] = { t_vu64(51), t_vint(1) };
+		struct aedb_value c[2] = { t_vu64(51), t_vu64(51) };
 
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "child", c, 2), 0);
 		t_assert_rc(aedb_txn_insert(t, T_P, T_S, "parent", p, 2), 1);
@@ -499,7 +501,8 @@ static void test_fk_composite_self(void **state)
 	t_assert_rc(aedb_create_table_ex(db, T_P, T_S, &ed, NULL, 0, &self, 1), 1);
 	{
 		struct aedb_value e1[2] = { t_vu64(1), t_null() }, e2[2] = { t_vu64(2), t_vu64(1) };
-		struct aedb_value e3[2] = { t_vu64(3), t_vu64(3) }, e4[2] = { t_vu64(4), t_vu64(9) };
+		struct aedb_value e3[2] = { t_vu64(3), t_vu64(3) };
+		struct aedb_value e4[2] = { t_vu64(4), t_vu64(9) };
 
 		t_assert_rc(aedb_insert_row(db, T_P, T_S, "emp", e2, 2, 0, NULL), -AEDB_EFOREIGN);
 		t_assert_rc(aedb_insert_row(db, T_P, T_S, "emp", e1, 2, 0, NULL), 0);
