@@ -273,15 +273,16 @@ static void txn_fail(struct txn_verdict *v, int err, const struct txn_item *it)
 		     : txn_kind_is_assert(it->kind) ? AEDB_FAIL_ASSERTION : AEDB_FAIL_READ;
 }
 
-/* The error of an entry whose namespace is gone, being dropped or newer
- * than the round's catalog: a table marked busy (an index being built or
- * dropped) or whose index set changed since the round began (txn_ns_stale;
- * a retry sees the new catalog) is -AEDB_EBUSY; an index that is gone means
- * the entry is stale (-AEDB_ECONFLICT). */
-static int txn_ns_error(const struct cat_scope *sc, const struct txn_item *it)
+/* The error of an entry whose namespace is gone (@sc NULL), being dropped
+ * (@dropped, as loaded once by the caller) or newer than the round's
+ * catalog: a table marked busy (an index being built or dropped) or whose
+ * index set changed since the round began (txn_ns_stale; a retry sees the
+ * new catalog) is -AEDB_EBUSY; an index that is gone means the entry is
+ * stale (-AEDB_ECONFLICT). */
+static int txn_ns_error(const struct cat_scope *sc, uint32_t dropped, const struct txn_item *it)
 {
-	if (sc && !__atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE))
-		return -AEDB_EBUSY;
+	if (sc && !dropped)
+		return -AEDB_EBUSY; /* stale */
 	/* A reference count whose foreign key (its child table) is gone or
 	 * going: the entry is stale, as for an index (build it again). */
 	if (txn_kind_is_idx(it->kind) || (txn_kind_is_fk(it->kind) && it->kind != TXN_FK_REQ))
@@ -292,8 +293,7 @@ static int txn_ns_error(const struct cat_scope *sc, const struct txn_item *it)
 		return -AEDB_ECONFLICT;
 	if (!txn_kind_is_row(it->kind) && !txn_kind_is_fk(it->kind))
 		return -AEDB_ENOSCOPE;
-	return sc && __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) == CAT_BUSY ? -AEDB_EBUSY
-										  : -AEDB_ENOTABLE;
+	return dropped == CAT_BUSY ? -AEDB_EBUSY : -AEDB_ENOTABLE;
 }
 
 /* The round's catalog @cat predates @sc's index set: an index DDL committed
@@ -373,13 +373,14 @@ static void txn_eval_part(struct shard *s, const struct catalog *cat, const stru
 	for (uint32_t i = 0; i < t->nitems; i++) {
 		const struct txn_item *it = &t->items[i];
 		const struct cat_scope *sc;
+		uint32_t dropped;
 
 		if (it->shard != s->id)
 			continue;
 		sc = cat_scope_by_id(cat, it->ns);
-		if (!sc || __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) ||
-		    txn_ns_stale(cat, sc)) {
-			txn_fail(&p->v, txn_ns_error(sc, it), it);
+		dropped = sc ? __atomic_load_n(&sc->dropped, __ATOMIC_ACQUIRE) : 0;
+		if (!sc || dropped || txn_ns_stale(cat, sc)) {
+			txn_fail(&p->v, txn_ns_error(sc, dropped, it), it);
 			return;
 		}
 	}
