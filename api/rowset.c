@@ -324,6 +324,13 @@ static bool api_oc_is_pk(const struct tv_schema *s, uint32_t col)
 	return false;
 }
 
+/* A proposed row against a unique-index target. */
+struct api_oc_tgt {
+	uint8_t *key;                        /* its key of the index, or NULL */
+	size_t len;
+	bool inserted;                       /* planned as an insert */
+};
+
 struct api_oc {
 	struct aedb *db;
 	const struct aedb_value *rows;
@@ -332,14 +339,12 @@ struct api_oc {
 	struct api_set *sets;
 	struct tv_value *old, *prop, *out;   /* ncols each */
 	uint64_t *hashes;                    /* per row: its target key's hash */
-	uint64_t *phashes;                   /* index target: per inserted row,
-					      * its key's lock hash (else 0) */
 	int count;                           /* rows to be written */
 	/* Conflict target a unique index (NULL: the primary key). */
 	const char *index;
-	uint8_t **tkeys;                     /* per row: its target key, or NULL */
-	size_t *tlens;
-	bool *inserted;                      /* per row: planned as an insert */
+	struct api_oc_tgt *tgt;              /* per row, with an index target */
+	uint64_t *phashes;                   /* per row: an insert's PK lock hash
+					      * (api_oc_dup), else 0 */
 	bool pk_taken;                       /* a non-conflicting row's PK exists */
 };
 
@@ -413,8 +418,8 @@ static bool api_oc_tdup(const struct api_oc *c, uint32_t i, uint64_t h, const ui
 			size_t len)
 {
 	for (uint32_t j = 0; j < i; j++)
-		if (c->tkeys[j] && c->hashes[j] == h && c->tlens[j] == len &&
-		    memcmp(c->tkeys[j], key, len) == 0)
+		if (c->tgt[j].key && c->hashes[j] == h && c->tgt[j].len == len &&
+		    memcmp(c->tgt[j].key, key, len) == 0)
 			return true;
 	return false;
 }
@@ -445,10 +450,9 @@ static int api_oc_row_index(struct api_oc *c, struct aedb_txn *t, const struct c
 			rc = c->action == AEDB_CONFLICT_NOTHING ? 0 : -AEDB_EINVAL;
 			goto out;
 		}
-		c->tkeys[i] = tkey;
-		c->tlens[i] = tlen;
+		c->tgt[i] = (struct api_oc_tgt){ tkey, tlen, false };
 		tkey = NULL;
-		e = api_kv_lookup(c->db, x, c->tkeys[i], (uint32_t)c->tlens[i], snap);
+		e = api_kv_lookup(c->db, x, c->tgt[i].key, (uint32_t)tlen, snap);
 		/* The entry's value is the holder's primary key. */
 		v = e ? api_kv_lookup(c->db, sc, e->data, e->len, snap) : NULL;
 		if (e && !v) {
@@ -472,7 +476,7 @@ static int api_oc_row_index(struct api_oc *c, struct aedb_txn *t, const struct c
 		goto out;
 	}
 	rc = txn_add_ns(t, TXN_ROW_INS, sc->id, key, klen, val, vlen, &it);
-	c->inserted[i] = rc >= 0;
+	c->tgt[i].inserted = rc >= 0;
 	c->count += rc >= 0;
 	rc = rc < 0 ? rc : 0;
 out:
@@ -486,8 +490,8 @@ static int api_oc_row(struct api_oc *c, struct aedb_txn *t, const struct cat_sco
 {
 	const struct tv_schema *s = &sc->tdef->schema;
 	const struct aedb_value *raw = c->rows + (size_t)i * c->ncols;
-	uint8_t *key = NULL, *val = NULL, *nkey = NULL, *nval = NULL;
-	size_t klen = 0, vlen = 0, nklen = 0, nvlen = 0;
+	uint8_t *key = NULL, *val = NULL;
+	size_t klen = 0, vlen = 0;
 	const struct kv_version *v;
 	struct txn_item *it;
 	int rc;
@@ -505,18 +509,8 @@ static int api_oc_row(struct api_oc *c, struct aedb_txn *t, const struct cat_sco
 		rc = txn_add_ns(t, TXN_ROW_INS, sc->id, key, klen, val, vlen, &it);
 		c->count += rc >= 0;
 	} else {
-		rc = api_guard_add(t, sc->id, key, klen, v->seq);
-		if (rc >= 0 && c->action != AEDB_CONFLICT_NOTHING)
-			rc = api_oc_resolve(c, s, v, val, vlen, raw);
-		if (rc >= 0 && c->action != AEDB_CONFLICT_NOTHING)
-			rc = txn_row_encode(s, (const struct aedb_value *)c->out, c->ncols, &nkey,
-					    &nklen, &nval, &nvlen);
-		if (rc >= 0 && c->action != AEDB_CONFLICT_NOTHING) {
-			rc = txn_add_ns(t, TXN_ROW_PUT, sc->id, nkey, nklen, nval, nvlen, &it);
-			c->count += rc >= 0;
-		}
+		rc = api_oc_update(c, t, sc, key, klen, v, val, vlen, raw);
 	}
-	free(nkey);
 	free(key);
 	return rc < 0 ? rc : 0;
 }
@@ -574,8 +568,9 @@ static bool api_oc_target_taken(struct api_oc *c, const char *project, const cha
 	x = cat_find_index(api_catalog_any(c->db), project, scope, table, c->index);
 	taken = !x;
 	for (uint32_t i = 0; !taken && i < c->nrows; i++)
-		taken = c->inserted[i] && c->tkeys[i] &&
-			api_kv_lookup(c->db, x, c->tkeys[i], (uint32_t)c->tlens[i], UINT64_MAX);
+		taken = c->tgt[i].inserted && c->tgt[i].key &&
+			api_kv_lookup(c->db, x, c->tgt[i].key, (uint32_t)c->tgt[i].len,
+				      UINT64_MAX);
 	api_read_end(c->db, rec);
 	return taken;
 }
@@ -588,9 +583,8 @@ static void api_oc_reset(struct api_oc *c)
 	if (!c->index)
 		return;
 	for (uint32_t i = 0; i < c->nrows; i++) {
-		free(c->tkeys[i]);
-		c->tkeys[i] = NULL;
-		c->inserted[i] = false;
+		free(c->tgt[i].key);
+		c->tgt[i] = (struct api_oc_tgt){ NULL, 0, false };
 		c->phashes[i] = 0;
 	}
 }
@@ -645,11 +639,12 @@ static int api_oc_run(struct api_oc *c, const char *project, const char *scope,
 	return rc;
 }
 
-static int api_oc_call(struct aedb *db, const char *project, const char *scope,
-		       const char *table, const char *index, const struct aedb_value *rows,
-		       uint32_t nrows, uint32_t ncols, uint32_t action,
-		       const struct aedb_set *sets, uint32_t nsets, uint32_t finality,
-		       struct aedb_commit_result *res)
+AEDB_API int aedb_upsert_on_conflict_index(struct aedb *db, const char *project,
+					   const char *scope, const char *table,
+					   const char *index, const struct aedb_value *rows,
+					   uint32_t nrows, uint32_t ncols, uint32_t action,
+					   const struct aedb_set *sets, uint32_t nsets,
+					   uint32_t finality, struct aedb_commit_result *res)
 {
 	struct api_oc c = { .db = db, .rows = rows, .nrows = nrows, .ncols = ncols,
 			    .action = action, .nsets = nsets, .in_sets = sets,
@@ -666,13 +661,10 @@ static int api_oc_call(struct aedb *db, const char *project, const char *scope,
 	c.old = calloc(3 * (size_t)ncols, sizeof(*c.old));
 	c.hashes = calloc(n, sizeof(*c.hashes));
 	if (c.index) {
-		c.tkeys = calloc(n, sizeof(*c.tkeys));
-		c.tlens = calloc(n, sizeof(*c.tlens));
-		c.inserted = calloc(n, sizeof(*c.inserted));
+		c.tgt = calloc(n, sizeof(*c.tgt));
 		c.phashes = calloc(n, sizeof(*c.phashes));
 	}
-	if (c.sets && c.old && c.hashes &&
-	    (!c.index || (c.tkeys && c.tlens && c.inserted && c.phashes))) {
+	if (c.sets && c.old && c.hashes && (!c.index || (c.tgt && c.phashes))) {
 		c.prop = c.old + ncols;
 		c.out = c.prop + ncols;
 		rc = api_oc_run(&c, project, scope, table, finality, res);
@@ -683,12 +675,11 @@ static int api_oc_call(struct aedb *db, const char *project, const char *scope,
 	free(c.sets);
 	free(c.old);
 	free(c.hashes);
-	free(c.tkeys);
-	free(c.tlens);
-	free(c.inserted);
+	free(c.tgt);
 	free(c.phashes);
 	return rc;
 }
+
 
 AEDB_API int aedb_upsert_on_conflict(struct aedb *db, const char *project, const char *scope,
 				     const char *table, const struct aedb_value *rows,
@@ -696,17 +687,6 @@ AEDB_API int aedb_upsert_on_conflict(struct aedb *db, const char *project, const
 				     const struct aedb_set *sets, uint32_t nsets,
 				     uint32_t finality, struct aedb_commit_result *res)
 {
-	return api_oc_call(db, project, scope, table, NULL, rows, nrows, ncols, action, sets,
-			   nsets, finality, res);
-}
-
-AEDB_API int aedb_upsert_on_conflict_index(struct aedb *db, const char *project,
-					   const char *scope, const char *table,
-					   const char *index, const struct aedb_value *rows,
-					   uint32_t nrows, uint32_t ncols, uint32_t action,
-					   const struct aedb_set *sets, uint32_t nsets,
-					   uint32_t finality, struct aedb_commit_result *res)
-{
-	return api_oc_call(db, project, scope, table, index, rows, nrows, ncols, action, sets,
-			   nsets, finality, res);
+	return aedb_upsert_on_conflict_index(db, project, scope, table, NULL, rows, nrows, ncols,
+					     action, sets, nsets, finality, res);
 }
