@@ -243,12 +243,11 @@ static int api_qresult(struct tv_result *r, struct aedb_query_result **out)
 {
 	struct aedb_query_result *res = tv_result_alloc(r, sizeof(*res));
 
-	if (res)
-		memset(res, 0, sizeof(*res));
 	if (!res) {
 		tv_result_free(r);
 		return -ENOMEM;
 	}
+	memset(res, 0, sizeof(*res));
 	res->snapshot_seq = r->snapshot_seq;
 	res->nrows = r->nrows;
 	res->ncols = r->ncols;

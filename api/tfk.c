@@ -67,12 +67,13 @@ static int fk_check_one(const struct tv_schema *s, const char *project,
 	}
 	/* SET NULL / SET DEFAULT rewrite the child row in place (txn/fk.c):
 	 * a key column would move the row, so none may be one. */
+	if (fk->on_delete != AEDB_FK_SET_NULL && fk->on_delete != AEDB_FK_SET_DEFAULT)
+		return 0;
 	for (uint32_t i = 0; i < fk->ncolumns; i++) {
 		int c = fk_col_index(s, fk->columns[i]);
 
 		for (uint32_t j = 0; j < s->npk; j++)
-			if (s->pk[j] == (uint32_t)c && (fk->on_delete == AEDB_FK_SET_NULL ||
-							fk->on_delete == AEDB_FK_SET_DEFAULT))
+			if (s->pk[j] == (uint32_t)c)
 				return -AEDB_EINVAL;
 	}
 	return 0;
