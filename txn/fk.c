@@ -361,8 +361,21 @@ static const struct cat_scope *fk_index(const struct catalog *cat, const struct 
 	return NULL;
 }
 
-/* Child row @pk (by its index entry) if it names @pkey and this
- * transaction has not written it: a hit. */
+/* Stored child row @key at version @v: a hit if it names @pkey and this
+ * transaction has not written it (its entry decides then: fk_find). */
+static int fk_stored(const struct aedb_txn *t, const struct cat_scope *ch,
+		     const struct cat_fk *fk, struct tv_value *vals, const uint8_t *key,
+		     uint32_t klen, const struct kv_version *v, const uint8_t *pkey, size_t plen,
+		     uint8_t *scratch, size_t cap, struct fk_hits *out)
+{
+	int rc = fk_row_names(ch, fk, vals, v->data, v->len, pkey, plen, scratch, cap, 0);
+
+	if (rc == 1 && fk_txn_row(t, ch->id, key, klen) < 0)
+		return fk_hit_add(out, key, klen, v->data, v->len, 1, v->seq);
+	return rc < 0 ? rc : 0;
+}
+
+/* Child row @pk (by its index entry): fk_stored of its newest version. */
 static int fk_find_pk(const struct aedb_txn *t, const struct cat_scope *ch,
 		      const struct cat_fk *fk, struct tv_value *vals, const uint8_t *pk,
 		      uint32_t len, const uint8_t *pkey, size_t plen, uint8_t *scratch, size_t cap,
@@ -371,14 +384,10 @@ static int fk_find_pk(const struct aedb_txn *t, const struct cat_scope *ch,
 	uint32_t sh = core_kv_shard(ch->id, pk, len, t->db->nshards);
 	const struct kvmap *m = __atomic_load_n(&ch->parts[sh], __ATOMIC_ACQUIRE);
 	const struct kv_version *v = m ? kvmap_get_any(m, pk, len, UINT64_MAX) : NULL;
-	int rc;
 
 	if (!v)
 		return 0; /* a stale entry: the zero check has the last word */
-	rc = fk_row_names(ch, fk, vals, v->data, v->len, pkey, plen, scratch, cap, 0);
-	if (rc == 1 && fk_txn_row(t, ch->id, pk, len) < 0)
-		return fk_hit_add(out, pk, len, v->data, v->len, 1, v->seq);
-	return rc < 0 ? rc : 0;
+	return fk_stored(t, ch, fk, vals, pk, len, v, pkey, plen, scratch, cap, out);
 }
 
 /* fk_find through index @x: the entries starting with @pkey, on every
@@ -444,13 +453,8 @@ static int fk_find(const struct aedb_txn *t, const struct catalog *cat,
 			uint32_t klen;
 			const uint8_t *key = kvmap_iter_key(&it, &klen);
 
-			rc = fk_row_names(ch, fk, vals, it.version->data, it.version->len, pkey,
-					  plen, scratch, cap, 0);
-			if (rc == 1 && fk_txn_row(t, ch->id, key, klen) < 0)
-				rc = fk_hit_add(out, key, klen, it.version->data, it.version->len,
-						1, it.version->seq);
-			else if (rc == 1)
-				rc = 0; /* the transaction's entry decides: below */
+			rc = fk_stored(t, ch, fk, vals, key, klen, it.version, pkey, plen, scratch,
+				       cap, out);
 		}
 	}
 	for (uint32_t i = 0; rc == 0 && i < t->nitems; i++) {
