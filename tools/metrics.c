@@ -45,14 +45,17 @@ int tool_cmd_metrics(const struct tool_args *a)
 	aedb_close(db);
 	n = rc == 0 ? aedb_operational_metrics_json(m, NULL, 0) : rc;
 	buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (n >= 0 && !buf)
+		rc = -ENOMEM;
 	if (buf)
 		aedb_operational_metrics_json(m, buf, (size_t)n + 1);
 	free(m);
+	/* jansson reads integers as signed 64-bit: a counter over 2^63 fails */
 	j = buf ? json_loads(buf, 0, NULL) : NULL;
 	free(buf);
 	if (!j)
 		return tool_fail(TOOL_IO, "metrics of %s: %s", a->argv[0],
-				 aedb_strerror(rc < 0 ? rc : -ENOMEM));
+				 rc < 0 ? aedb_strerror(rc) : "a counter over 2^63");
 	if (a->json) {
 		tool_print_json(j);
 		return TOOL_OK;
