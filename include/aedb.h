@@ -2036,8 +2036,9 @@ AEDB_API int aedb_upsert_on_conflict(struct aedb *db, const char *project, const
  * MERGE, and the later row does nothing with NOTHING. A row that takes a
  * key of @index meanwhile makes the call read again (up to
  * AEDB_MUTATE_ATTEMPTS times, then -AEDB_ECONFLICT); -AEDB_EUNIQUE names
- * a conflict on another unique index. Returns as aedb_upsert_on_conflict(),
- * and -AEDB_EINVAL if @index is not a unique index of the table.
+ * a conflict on another unique index. Any thread; @rows and @sets are only
+ * read during the call. Returns as aedb_upsert_on_conflict(), and
+ * -AEDB_EINVAL if @index is not a unique index of the table.
  */
 AEDB_API int aedb_upsert_on_conflict_index(struct aedb *db, const char *project,
 					   const char *scope, const char *table,

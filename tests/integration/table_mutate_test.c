@@ -589,6 +589,10 @@ static void test_upsert_on_conflict_index(void **state)
 	t_assert_rc(t_oc_ix(db, "by_status", rows, 2, AEDB_CONFLICT_NOTHING, NULL, 0),
 		    -AEDB_EINVAL);
 	t_assert_rc(t_oc_ix(db, "nope", rows, 2, AEDB_CONFLICT_NOTHING, NULL, 0), -AEDB_EINVAL);
+	t_assert_rc(aedb_upsert_on_conflict_index(db, T_P, T_S, NULL, "u_note", rows, 1, T_NC,
+						  AEDB_CONFLICT_NOTHING, NULL, 0, 0, NULL),
+		    -AEDB_EMISUSE);
+	t_assert_rc(t_oc_ix(db, "u_note", rows, 1, 9, NULL, 0), -AEDB_EINVAL);
 	assert_true(aedb_visible_seq(db) == v0);
 	assert_true(t_get(db, 500) == NULL && t_get(db, 400) == NULL && t_n(db, 2) == 2);
 	t_assert_rc(t_oc_ix(db, "u_note", rows, 2, AEDB_CONFLICT_NOTHING, NULL, 0), 1);
